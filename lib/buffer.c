@@ -1,0 +1,274 @@
+/*
+ * buffer.c: making and freeing buffers, and the slow path of evprof_log
+ * (a thread's first event, a full chunk).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "buffer-private.h"
+
+_Thread_local struct evprof__tcache evprof__tcache
+    __attribute__((tls_model("initial-exec")));
+
+/* Never reused, unlike pthread_t values and buffer addresses. */
+static uint64_t next_uid = 1;
+static uint64_t next_serial = 1;
+static _Thread_local uint64_t my_serial;
+
+static uint64_t thread_serial(void)
+{
+    if (my_serial == 0)
+        my_serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
+    return my_serial;
+}
+
+static int64_t native_thread_id(void)
+{
+#ifdef HAVE_GETTID
+    return (int64_t)gettid();
+#elif defined(SYS_gettid)
+    return (int64_t)syscall(SYS_gettid);
+#else
+    return (int64_t)getpid();
+#endif
+}
+
+evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
+{
+    evprof_buffer *b;
+
+    if (capacity == 0
+        || capacity > (SIZE_MAX - sizeof(struct chunk)) / sizeof(evprof_event) - 1
+        || (policy != EVPROF_GROW && policy != EVPROF_RING
+            && policy != EVPROF_DROP)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    evprof_clock_init();
+    b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (pthread_mutex_init(&b->lock, NULL) != 0) {
+        free(b);
+        errno = ENOMEM;
+        return NULL;
+    }
+    b->head.uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
+    b->head.policy = policy;
+    b->capacity = capacity;
+    return b;
+}
+
+void evprof_buffer_free(evprof_buffer *b)
+{
+    struct thread *t, *tnext;
+    struct chunk *c, *cnext;
+
+    if (b == NULL)
+        return;
+    if (evprof__tcache.buf == b)
+        memset(&evprof__tcache, 0, sizeof(evprof__tcache));
+    for (t = b->threads; t != NULL; t = tnext) {
+        tnext = t->next;
+        for (c = t->oldest; c != NULL; c = cnext) {
+            cnext = c->next;
+            free(c);
+        }
+        free(t);
+    }
+    free(b->by_index);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
+
+/* A chunk with `slots` events, its fast-path fields ready. */
+static struct chunk *chunk_new(const evprof_buffer *b, struct thread *owner)
+{
+    uint64_t slots = chunk_slots(b);
+    struct chunk *c;
+
+    c = malloc(sizeof(*c) + (size_t)slots * sizeof(evprof_event));
+    if (c == NULL)
+        return NULL;
+    memset(c, 0, sizeof(*c));
+    c->pub.ev = (evprof_event *)(void *)(c + 1);
+    c->pub.limit = b->head.policy == EVPROF_RING ? slots : b->capacity;
+    c->slots = slots;
+    c->owner = owner;
+    return c;
+}
+
+/* This thread's record in b, made with its first chunk when missing.
+ * Called with b->lock held. */
+static struct thread *thread_get(evprof_buffer *b)
+{
+    uint64_t serial = thread_serial();
+    struct thread *t;
+
+    for (t = b->threads; t != NULL; t = t->next)
+        if (t->serial == serial)
+            return t;
+    if (b->nthreads == b->by_index_cap) {
+        size_t cap = b->by_index_cap ? 2 * b->by_index_cap : 8;
+        struct thread **v = realloc(b->by_index, cap * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        b->by_index = v;
+        b->by_index_cap = cap;
+    }
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->oldest = t->newest = chunk_new(b, t);
+    if (t->oldest == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->serial = serial;
+    t->info.ident = (uint64_t)pthread_self();
+    t->info.native_id = native_thread_id();
+    t->index = (uint32_t)b->nthreads;
+    b->by_index[b->nthreads++] = t;
+    t->next = b->threads;
+    b->threads = t;
+    return t;
+}
+
+static int lose(evprof_buffer *b, int code)
+{
+    __atomic_fetch_add(&b->lost, 1, __ATOMIC_RELAXED);
+    return code;
+}
+
+/*
+ * Makes room for event `h` in chunk c, whose limit it reached.  Returns the
+ * chunk to write (c or a new one), or NULL with *code set.
+ */
+static struct chunk *make_room(evprof_buffer *b, struct chunk *c, uint64_t h,
+                               int *code)
+{
+    struct evprof__chunk *p = &c->pub;
+    struct chunk *n;
+    uint64_t tail;
+
+    switch (b->head.policy) {
+    case EVPROF_RING:
+        /* Wrap: the oldest events get overwritten; dumps count them. */
+        p->base += c->slots;
+        p->limit = p->base + c->slots;
+        return c;
+    case EVPROF_DROP:
+        tail = load_acquire(&c->tail);
+        if (h - tail >= b->capacity) {
+            *code = -ENOBUFS;
+            return NULL;
+        }
+        if (h == p->base + c->slots)
+            p->base += c->slots;
+        p->limit = p->base + c->slots;
+        if (p->limit > tail + b->capacity)
+            p->limit = tail + b->capacity;
+        return c;
+    default:
+        pthread_mutex_lock(&b->lock);
+        n = chunk_new(b, c->owner);
+        if (n != NULL) {
+            c->next = n;
+            c->owner->newest = n;
+            /* After the last head store: a dump seeing `sealed` sees the
+             * final head. */
+            __atomic_store_n(&c->sealed, 1, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&b->lock);
+        if (n == NULL) {
+            *code = -ENOMEM;
+            return NULL;
+        }
+        evprof__tcache.chunk = &n->pub;
+        return n;
+    }
+}
+
+int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
+                     int64_t event, int64_t value1, int64_t value2)
+{
+    struct evprof__tcache *tc = &evprof__tcache;
+    struct chunk *c;
+    uint64_t h;
+    int code = 0;
+
+    if (b == NULL)
+        return -EINVAL;
+    if (tc->buf == b && tc->uid == b->head.uid) {
+        c = (struct chunk *)(void *)tc->chunk;
+    } else {
+        struct thread *t;
+
+        pthread_mutex_lock(&b->lock);
+        t = thread_get(b);
+        c = t != NULL ? t->newest : NULL;
+        pthread_mutex_unlock(&b->lock);
+        if (c == NULL)
+            return lose(b, -ENOMEM);
+        tc->buf = b;
+        tc->uid = b->head.uid;
+        tc->chunk = &c->pub;
+    }
+    h = c->pub.head;
+    if (h >= c->pub.limit) {
+        c = make_room(b, c, h, &code);
+        if (c == NULL)
+            return lose(b, code);
+        h = c->pub.head;
+    }
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    evprof__store(c->pub.ev + (h - c->pub.base), id_frame, id_arg, event,
+                  evprof_clock_ns(), value1, value2);
+    __atomic_store_n(&c->pub.head, h + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+size_t evprof_buffer_capacity(const evprof_buffer *b)
+{
+    return b != NULL ? b->capacity : 0;
+}
+
+int evprof_buffer_policy(const evprof_buffer *b)
+{
+    return b != NULL ? b->head.policy : -EINVAL;
+}
+
+size_t evprof_buffer_thread_count(const evprof_buffer *b)
+{
+    size_t n;
+
+    if (b == NULL)
+        return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&b->lock);
+    n = b->nthreads;
+    pthread_mutex_unlock((pthread_mutex_t *)&b->lock);
+    return n;
+}
+
+int evprof_buffer_thread(const evprof_buffer *b, size_t index,
+                         evprof_thread_info *info)
+{
+    int code = 0;
+
+    if (b == NULL || info == NULL)
+        return -EINVAL;
+    pthread_mutex_lock((pthread_mutex_t *)&b->lock);
+    if (index < b->nthreads)
+        *info = b->by_index[index]->info;
+    else
+        code = -ERANGE;
+    pthread_mutex_unlock((pthread_mutex_t *)&b->lock);
+    return code;
+}

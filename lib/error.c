@@ -1,0 +1,50 @@
+/*
+ * error.c: messages for the negative codes the library returns.
+ *
+ * Our own table rather than strerror(): it is thread-safe, does not depend
+ * on the locale, and says what the code means *here*.
+ */
+#include <config.h>
+
+#include <errno.h>
+
+#include "evprof.h"
+
+const char *evprof_strerror(int code)
+{
+    switch (code) {
+    case 0:
+        return "success";
+    case -EINVAL:
+        return "invalid argument";
+    case -ENOMEM:
+        return "out of memory";
+    case -ENOBUFS:
+        return "buffer full: event dropped";
+    case -ERANGE:
+        return "index out of range";
+    case -ENOSPC:
+        return "output array too small";
+    case -ENOENT:
+        return "no such file or directory";
+    case -EACCES:
+        return "permission denied";
+    case -EIO:
+        return "input/output error";
+    case -EBUSY:
+        return "already in use";
+    case -EBADMSG:
+        return "malformed or truncated file";
+    case -EPROTO:
+        return "unsupported file version";
+    case -EEXIST:
+        return "already installed";
+    default:
+        return "unknown error";
+    }
+}
+
+const char *evprof_version(void)
+{
+    return EVPROF_VERSION_STRING;
+}
