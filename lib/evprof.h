@@ -89,5 +89,6 @@ const char *evprof_version(void);
 
 #include <evprof/clock.h>
 #include <evprof/buffer.h>
+#include <evprof/hook.h>
 
 #endif /* EVPROF_H */

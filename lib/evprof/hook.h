@@ -1,0 +1,104 @@
+/*
+ * evprof/hook.h: hooks that log into a buffer, included by <evprof.h>.
+ *
+ * The allocator hook wraps any malloc/calloc/realloc/free family that takes a
+ * context pointer (evprof_allocator has the layout of CPython's
+ * PyMemAllocatorEx), logs each call, and forwards it.
+ */
+#ifndef EVPROF_HOOK_H
+#define EVPROF_HOOK_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An allocator family with a context pointer (as PyMemAllocatorEx). */
+typedef struct evprof_allocator {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+} evprof_allocator;
+
+/* ---- the calling thread's context ------------------------------------ */
+
+/*
+ * A per-thread value that allocation events carry in id_frame: whoever knows
+ * what the thread is running (the Python profile hook: the current code
+ * object's key) sets it, so each allocation says who made it.  0 by default.
+ */
+#if defined(__cplusplus)
+extern thread_local int64_t evprof__context
+    __attribute__((tls_model("initial-exec")));
+#else
+extern _Thread_local int64_t evprof__context
+    __attribute__((tls_model("initial-exec")));
+#endif
+
+EVPROF_NOINSTR static inline void evprof_context_set(int64_t id)
+{
+    evprof__context = id;
+}
+
+EVPROF_NOINSTR static inline int64_t evprof_context_get(void)
+{
+    return evprof__context;
+}
+
+/* ---- allocator hook -------------------------------------------------- */
+
+typedef struct evprof_alloc_hook evprof_alloc_hook;
+
+/*
+ * A hook that logs the calls of `inner` (copied) into `b`, each event with
+ * id_frame = the thread's context, id_arg = `tag` (say, which family it is),
+ * value1 = the pointer, value2 = the size:
+ *   malloc/calloc/realloc: the new block and its size (calloc: nelem *
+ *   elsize); realloc_free: the old block of a realloc that moved or freed
+ *   it, size 0; free: the block, size 0.  Failed calls and free(NULL) are
+ *   not logged.
+ * Logging is off until evprof_alloc_hook_enable.  NULL with errno (EINVAL:
+ * a NULL argument or function; ENOMEM) on failure.
+ */
+evprof_alloc_hook *evprof_alloc_hook_new(const evprof_allocator *inner,
+                                         evprof_buffer *b, int64_t tag)
+    EVPROF_WARN_UNUSED;
+
+/*
+ * Fills *out with the wrapping family (its ctx is the hook), to install
+ * where `inner` was.  0, or -EINVAL.
+ */
+int evprof_alloc_hook_allocator(evprof_alloc_hook *h, evprof_allocator *out)
+    EVPROF_WARN_UNUSED;
+
+/* The family the hook forwards to (as given to evprof_alloc_hook_new). */
+const evprof_allocator *evprof_alloc_hook_inner(const evprof_alloc_hook *h);
+
+/*
+ * Turns logging on (1) or off (0); forwarding never stops.  Returns the
+ * previous state, or -EINVAL.  Safe while other threads allocate.
+ */
+int evprof_alloc_hook_enable(evprof_alloc_hook *h, int on);
+
+/*
+ * Frees the hook.  The caller must have uninstalled its family first and
+ * know that no thread is still inside it.  NULL is allowed.
+ */
+void evprof_alloc_hook_free(evprof_alloc_hook *h);
+
+/*
+ * Nonzero while the calling thread is inside a hook of this library: a hook
+ * re-entered then (the logging path allocating, one wrapped family calling
+ * another) forwards without logging, so nothing recurses or counts twice.
+ */
+int evprof_hook_active(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVPROF_HOOK_H */

@@ -1,0 +1,161 @@
+/*
+ * hook_alloc.c: the allocator hook: log each call of a wrapped family, then
+ * forward it.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "evprof.h"
+
+_Thread_local int64_t evprof__context
+    __attribute__((tls_model("initial-exec")));
+
+/* Set while this thread runs a hook, so a nested hook call (the inner family
+ * falling through to another hooked family, or the slow path of evprof_log
+ * allocating) forwards without logging. */
+static _Thread_local int in_hook __attribute__((tls_model("initial-exec")));
+
+struct evprof_alloc_hook {
+    evprof_allocator inner;
+    evprof_buffer *buffer;
+    int64_t tag;
+    int enabled; /* atomic */
+};
+
+int evprof_hook_active(void)
+{
+    return in_hook;
+}
+
+static int logging(const struct evprof_alloc_hook *h)
+{
+    return !in_hook && __atomic_load_n(&h->enabled, __ATOMIC_RELAXED);
+}
+
+static void record(const struct evprof_alloc_hook *h, int64_t event,
+                   const void *ptr, size_t size)
+{
+    /* A full DROP buffer or a failed chunk allocation is counted as lost by
+     * the buffer itself; the allocation goes on regardless. */
+    (void)evprof_log(h->buffer, evprof__context, h->tag, event,
+                     (int64_t)(intptr_t)ptr, (int64_t)size);
+}
+
+static void *hook_malloc(void *ctx, size_t size)
+{
+    struct evprof_alloc_hook *h = ctx;
+    void *p;
+
+    if (!logging(h))
+        return h->inner.malloc(h->inner.ctx, size);
+    in_hook = 1;
+    p = h->inner.malloc(h->inner.ctx, size);
+    if (p != NULL)
+        record(h, EVPROF_MALLOC, p, size);
+    in_hook = 0;
+    return p;
+}
+
+static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    struct evprof_alloc_hook *h = ctx;
+    void *p;
+
+    if (!logging(h))
+        return h->inner.calloc(h->inner.ctx, nelem, elsize);
+    in_hook = 1;
+    p = h->inner.calloc(h->inner.ctx, nelem, elsize);
+    /* No overflow here: a block of nelem * elsize bytes exists. */
+    if (p != NULL)
+        record(h, EVPROF_CALLOC, p, nelem * elsize);
+    in_hook = 0;
+    return p;
+}
+
+static void *hook_realloc(void *ctx, void *ptr, size_t size)
+{
+    struct evprof_alloc_hook *h = ctx;
+    void *p;
+
+    if (!logging(h))
+        return h->inner.realloc(h->inner.ctx, ptr, size);
+    in_hook = 1;
+    p = h->inner.realloc(h->inner.ctx, ptr, size);
+    /* The old block is gone when the call succeeded, and also when a
+     * realloc to size 0 freed it and returned NULL. */
+    if (ptr != NULL && (p != NULL || size == 0))
+        record(h, EVPROF_REALLOC_FREE, ptr, 0);
+    if (p != NULL)
+        record(h, EVPROF_REALLOC, p, size);
+    in_hook = 0;
+    return p;
+}
+
+static void hook_free(void *ctx, void *ptr)
+{
+    struct evprof_alloc_hook *h = ctx;
+
+    if (!logging(h) || ptr == NULL) {
+        h->inner.free(h->inner.ctx, ptr);
+        return;
+    }
+    in_hook = 1;
+    /* Logged before the block is given back: once freed, another thread may
+     * get the same address and log its malloc first. */
+    record(h, EVPROF_FREE, ptr, 0);
+    h->inner.free(h->inner.ctx, ptr);
+    in_hook = 0;
+}
+
+evprof_alloc_hook *evprof_alloc_hook_new(const evprof_allocator *inner,
+                                         evprof_buffer *b, int64_t tag)
+{
+    struct evprof_alloc_hook *h;
+
+    if (inner == NULL || b == NULL || inner->malloc == NULL
+        || inner->calloc == NULL || inner->realloc == NULL
+        || inner->free == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    h->inner = *inner;
+    h->buffer = b;
+    h->tag = tag;
+    return h;
+}
+
+int evprof_alloc_hook_allocator(evprof_alloc_hook *h, evprof_allocator *out)
+{
+    if (h == NULL || out == NULL)
+        return -EINVAL;
+    out->ctx = h;
+    out->malloc = hook_malloc;
+    out->calloc = hook_calloc;
+    out->realloc = hook_realloc;
+    out->free = hook_free;
+    return 0;
+}
+
+const evprof_allocator *evprof_alloc_hook_inner(const evprof_alloc_hook *h)
+{
+    return h != NULL ? &h->inner : NULL;
+}
+
+int evprof_alloc_hook_enable(evprof_alloc_hook *h, int on)
+{
+    if (h == NULL)
+        return -EINVAL;
+    return __atomic_exchange_n(&h->enabled, on ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+void evprof_alloc_hook_free(evprof_alloc_hook *h)
+{
+    free(h);
+}
