@@ -38,6 +38,7 @@ struct evprof_buffer {
     size_t nthreads;
     size_t by_index_cap;
     uint64_t lost;         /* atomic */
+    struct evprof_buffer *prev_all, *next_all; /* all buffers, for fork */
 };
 
 /* Slots of a chunk: a RING keeps one spare slot, so that the slot a writer

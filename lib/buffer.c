@@ -38,6 +38,39 @@ static int64_t native_thread_id(void)
 #endif
 }
 
+/*
+ * fork(): a child has only the forking thread, so a buffer lock that another
+ * thread held at the fork would stay locked for ever in the child.  Every
+ * buffer's lock is taken around fork() and released on both sides, as glibc
+ * does for malloc.
+ */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static evprof_buffer *all_buffers;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    evprof_buffer *b;
+
+    pthread_mutex_lock(&all_lock);
+    for (b = all_buffers; b != NULL; b = b->next_all)
+        pthread_mutex_lock(&b->lock);
+}
+
+static void fork_release(void)
+{
+    evprof_buffer *b;
+
+    for (b = all_buffers; b != NULL; b = b->next_all)
+        pthread_mutex_unlock(&b->lock);
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void atfork_register(void)
+{
+    pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
 evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
 {
     evprof_buffer *b;
@@ -63,6 +96,13 @@ evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
     b->head.uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
     b->head.policy = policy;
     b->capacity = capacity;
+    pthread_once(&atfork_once, atfork_register);
+    pthread_mutex_lock(&all_lock);
+    b->next_all = all_buffers;
+    if (all_buffers != NULL)
+        all_buffers->prev_all = b;
+    all_buffers = b;
+    pthread_mutex_unlock(&all_lock);
     return b;
 }
 
@@ -73,6 +113,14 @@ void evprof_buffer_free(evprof_buffer *b)
 
     if (b == NULL)
         return;
+    pthread_mutex_lock(&all_lock);
+    if (b->prev_all != NULL)
+        b->prev_all->next_all = b->next_all;
+    else
+        all_buffers = b->next_all;
+    if (b->next_all != NULL)
+        b->next_all->prev_all = b->prev_all;
+    pthread_mutex_unlock(&all_lock);
     if (evprof__tcache.buf == b)
         memset(&evprof__tcache, 0, sizeof(evprof__tcache));
     for (t = b->threads; t != NULL; t = tnext) {
