@@ -44,39 +44,29 @@ static int64_t raw_time(void)
     return evprof__clock_monotonic();
 }
 
-/* The floor: raw timestamp + 48-byte store into a warm array. */
-__attribute__((noinline)) static void floor_run(evprof_event *arr, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        evprof_event *e = &arr[i];
-        e->id_frame = (int64_t)i;
-        e->id_arg = 2;
-        e->event = EVPROF_CALL;
-        e->time = raw_time();
-        e->value1 = (int64_t)i;
-        e->value2 = 5;
+/* A loop filling a warm array the way evprof_log fills a chunk, stamping
+ * each event with CLOCK(): one function per clock, so that each compiles to
+ * the loop it measures. */
+#define DEFINE_FILL_RUN(NAME, CLOCK)                                        \
+    __attribute__((noinline)) static void NAME(evprof_event *arr, size_t n) \
+    {                                                                       \
+        size_t i;                                                           \
+        for (i = 0; i < n; i++) {                                           \
+            evprof_event *e = &arr[i];                                      \
+            e->id_frame = (int64_t)i;                                       \
+            e->id_arg = 2;                                                  \
+            e->event = EVPROF_CALL;                                         \
+            e->time = CLOCK();                                              \
+            e->value1 = (int64_t)i;                                         \
+            e->value2 = 5;                                                  \
+        }                                                                   \
+        __asm__ __volatile__("" : : "r"(arr) : "memory");                   \
     }
-    __asm__ __volatile__("" : : "r"(arr) : "memory");
-}
 
-/* The same with the calibrated clock: what the clock conversion costs. */
-__attribute__((noinline)) static void clock_run(evprof_event *arr, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        evprof_event *e = &arr[i];
-        e->id_frame = (int64_t)i;
-        e->id_arg = 2;
-        e->event = EVPROF_CALL;
-        e->time = evprof_clock_ns();
-        e->value1 = (int64_t)i;
-        e->value2 = 5;
-    }
-    __asm__ __volatile__("" : : "r"(arr) : "memory");
-}
+/* The floor: a raw timestamp and a 48-byte store. */
+DEFINE_FILL_RUN(floor_run, raw_time)
+/* The same with the calibrated clock: what the scaling costs. */
+DEFINE_FILL_RUN(clock_run, evprof_clock_ns)
 
 __attribute__((noinline)) static void log_run(evprof_buffer *b, size_t n)
 {
