@@ -15,7 +15,8 @@ _Thread_local int64_t evprof__context
 /* Set while this thread runs a hook, so a nested hook call (the inner family
  * falling through to another hooked family, or the slow path of evprof_log
  * allocating) forwards without logging. */
-static _Thread_local int in_hook __attribute__((tls_model("initial-exec")));
+_Thread_local int evprof__in_hook __attribute__((tls_model("initial-exec")));
+#define in_hook evprof__in_hook
 
 struct evprof_alloc_hook {
     evprof_allocator inner;
