@@ -23,7 +23,8 @@ DISTCLEANFILES += lib/evprof-instrument.pc
 C_TESTS += t/trace t/hooks t/instrument
 t_trace_SOURCES = t/trace.c
 t_hooks_SOURCES = t/hooks.c
-t_instrument_SOURCES = t/instrument.c t/check-trace.h
+t_instrument_SOURCES = t/instrument.c examples/trace-check.h
+t_instrument_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
 t_instrument_CFLAGS = $(AM_CFLAGS) -g $(INSTRUMENT_CFLAGS)
 t_instrument_LDADD = t/libtap.a $(INSTRUMENT_LIBS)
 # Run by t/instrument with EVPROF_OUTPUT set: exit() from a thread, a thread

@@ -331,6 +331,11 @@ EVPROF_NOINSTR static int write_trace(evprof_buffer *b, const char *file)
     evprof_trace_write_meta(w, "source", "evprof-instrument");
     evprof_trace_write_meta(w, "id_frame", "function address");
     evprof_trace_write_meta(w, "id_arg", "call site address");
+#ifdef HAVE_LIBDW
+    evprof_trace_write_meta(w, "resolver", "libdw");
+#else
+    evprof_trace_write_meta(w, "resolver", "elf-symtab");
+#endif
     k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (k > 0) {
         exe[k] = '\0';
