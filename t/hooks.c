@@ -63,7 +63,7 @@ int main(void)
     void *p, *q;
     size_t n;
 
-    plan(42);
+    plan(53);
     b = evprof_buffer_new(64, EVPROF_GROW);
     if (b == NULL)
         bail("buffer");
@@ -153,6 +153,32 @@ int main(void)
     is_int(0, evprof_alloc_hook_enable(h, 0), "disable twice: was off");
     evprof_alloc_hook_free(h);
     evprof_alloc_hook_free(h2);
+
+    /* Install into a slot, remove, remove twice. */
+    {
+        evprof_allocator slot = libc;
+
+        h = evprof_alloc_hook_new(&slot, b, 1);
+        if (h == NULL)
+            bail("hook 4");
+        is_int(-EINVAL, evprof_alloc_hook_install(h, NULL), "install NULL");
+        is_int(-ESRCH, evprof_alloc_hook_remove(h),
+               "remove before install: -ESRCH");
+        is_int(0, evprof_alloc_hook_install(h, &slot), "install");
+        ok(slot.ctx == h && slot.malloc != c_malloc, "the slot is wrapped");
+        is_int(-EEXIST, evprof_alloc_hook_install(h, &slot),
+               "install twice: -EEXIST");
+        p = slot.malloc(slot.ctx, 3);
+        slot.free(slot.ctx, p);
+        is_int(2, evprof_buffer_dump(b, ev, 16), "installed: logging on");
+        is_int(0, evprof_alloc_hook_remove(h), "remove");
+        ok(slot.malloc == c_malloc && slot.ctx == NULL, "the slot restored");
+        is_int(-ESRCH, evprof_alloc_hook_remove(h), "remove twice: -ESRCH");
+        is_int(-EINVAL, evprof_alloc_hook_remove(NULL), "remove NULL");
+        ok(strcmp(evprof_strerror(-ESRCH), "unknown error") != 0,
+           "-ESRCH has a message: %s", evprof_strerror(-ESRCH));
+        evprof_alloc_hook_free(h);
+    }
 
     /* Function hooks. */
     is_int(-EINVAL, evprof_hook_enter(NULL, (void *)main, NULL),

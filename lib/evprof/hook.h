@@ -85,6 +85,19 @@ const evprof_allocator *evprof_alloc_hook_inner(const evprof_alloc_hook *h);
 int evprof_alloc_hook_enable(evprof_alloc_hook *h, int on);
 
 /*
+ * For families kept in an evprof_allocator variable (a program's own
+ * allocator table): install saves nothing new (the hook already holds the
+ * inner family), stores the wrapping family into *slot and turns logging
+ * on; remove puts the inner family back into that slot and turns logging
+ * off.  0, or -EINVAL (NULL), -EEXIST (already installed), -ESRCH (remove
+ * of a hook not installed, e.g. removed twice).  The caller makes sure no
+ * other thread reads *slot meanwhile.
+ */
+int evprof_alloc_hook_install(evprof_alloc_hook *h, evprof_allocator *slot)
+    EVPROF_WARN_UNUSED;
+int evprof_alloc_hook_remove(evprof_alloc_hook *h) EVPROF_WARN_UNUSED;
+
+/*
  * Frees the hook.  The caller must have uninstalled its family first and
  * know that no thread is still inside it.  NULL is allowed.
  */
