@@ -33,3 +33,14 @@ check_PROGRAMS += t/instr-prog
 t_instr_prog_SOURCES = t/instr-prog.c
 t_instr_prog_CFLAGS = $(AM_CFLAGS) -g $(INSTRUMENT_CFLAGS)
 t_instr_prog_LDADD = $(INSTRUMENT_LIBS)
+
+# ---- examples, checked against the installed tree ----
+EXTRA_DIST += examples/alloc.c examples/calls.c examples/check_trace.c \
+	examples/trace-check.h examples/installcheck.sh doc/trace-format.md
+
+installcheck-local: installcheck-examples
+installcheck-examples:
+	CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' DESTDIR='$(DESTDIR)' \
+	  pkgconfigdir='$(pkgconfigdir)' srcdir='$(srcdir)' \
+	  $(SHELL) $(srcdir)/examples/installcheck.sh
+.PHONY: installcheck-examples
