@@ -44,3 +44,18 @@ installcheck-examples:
 	  pkgconfigdir='$(pkgconfigdir)' srcdir='$(srcdir)' \
 	  $(SHELL) $(srcdir)/examples/installcheck.sh
 .PHONY: installcheck-examples
+
+# ---- benchmark: cost per instrumented call (make bench) ----
+EXTRA_PROGRAMS += bench/instr_plain bench/instr_hooked
+bench_instr_plain_SOURCES = bench/instr.c
+bench_instr_plain_CFLAGS = $(AM_CFLAGS) -O2
+bench_instr_plain_LDADD = $(PTHREAD_LIBS)
+bench_instr_hooked_SOURCES = bench/instr.c
+bench_instr_hooked_CFLAGS = $(AM_CFLAGS) -O2 $(INSTRUMENT_CFLAGS)
+bench_instr_hooked_LDADD = $(INSTRUMENT_LIBS)
+EXTRA_DIST += bench/instr.sh
+
+bench: bench-instrument
+bench-instrument: bench/instr_plain$(EXEEXT) bench/instr_hooked$(EXEEXT)
+	$(SHELL) $(srcdir)/bench/instr.sh
+.PHONY: bench-instrument
