@@ -59,3 +59,27 @@ bench: bench-instrument
 bench-instrument: bench/instr_plain$(EXEEXT) bench/instr_hooked$(EXEEXT)
 	$(SHELL) $(srcdir)/bench/instr.sh
 .PHONY: bench-instrument
+
+# ---- man pages ----
+dist_man_MANS += doc/evprof_trace_writer_open.3 doc/evprof_trace_reader_open.3 \
+	doc/evprof_alloc_hook_new.3 doc/evprof_hook_enter.3 doc/evprof_instrument_start.3
+dist_man_MANS += doc/evprof_trace_write_meta.3 \
+	doc/evprof_trace_write_threads.3 doc/evprof_trace_write_events.3 \
+	doc/evprof_trace_write_buffer.3 doc/evprof_trace_write_names.3 \
+	doc/evprof_trace_write_lines.3 doc/evprof_trace_writer_add_lost.3 \
+	doc/evprof_trace_writer_close.3 doc/evprof_trace_reader_info.3 \
+	doc/evprof_trace_read_events.3 doc/evprof_trace_reader_finish.3 \
+	doc/evprof_trace_reader_error.3 doc/evprof_trace_reader_meta.3 \
+	doc/evprof_trace_reader_thread_count.3 doc/evprof_trace_reader_thread.3 \
+	doc/evprof_trace_reader_name_count.3 doc/evprof_trace_reader_name.3 \
+	doc/evprof_trace_reader_find_name.3 \
+	doc/evprof_trace_reader_line_count.3 doc/evprof_trace_reader_line.3 \
+	doc/evprof_trace_reader_find_line.3 doc/evprof_trace_reader_lost.3 \
+	doc/evprof_trace_reader_events.3 doc/evprof_trace_reader_close.3 \
+	doc/evprof_alloc_hook_allocator.3 doc/evprof_alloc_hook_inner.3 \
+	doc/evprof_alloc_hook_enable.3 doc/evprof_alloc_hook_install.3 \
+	doc/evprof_alloc_hook_remove.3 doc/evprof_alloc_hook_free.3 \
+	doc/evprof_context_set.3 doc/evprof_context_get.3 \
+	doc/evprof_hook_exit.3 doc/evprof_hook_active.3 \
+	doc/evprof_instrument_stop.3 doc/evprof_instrument_running.3 \
+	doc/evprof_instrument_path.3
