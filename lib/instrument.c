@@ -35,6 +35,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *pattern;           /* as given: "%p" is expanded per process */
 static char *path;              /* the file of this process */
 static int registered;
+/* A forked child's copy of the parent's buffer: never touched, but kept
+ * reachable (leak checkers see a pointer to it). */
+static evprof_buffer *volatile abandoned;
 
 EVPROF_NOINSTR void __cyg_profile_func_enter(void *fn, void *site)
 {
@@ -135,6 +138,7 @@ EVPROF_NOINSTR static void fork_child(void)
     /* The parent's buffer may have been locked by a thread that does not
      * exist here: it is abandoned, never touched again. */
     __atomic_store_n(&active, NULL, __ATOMIC_RELEASE);
+    abandoned = buffer;
     buffer = NULL;
     if (pattern == NULL || strstr(pattern, "%p") == NULL)
         return; /* documented: the child does not record */
