@@ -92,11 +92,22 @@ int main(void)
     pthread_t th[3];
     evprof_buffer *b;
 
-    plan(57);
+    plan(59);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(good, sizeof(good), "%s/good.evt", dir);
     snprintf(bad, sizeof(bad), "%s/bad.evt", dir);
+
+    /* The checksum is zlib's CRC-32 (Python: zlib.crc32). */
+    {
+        extern uint32_t evprof__crc32(uint32_t, const void *, size_t);
+        static const char big[] = "The quick brown fox jumps over the lazy dog";
+
+        is_int(0xCBF43926, evprof__crc32(0, "123456789", 9),
+               "crc32(\"123456789\")");
+        is_int(0x414FA339, evprof__crc32(0, big, sizeof(big) - 1),
+               "crc32 of 43 bytes (the 8-byte steps)");
+    }
 
     /* Argument errors. */
     is_int(-EINVAL, evprof_trace_writer_open(NULL, &w), "open NULL path");
