@@ -71,6 +71,177 @@ static void *logger(void *arg)
     return NULL;
 }
 
+
+/* ---- crafted files: valid checksums, wrong content ---- */
+
+extern uint32_t evprof__crc32(uint32_t, const void *, size_t);
+
+static unsigned char craft[4096];
+static size_t craft_len;
+
+static void le(unsigned char *p, uint64_t v, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Starts a file: a valid header. */
+static void craft_start(void)
+{
+    memset(craft, 0, 64);
+    memcpy(craft, "\x89" "EVPROF\n", 8);
+    le(craft + 8, 1, 2);
+    le(craft + 12, 64, 4);
+    le(craft + 16, 48, 4);
+    le(craft + 20, 6, 4);
+    le(craft + 24, 1, 4);
+    le(craft + 60, evprof__crc32(0, craft, 60), 4);
+    craft_len = 64;
+}
+
+/* Appends a section with correct checksums; `len` may lie (declared). */
+static void craft_section(uint32_t type, uint32_t flags, const void *payload,
+                          size_t n, uint64_t declared)
+{
+    unsigned char *h = craft + craft_len;
+
+    le(h, type, 4);
+    le(h + 4, flags, 4);
+    le(h + 8, declared, 8);
+    le(h + 16, evprof__crc32(0, payload, n), 4);
+    le(h + 20, evprof__crc32(0, h, 20), 4);
+    memcpy(h + 24, payload, n);
+    craft_len += 24 + n;
+}
+
+static void craft_end(uint64_t events, uint64_t sections)
+{
+    unsigned char e[24];
+
+    le(e, events, 8);
+    le(e + 8, sections, 8);
+    le(e + 16, 0, 8);
+    craft_section(0xFFFF, 1, e, 24, 24);
+}
+
+/* Reads the crafted file: the code, and whether the message has `want`. */
+static void craft_check(int code, const char *want, const char *what)
+{
+    char msg[256];
+    uint64_t nev;
+    int rc;
+
+    spit(bad, craft, craft_len);
+    rc = read_all(bad, &nev, msg, sizeof(msg));
+    if (!ok(rc == code && (want == NULL || strstr(msg, want) != NULL),
+            "%s: %d, %s", what, rc, msg[0] ? msg : "(no message)"))
+        diag("wanted %d and \"%s\"", code, want ? want : "");
+}
+
+static void crafted(void)
+{
+    unsigned char p[256];
+
+    memset(p, 0, sizeof(p));
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_end(0, 0);
+    craft_check(0, NULL, "the smallest file: header and END");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 2, 4); /* 2 events, 1 present */
+    craft_section(3, 1, p, 8 + 48, 8 + 48);
+    craft_end(2, 1);
+    craft_check(-EBADMSG, "does not match", "EVENTS count and length differ");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    le(p + 4, 4, 4); /* unknown flag */
+    craft_section(3, 1, p, 8 + 48, 8 + 48);
+    craft_end(1, 1);
+    craft_check(-EPROTO, "unknown flags", "EVENTS with unknown flags");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    le(p + 4, 1, 4); /* with thread indices: thread 3, none listed */
+    le(p + 8 + 48, 3, 4);
+    craft_section(3, 1, p, 8 + 52, 8 + 52);
+    craft_end(1, 1);
+    craft_check(-EBADMSG, "thread 3", "an event of an unlisted thread");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    le(p + 8 + 16, 1000, 4); /* name length past the end */
+    craft_section(4, 0, p, 8 + 32 + 4, 8 + 32 + 4);
+    craft_end(0, 1);
+    craft_check(-EBADMSG, "past its end", "NAMES string past the end");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    le(p + 8, 0xFFFFFFFF, 4); /* key length */
+    craft_section(1, 0, p, 16, 16);
+    craft_end(0, 1);
+    craft_check(-EBADMSG, "past its end", "META string past the end");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 3, 4); /* 3 lines, room for 1 */
+    craft_section(5, 0, p, 8 + 24, 8 + 24);
+    craft_end(0, 1);
+    craft_check(-EBADMSG, "does not match", "LINES count and length differ");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_section(77, 1, p, 8, 8);
+    craft_end(0, 1);
+    craft_check(-EPROTO, "unknown required section type 77",
+                "an unknown required section");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_section(78, 0, p, 8, 8);
+    craft_end(0, 1);
+    craft_check(0, NULL, "an unknown optional section is skipped");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_section(1, 0, p, 0, (uint64_t)1 << 40);
+    craft_end(0, 1);
+    craft_check(-EBADMSG, "too long", "a section claiming 1 TiB");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_end(5, 0);
+    craft_check(-EBADMSG, "END section says 5 events", "END counts wrong");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    craft_section(3, 1, p, 8 + 48, 8 + 48);
+    craft_check(-EBADMSG, "no END section", "no END section");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(craft + 12, 32, 4); /* header size below 64 */
+    le(craft + 60, evprof__crc32(0, craft, 60), 4);
+    craft_end(0, 0);
+    craft_check(-EBADMSG, "header size", "a header size of 32");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(craft + 20, 7, 4); /* 7 columns */
+    le(craft + 60, evprof__crc32(0, craft, 60), 4);
+    craft_end(0, 0);
+    craft_check(-EPROTO, "7 columns", "7 columns");
+}
+
 int main(void)
 {
     evprof_trace_writer *w;
@@ -92,7 +263,7 @@ int main(void)
     pthread_t th[3];
     evprof_buffer *b;
 
-    plan(59);
+    plan(73);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(good, sizeof(good), "%s/good.evt", dir);
@@ -100,7 +271,6 @@ int main(void)
 
     /* The checksum is zlib's CRC-32 (Python: zlib.crc32). */
     {
-        extern uint32_t evprof__crc32(uint32_t, const void *, size_t);
         static const char big[] = "The quick brown fox jumps over the lazy dog";
 
         is_int(0xCBF43926, evprof__crc32(0, "123456789", 9),
@@ -266,7 +436,6 @@ int main(void)
     /* Another version: the header checksum fixed up, so only the version
      * is wrong. */
     {
-        extern uint32_t evprof__crc32(uint32_t, const void *, size_t);
         uint32_t c;
 
         memcpy(copy, img, len);
@@ -306,6 +475,8 @@ int main(void)
     is_int(3, evprof_trace_reader_thread_count(r), "3 threads listed");
     evprof_trace_reader_close(r);
     evprof_buffer_free(b);
+
+    crafted();
 
     unlink(good);
     unlink(bad);
