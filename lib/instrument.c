@@ -55,21 +55,32 @@ EVPROF_NOINSTR void __cyg_profile_func_exit(void *fn, void *site)
         evprof_hook_exit(b, fn, site);
 }
 
-/* `pat` with "%p" replaced by the pid and "%%" by "%"; NULL if no memory. */
+/*
+ * `pat` with "%p" replaced by the pid and "%%" by "%", made absolute (the
+ * program may change directory before the file is written at exit); NULL
+ * if no memory.
+ */
 EVPROF_NOINSTR static char *expand(const char *pat)
 {
     size_t n = strlen(pat) + 1, i;
     const char *s;
-    char pid[32], *out, *o;
+    char pid[32], cwd[PATH_MAX], *out, *o;
 
     snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    cwd[0] = '\0';
+    if (pat[0] != '/' && getcwd(cwd, sizeof(cwd) - 1) != NULL)
+        strcat(cwd, "/");
+    else
+        cwd[0] = '\0';
+    n += strlen(cwd);
     for (s = pat; *s; s++)
         if (s[0] == '%' && s[1] == 'p')
             n += strlen(pid);
     out = malloc(n);
     if (out == NULL)
         return NULL;
-    for (s = pat, o = out; *s; s++) {
+    strcpy(out, cwd);
+    for (s = pat, o = out + strlen(cwd); *s; s++) {
         if (s[0] == '%' && s[1] == 'p') {
             for (i = 0; pid[i]; i++)
                 *o++ = pid[i];

@@ -90,6 +90,10 @@ int main(int argc, char **argv)
 
     sink += fib(10);
     if (strcmp(mode, "plain") == 0) {
+        /* The trace still goes where EVPROF_OUTPUT said, relative to the
+         * directory the program started in. */
+        if (chdir("/") != 0)
+            return 3;
         pthread_create(&t[0], NULL, fib_thread, &n);
         pthread_create(&t[1], NULL, fib_thread, &n);
         pthread_join(t[0], NULL);

@@ -101,8 +101,10 @@ int main(int argc, char **argv)
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     slash = strrchr(argv[0], '/');
-    snprintf(prog, sizeof(prog), "%.*sinstr-prog",
+    snprintf(file, sizeof(file), "%.*sinstr-prog",
              slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+    if (realpath(file, prog) == NULL)
+        bail("no %s", file);
     snprintf(path, sizeof(path), "%s/api.evt", dir);
 
     /* Errors. */
@@ -157,9 +159,12 @@ int main(int argc, char **argv)
        "the second recording holds only its own call (%llu)",
        (unsigned long long)st.calls);
 
-    /* Whole programs, started by EVPROF_OUTPUT. */
+    /* Whole programs, started by EVPROF_OUTPUT.  plain changes directory:
+     * a relative path is taken from where the program started. */
+    if (chdir(dir) != 0)
+        bail("chdir");
+    is_int(0, run("plain", "plain.evt"), "plain: ran (relative path, chdir)");
     snprintf(path, sizeof(path), "%s/plain.evt", dir);
-    is_int(0, run("plain", path), "plain: ran");
     check("plain", path, 0, 3);
     snprintf(path, sizeof(path), "%s/exit.evt", dir);
     is_int(0, run("exit-thread", path), "exit() from a thread: ran");
@@ -188,6 +193,9 @@ int main(int argc, char **argv)
             pclose(p);
         is_int(2, files, "fork with %%p: parent and child each wrote a file");
         is_int(2, good, "fork: both are well-formed");
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            diag("cannot remove %s", dir);
     }
     return 0;
 }
