@@ -27,8 +27,6 @@ int fib(int n)
 static void *worker(void *arg)
 {
     sink += fib(*(int *)arg);
-    if (arg == NULL)
-        return NULL;
     return NULL;
 }
 

@@ -422,10 +422,15 @@ const char *evprof_instrument_path(void)
     return path;
 }
 
-/* EVPROF_OUTPUT=path starts a recording before main. */
+/* EVPROF_OUTPUT=path starts a recording before main (not in set-user-ID
+ * or set-group-ID programs: secure_getenv). */
 __attribute__((constructor)) EVPROF_NOINSTR static void from_env(void)
 {
+#ifdef HAVE_SECURE_GETENV
+    const char *p = secure_getenv(EVPROF_INSTRUMENT_ENV);
+#else
     const char *p = getenv(EVPROF_INSTRUMENT_ENV);
+#endif
     int rc;
 
     if (p == NULL || *p == '\0')
