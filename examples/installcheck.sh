@@ -42,8 +42,14 @@ step "$tmp/calls" exit
 step "$tmp/check_trace" calls-open "$tmp/calls-exit.evt" fib finish_early
 # An unwritable output: a clear message, and the program still runs.
 EVPROF_OUTPUT=$tmp/no/such/dir/x.evt
-step sh -c '"$1" 2>"$2"; grep "evprof-instrument: EVPROF_OUTPUT=.*: no such file" "$2"' \
+step sh -c '"$1" 2>"$2"; grep -i "evprof-instrument: EVPROF_OUTPUT=.*: no such file" "$2"' \
   sh "$tmp/calls" "$tmp/err"
+# A full disk at exit: a clear message, the program's own exit status.
+if test -w /dev/full; then
+  EVPROF_OUTPUT=/dev/full
+  step sh -c '"$1" >/dev/null 2>"$2"; grep -i "cannot write the trace /dev/full: no space" "$2"' \
+    sh "$tmp/calls" "$tmp/err"
+fi
 unset EVPROF_OUTPUT
 test $fail = 0 && echo "installcheck: examples built with pkg-config and checked"
 exit $fail

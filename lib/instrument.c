@@ -125,7 +125,7 @@ EVPROF_NOINSTR static void at_exit(void)
     rc = evprof_instrument_stop();
     if (rc < 0 && rc != -ESRCH)
         fprintf(stderr, "evprof-instrument: cannot write the trace %s: %s\n",
-                path ? path : "(null)", evprof_strerror(rc));
+                path ? path : "(null)", strerror(-rc));
 }
 
 EVPROF_NOINSTR static void fork_prepare(void)
@@ -438,5 +438,5 @@ __attribute__((constructor)) EVPROF_NOINSTR static void from_env(void)
     rc = evprof_instrument_start(p);
     if (rc < 0)
         fprintf(stderr, "evprof-instrument: %s=%s: %s; not recording\n",
-                EVPROF_INSTRUMENT_ENV, p, evprof_strerror(rc));
+                EVPROF_INSTRUMENT_ENV, p, strerror(-rc));
 }

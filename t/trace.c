@@ -263,7 +263,7 @@ int main(void)
     pthread_t th[3];
     evprof_buffer *b;
 
-    plan(73);
+    plan(74);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(good, sizeof(good), "%s/good.evt", dir);
@@ -294,6 +294,18 @@ int main(void)
        "the message names the file: %s", evprof_trace_reader_error(r));
     evprof_trace_reader_close(r);
     evprof_trace_reader_close(NULL);
+
+    /* A full disk: the error comes out of close. */
+    if (access("/dev/full", W_OK) == 0) {
+        rc = evprof_trace_writer_open("/dev/full", &w);
+        if (rc == 0) {
+            evprof_trace_write_events(w, ev, NULL, 0);
+            rc = evprof_trace_writer_close(w);
+        }
+        is_int(-ENOSPC, rc, "writing to /dev/full: -ENOSPC at close");
+    } else {
+        skip("no /dev/full");
+    }
 
     /* Round trip. */
     for (i = 0; i < 10; i++) {
