@@ -82,4 +82,4 @@ dist_man_MANS += doc/evprof_trace_write_meta.3 \
 	doc/evprof_context_set.3 doc/evprof_context_get.3 \
 	doc/evprof_hook_exit.3 doc/evprof_hook_active.3 \
 	doc/evprof_instrument_stop.3 doc/evprof_instrument_running.3 \
-	doc/evprof_instrument_path.3
+	doc/evprof_instrument_path.3 doc/evprof_instrument_set_limit.3

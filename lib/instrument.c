@@ -38,6 +38,18 @@ static int registered;
 /* A forked child's copy of the parent's buffer: never touched, but kept
  * reachable (leak checkers see a pointer to it). */
 static evprof_buffer *volatile abandoned;
+/* Events kept per thread (EVPROF_DROP), 0: all of them (EVPROF_GROW). */
+static size_t limit;
+/* Buffers replaced after a change of limit: a thread may still be about to
+ * log into one, so they are never freed; kept reachable. */
+static evprof_buffer **retired;
+static size_t nretired;
+
+EVPROF_NOINSTR static evprof_buffer *new_buffer(void)
+{
+    return limit > 0 ? evprof_buffer_new(limit, EVPROF_DROP)
+                     : evprof_buffer_new(CHUNK_EVENTS, EVPROF_GROW);
+}
 
 EVPROF_NOINSTR void __cyg_profile_func_enter(void *fn, void *site)
 {
@@ -158,7 +170,7 @@ EVPROF_NOINSTR static void fork_child(void)
         free(p);
         return;
     }
-    buffer = evprof_buffer_new(CHUNK_EVENTS, EVPROF_GROW);
+    buffer = new_buffer();
     if (buffer == NULL) {
         free(p);
         return;
@@ -189,8 +201,20 @@ int evprof_instrument_start(const char *p)
     rc = check_writable(exp);
     if (rc < 0)
         goto fail;
+    if (buffer != NULL && evprof_buffer_capacity(buffer)
+        != (limit > 0 ? limit : CHUNK_EVENTS)) {
+        evprof_buffer **v = realloc(retired, (nretired + 1) * sizeof(*v));
+
+        if (v == NULL) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        retired = v;
+        retired[nretired++] = buffer;
+        buffer = NULL;
+    }
     if (buffer == NULL)
-        buffer = evprof_buffer_new(CHUNK_EVENTS, EVPROF_GROW);
+        buffer = new_buffer();
     if (buffer == NULL) {
         rc = -ENOMEM;
         goto fail;
@@ -412,6 +436,19 @@ int evprof_instrument_stop(void)
     return rc;
 }
 
+int evprof_instrument_set_limit(size_t max_events)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&lock);
+    if (active != NULL)
+        rc = -EBUSY;
+    else
+        limit = max_events;
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
 int evprof_instrument_running(void)
 {
     return __atomic_load_n(&active, __ATOMIC_ACQUIRE) != NULL;
@@ -428,13 +465,29 @@ __attribute__((constructor)) EVPROF_NOINSTR static void from_env(void)
 {
 #ifdef HAVE_SECURE_GETENV
     const char *p = secure_getenv(EVPROF_INSTRUMENT_ENV);
+    const char *m = secure_getenv(EVPROF_INSTRUMENT_LIMIT_ENV);
 #else
     const char *p = getenv(EVPROF_INSTRUMENT_ENV);
+    const char *m = getenv(EVPROF_INSTRUMENT_LIMIT_ENV);
 #endif
     int rc;
 
     if (p == NULL || *p == '\0')
         return;
+    if (m != NULL && *m != '\0') {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(m, &end, 10);
+        if (errno != 0 || *end != '\0' || end == m || v > SIZE_MAX / 64) {
+            fprintf(stderr, "evprof-instrument: %s=%s: not a number of "
+                    "events; not recording\n", EVPROF_INSTRUMENT_LIMIT_ENV,
+                    m);
+            return;
+        }
+        limit = (size_t)v;
+    }
     rc = evprof_instrument_start(p);
     if (rc < 0)
         fprintf(stderr, "evprof-instrument: %s=%s: %s; not recording\n",

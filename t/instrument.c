@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     const char *slash;
 
     (void)argc;
-    plan(39);
+    plan(46);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     slash = strrchr(argv[0], '/');
@@ -158,6 +158,25 @@ int main(int argc, char **argv)
     ok(trace_check_calls(path, &st, msg, sizeof(msg)) == 0 && st.calls == 1,
        "the second recording holds only its own call (%llu)",
        (unsigned long long)st.calls);
+
+    /* A bounded recording: the first 10 events of each thread. */
+    is_int(0, evprof_instrument_set_limit(10), "limit: 10 events a thread");
+    is_int(0, evprof_instrument_start(path), "start with a limit");
+    is_int(-EBUSY, evprof_instrument_set_limit(0), "no new limit while "
+           "recording: -EBUSY");
+    sum_squares(20);
+    is_int(0, evprof_instrument_stop(), "stop");
+    if (evprof_trace_reader_open(path, &r) == 0
+        && evprof_trace_reader_finish(r) == 0) {
+        is_int(10, (int64_t)evprof_trace_reader_events(r), "10 events kept");
+        /* sum_squares and 20 squares: 42 events. */
+        is_int(32, (int64_t)evprof_trace_reader_lost(r), "32 counted lost");
+    } else {
+        ok(0, "trace readable: %s", evprof_trace_reader_error(r));
+        skip("no trace");
+    }
+    evprof_trace_reader_close(r);
+    is_int(0, evprof_instrument_set_limit(0), "no limit again");
 
     /* Whole programs, started by EVPROF_OUTPUT.  plain changes directory:
      * a relative path is taken from where the program started. */

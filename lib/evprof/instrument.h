@@ -23,8 +23,9 @@
 extern "C" {
 #endif
 
-/* The environment variable read at start-up. */
+/* The environment variables read at start-up. */
 #define EVPROF_INSTRUMENT_ENV "EVPROF_OUTPUT"
+#define EVPROF_INSTRUMENT_LIMIT_ENV "EVPROF_MAX_EVENTS"
 
 /*
  * Starts recording, to be written to `path` ("%p": the process id, "%%":
@@ -42,6 +43,15 @@ int evprof_instrument_start(const char *path) EVPROF_NOINSTR
  * or the error met writing the file.
  */
 int evprof_instrument_stop(void) EVPROF_NOINSTR;
+
+/*
+ * Bounds the memory of the next recordings: at most `max_events` events are
+ * kept per thread (the first ones; the others are counted as lost, in the
+ * END section of the trace), or all of them when 0 (the default: the buffer
+ * grows as needed).  EVPROF_MAX_EVENTS=n does the same at start-up.
+ * 0, or -EBUSY while recording.
+ */
+int evprof_instrument_set_limit(size_t max_events) EVPROF_NOINSTR;
 
 /* 1 while recording, else 0. */
 int evprof_instrument_running(void) EVPROF_NOINSTR;
