@@ -35,15 +35,30 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *pattern;           /* as given: "%p" is expanded per process */
 static char *path;              /* the file of this process */
 static int registered;
-/* A forked child's copy of the parent's buffer: never touched, but kept
- * reachable (leak checkers see a pointer to it). */
+/* A forked child's copy of the parent's buffer, when `retired` has no room
+ * for it: never touched, but kept reachable (for leak checkers). */
 static evprof_buffer *volatile abandoned;
 /* Events kept per thread (EVPROF_DROP), 0: all of them (EVPROF_GROW). */
 static size_t limit;
-/* Buffers replaced after a change of limit: a thread may still be about to
- * log into one, so they are never freed; kept reachable. */
+/* Buffers replaced (after a change of limit, or the parent's in a forked
+ * child): a thread may still be about to log into one, or its lock may be
+ * held by a thread that is gone, so they are never freed; kept reachable. */
 static evprof_buffer **retired;
 static size_t nretired;
+
+/* Events the buffer had lost when this recording started. */
+static uint64_t lost_before;
+
+EVPROF_NOINSTR static int retire(evprof_buffer *b)
+{
+    evprof_buffer **v = realloc(retired, (nretired + 1) * sizeof(*v));
+
+    if (v == NULL)
+        return -ENOMEM;
+    retired = v;
+    retired[nretired++] = b;
+    return 0;
+}
 
 EVPROF_NOINSTR static evprof_buffer *new_buffer(void)
 {
@@ -161,7 +176,8 @@ EVPROF_NOINSTR static void fork_child(void)
     /* The parent's buffer may have been locked by a thread that does not
      * exist here: it is abandoned, never touched again. */
     __atomic_store_n(&active, NULL, __ATOMIC_RELEASE);
-    abandoned = buffer;
+    if (retire(buffer) != 0)
+        abandoned = buffer;
     buffer = NULL;
     if (pattern == NULL || strstr(pattern, "%p") == NULL)
         return; /* documented: the child does not record */
@@ -175,6 +191,7 @@ EVPROF_NOINSTR static void fork_child(void)
         free(p);
         return;
     }
+    lost_before = 0;
     free(path);
     path = p;
     __atomic_store_n(&active, buffer, __ATOMIC_RELEASE);
@@ -201,16 +218,14 @@ int evprof_instrument_start(const char *p)
     rc = check_writable(exp);
     if (rc < 0)
         goto fail;
-    if (buffer != NULL && evprof_buffer_capacity(buffer)
-        != (limit > 0 ? limit : CHUNK_EVENTS)) {
-        evprof_buffer **v = realloc(retired, (nretired + 1) * sizeof(*v));
-
-        if (v == NULL) {
+    if (buffer != NULL
+        && (evprof_buffer_capacity(buffer) != (limit ? limit : CHUNK_EVENTS)
+            || evprof_buffer_policy(buffer) != (limit ? EVPROF_DROP
+                                                : EVPROF_GROW))) {
+        if (retire(buffer) != 0) {
             rc = -ENOMEM;
             goto fail;
         }
-        retired = v;
-        retired[nretired++] = buffer;
         buffer = NULL;
     }
     if (buffer == NULL)
@@ -220,6 +235,7 @@ int evprof_instrument_start(const char *p)
         goto fail;
     }
     drain(buffer);
+    lost_before = evprof_buffer_lost(buffer);
     if (!registered) {
         if (atexit(at_exit) != 0
             || pthread_atfork(fork_prepare, fork_parent, fork_child) != 0) {
@@ -405,7 +421,8 @@ EVPROF_NOINSTR static int write_trace(evprof_buffer *b, const char *file)
             break;
     rc = evprof_trace_write_threads(w, info, i);
     if (rc == 0)
-        rc = evprof_trace_writer_add_lost(w, evprof_buffer_lost(b));
+        rc = evprof_trace_writer_add_lost(w, evprof_buffer_lost(b)
+                                          - lost_before);
     if (rc == 0)
         rc = write_tables(w, &fns, &sites);
 out:

@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     const char *slash;
 
     (void)argc;
-    plan(46);
+    plan(49);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     slash = strrchr(argv[0], '/');
@@ -175,6 +175,17 @@ int main(int argc, char **argv)
         ok(0, "trace readable: %s", evprof_trace_reader_error(r));
         skip("no trace");
     }
+    evprof_trace_reader_close(r);
+    /* A second bounded recording reports only its own losses. */
+    is_int(0, evprof_instrument_start(path), "start again, same limit");
+    sum_squares(20);
+    is_int(0, evprof_instrument_stop(), "stop");
+    if (evprof_trace_reader_open(path, &r) == 0
+        && evprof_trace_reader_finish(r) == 0)
+        is_int(32, (int64_t)evprof_trace_reader_lost(r),
+               "32 lost again, not 64");
+    else
+        ok(0, "trace readable: %s", evprof_trace_reader_error(r));
     evprof_trace_reader_close(r);
     is_int(0, evprof_instrument_set_limit(0), "no limit again");
 
