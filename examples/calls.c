@@ -32,9 +32,10 @@ static void *worker(void *arg)
 
 static void finish_early(int depth)
 {
-    if (depth == 0)
+    if (depth > 0)
+        finish_early(depth - 1);
+    else if (getenv("CALLS_NO_EXIT") == NULL)
         exit(0); /* calls still open: the trace is written all the same */
-    finish_early(depth - 1);
 }
 
 int main(int argc, char **argv)
