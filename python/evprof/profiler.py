@@ -126,15 +126,16 @@ class EventProfiler:
         self._buffer.set_active(True)
         self._buffer.log_marker(sys._getframe(1),
                                 self._event_mapping['profiler_start'])
+        _running.add(self)
         try:
             self._buffer.memory_start()
             self._setup_profiler()
         except BaseException:
+            _running.discard(self)
             self._buffer.memory_stop()
             self._buffer.set_active(False)
             raise
         self._started = True
-        _running.add(self)
 
     def stop(self):
         """Stops the profiling."""
