@@ -576,8 +576,9 @@ static int event_what(PyObject *event)
     return -1;
 }
 
-static PyObject *do_log(Profiler *self, PyObject *const *args,
-                        Py_ssize_t nargs)
+/* Checks the arguments of a sys.setprofile-style call and logs it; 0, or
+ * -1 with an exception set. */
+static int do_log(Profiler *self, PyObject *const *args, Py_ssize_t nargs)
 {
     int what;
 
@@ -585,25 +586,25 @@ static PyObject *do_log(Profiler *self, PyObject *const *args,
         PyErr_Format(PyExc_TypeError,
                      "c_log_event expects 3 arguments (frame, event, arg), "
                      "got %zd", nargs);
-        return NULL;
+        return -1;
     }
     if (!PyFrame_Check(args[0])) {
         PyErr_Format(PyExc_TypeError, "frame must be a frame, not %.100s",
                      Py_TYPE(args[0])->tp_name);
-        return NULL;
+        return -1;
     }
     what = event_what(args[1]);
     if (what < 0)
-        return NULL;
+        return -1;
     if (self->active)
         log_frame_event(self, (PyFrameObject *)args[0], what, args[2]);
-    return NULL;
+    return 0;
 }
 
 static PyObject *Profiler_c_log_event(Profiler *self, PyObject *const *args,
                                       Py_ssize_t nargs)
 {
-    if (do_log(self, args, nargs) == NULL && PyErr_Occurred())
+    if (do_log(self, args, nargs) != 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -614,7 +615,7 @@ static PyObject *Profiler_c_install_thread(Profiler *self,
                                            PyObject *const *args,
                                            Py_ssize_t nargs)
 {
-    if (do_log(self, args, nargs) == NULL && PyErr_Occurred())
+    if (do_log(self, args, nargs) != 0)
         return NULL;
     if (self->active)
         PyEval_SetProfile(profile_callback, (PyObject *)self);
