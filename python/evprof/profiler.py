@@ -5,6 +5,7 @@ cpyquickhelper's event profiler, on the C core of libevprof.
 import atexit
 import sys
 import threading
+import warnings
 import weakref
 
 import numpy
@@ -150,6 +151,10 @@ class EventProfiler:
         self._started = False
         _running.discard(self)
         self._empty_cache()
+        lost = self._buffer.lost()
+        if lost:
+            warnings.warn("%d events were lost (out of memory)" % lost,
+                          RuntimeWarning, stacklevel=2)
 
     def __del__(self):
         # A profiler dropped while running uninstalls itself.
