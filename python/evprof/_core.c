@@ -476,7 +476,8 @@ static void save_profile(Profiler *self)
     Py_XINCREF(self->saved_obj);
 }
 
-#if PY_VERSION_HEX >= 0x03090000
+#if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030E0000
+/* (3.14 may drop _PyEval_SetProfile: there only new threads are hooked.) */
 # if PY_VERSION_HEX >= 0x030D0000
 /* Exported by 3.13, but declared in an internal header only. */
 extern int _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func,
