@@ -297,6 +297,37 @@ int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
     return 0;
 }
 
+int evprof_buffer_prepare(evprof_buffer *b, size_t nevents)
+{
+    struct thread *t;
+    struct chunk *c;
+    volatile char *p, *end;
+
+    if (b == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&b->lock);
+    t = thread_get(b);
+    c = t != NULL ? t->newest : NULL;
+    pthread_mutex_unlock(&b->lock);
+    if (c == NULL)
+        return -ENOMEM;
+    evprof__tcache.buf = b;
+    evprof__tcache.uid = b->head.uid;
+    evprof__tcache.chunk = &c->pub;
+    /* Only this thread writes the chunk, and the slots after head were
+     * never written in its first lap: free to scribble on.  One write a
+     * page commits it. */
+    if (c->pub.base != 0)
+        return 0;
+    if (nevents > c->slots - c->pub.head)
+        nevents = (size_t)(c->slots - c->pub.head);
+    p = (volatile char *)(void *)(c->pub.ev + c->pub.head);
+    end = p + nevents * sizeof(evprof_event);
+    for (; p < end; p += 4096)
+        *p = 0;
+    return 0;
+}
+
 size_t evprof_buffer_capacity(const evprof_buffer *b)
 {
     return b != NULL ? b->capacity : 0;

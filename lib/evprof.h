@@ -24,6 +24,9 @@
 #if defined(__GNUC__) || defined(__clang__)
 # define EVPROF_WARN_UNUSED __attribute__((warn_unused_result))
 # define EVPROF_NOINSTR __attribute__((no_instrument_function))
+/* The hot paths are inlined even where the compiler would rather not
+ * (several call sites, -O0): a call would cost as much as the work. */
+# define EVPROF_INLINE static inline __attribute__((always_inline))
 # define EVPROF_LIKELY(x) __builtin_expect(!!(x), 1)
 # define EVPROF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else

@@ -19,7 +19,7 @@ int main(void)
     size_t n, i;
     int good;
 
-    plan(40);
+    plan(47);
 
     /* Bad arguments: NULL with errno, negative codes, never a crash. */
     errno = 0;
@@ -118,6 +118,25 @@ int main(void)
         ok(good, "second buffer's events are its own, in order");
         evprof_buffer_free(b2);
     }
+
+    /* prepare: commits memory without touching what is logged. */
+    {
+        int pol;
+        for (pol = EVPROF_GROW; pol <= EVPROF_DROP; pol++) {
+            evprof_buffer *b3 = evprof_buffer_new(8, pol);
+            evprof_log(b3, 1, 0, EVPROF_CALL, 11, 0);
+            evprof_log(b3, 2, 0, EVPROF_CALL, 12, 0);
+            is_int(0, evprof_buffer_prepare(b3, 1000), "prepare, policy %d",
+                   pol);
+            evprof_log(b3, 3, 0, EVPROF_CALL, 13, 0);
+            n = evprof_buffer_dump(b3, out, 16);
+            ok(n == 3 && out[0].value1 == 11 && out[1].value1 == 12
+               && out[2].value1 == 13,
+               "events before and after prepare intact, policy %d", pol);
+            evprof_buffer_free(b3);
+        }
+    }
+    is_int(-EINVAL, evprof_buffer_prepare(NULL, 10), "prepare NULL");
 
     /* A buffer freed and another made (maybe at the same address): the
      * thread's cached chunk of the old one is not reused. */

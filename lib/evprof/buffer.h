@@ -30,6 +30,14 @@ evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
  * logging into it any more. */
 void evprof_buffer_free(evprof_buffer *b);
 
+/*
+ * Makes the calling thread's storage in b ready before it logs: its record
+ * and first chunk, with the memory of its first `nevents` events (at most a
+ * chunk) committed, so that the first events take the fast path and cause
+ * no page faults inside the code being measured.  0, or -EINVAL / -ENOMEM.
+ */
+int evprof_buffer_prepare(evprof_buffer *b, size_t nevents);
+
 /* Events held now (logged and not yet dumped); 0 for NULL. */
 size_t evprof_buffer_count(const evprof_buffer *b);
 
@@ -101,7 +109,7 @@ extern _Thread_local struct evprof__tcache evprof__tcache
 int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
                      int64_t event, int64_t value1, int64_t value2);
 
-EVPROF_NOINSTR static inline void evprof__store(evprof_event *e,
+EVPROF_NOINSTR EVPROF_INLINE void evprof__store(evprof_event *e,
     int64_t id_frame, int64_t id_arg, int64_t event, int64_t time,
     int64_t value1, int64_t value2)
 {
@@ -123,7 +131,7 @@ EVPROF_NOINSTR static inline void evprof__store(evprof_event *e,
  * Any thread may call it at any time, also from a signal handler once the
  * thread has logged into b before.
  */
-EVPROF_NOINSTR static inline int evprof_log(evprof_buffer *b,
+EVPROF_NOINSTR EVPROF_INLINE int evprof_log(evprof_buffer *b,
     int64_t id_frame, int64_t id_arg, int64_t event,
     int64_t value1, int64_t value2)
 {

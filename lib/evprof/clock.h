@@ -66,7 +66,7 @@ EVPROF_NOINSTR static inline int64_t evprof__clock_monotonic(void)
 }
 
 /* Monotonic nanoseconds (never going backwards within a thread). */
-EVPROF_NOINSTR static inline int64_t evprof_clock_ns(void)
+EVPROF_NOINSTR EVPROF_INLINE int64_t evprof_clock_ns(void)
 {
 #if EVPROF_HAVE_TSC
     if (EVPROF_LIKELY(evprof__clock.source == EVPROF_CLOCK_TSC)) {

@@ -669,6 +669,11 @@ static PyObject *Profiler_set_active(Profiler *self, PyObject *arg)
 
     if (on < 0)
         return NULL;
+    /* Commit the first chunk's memory now, as the seed allocated its whole
+     * array up front: page faults would otherwise land in the profiled
+     * code, one every 85 events. */
+    if (on && evprof_buffer_prepare(self->buf, (size_t)self->size) == -ENOMEM)
+        return PyErr_NoMemory();
     self->active = on;
     Py_RETURN_NONE;
 }
