@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "buffer-private.h"
@@ -142,9 +143,22 @@ static struct chunk *chunk_new(const evprof_buffer *b, struct thread *owner)
     uint64_t slots = chunk_slots(b);
     struct chunk *c;
 
-    c = malloc(sizeof(*c) + (size_t)slots * sizeof(evprof_event));
+    size_t bytes = sizeof(*c) + (size_t)slots * sizeof(evprof_event);
+
+    c = malloc(bytes);
     if (c == NULL)
         return NULL;
+#if defined(MADV_HUGEPAGE)
+    /* A big chunk is written once from end to end: huge pages save one
+     * page fault every 4 KiB (a hint; failure changes nothing). */
+    if (bytes >= ((size_t)4 << 20)) {
+        uintptr_t lo = ((uintptr_t)c + ((uintptr_t)2 << 20) - 1)
+                       & ~(((uintptr_t)2 << 20) - 1);
+        uintptr_t hi = ((uintptr_t)c + bytes) & ~(((uintptr_t)2 << 20) - 1);
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
     memset(c, 0, sizeof(*c));
     c->pub.ev = (evprof_event *)(void *)(c + 1);
     c->pub.limit = b->head.policy == EVPROF_RING ? slots : b->capacity;

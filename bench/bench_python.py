@@ -1,0 +1,176 @@
+"""
+Benchmark of the evprof Python profiler against the floor (a C profile
+function that does nothing), cProfile, tracemalloc and yappi (when
+importable), side by side in one process.
+
+For each workload (call-heavy, builtin-heavy, allocation-heavy) and each
+profiler, the workload runs REPEAT times, the profilers interleaved; the
+table gives the median time and its ratio to the unprofiled time and to
+the floor.  Run with `make bench`, or by hand:
+
+    EVPROF_SRCDIR=. EVPROF_BUILDDIR=. python3 bench/bench_python.py
+"""
+import cProfile
+import gc
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 't', 'python'))
+import evprof_test  # noqa: E402
+
+evprof = evprof_test.load()
+
+try:
+    import yappi
+except ImportError:  # pragma: no cover
+    yappi = None
+
+REPEAT = int(os.environ.get('EVPROF_BENCH_REPEAT', '7'))
+
+
+# ---- workloads ----------------------------------------------------------
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def call_heavy():
+    fib(22)
+
+
+def builtin_heavy():
+    data = list(range(200))
+    total = 0
+    for _ in range(400):
+        for x in data:
+            total += abs(x) + len(data) + min(x, 3)
+    return total
+
+
+def alloc_heavy():
+    out = []
+    for i in range(50000):
+        out.append([i, str(i), {'k': i}])
+    return len(out)
+
+
+WORKLOADS = [('call', call_heavy), ('builtin', builtin_heavy),
+             ('alloc', alloc_heavy)]
+
+
+# ---- profilers: (start, stop) pairs -------------------------------------
+
+class Null:
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+class Floor:
+    def start(self):
+        evprof._core._null_profiler_start()
+
+    def stop(self):
+        evprof._core._null_profiler_stop()
+
+
+class Evprof:
+    def __init__(self, impl, memory=True):
+        self.impl = impl
+        self.memory = memory
+        self.prof = None
+
+    def start(self):
+        self.prof = evprof.EventProfiler(impl=self.impl, memory=self.memory)
+        self.prof.start()
+
+    def stop(self):
+        self.prof.stop()
+        self.events = len(self.prof.retrieve_raw_results(empty_cache=False))
+        self.prof = None
+
+
+class CProfile:
+    def start(self):
+        self.prof = cProfile.Profile()
+        self.prof.enable()
+
+    def stop(self):
+        self.prof.disable()
+        self.prof = None
+
+
+class TraceMalloc:
+    def start(self):
+        tracemalloc.start()
+
+    def stop(self):
+        tracemalloc.stop()
+
+
+class Yappi:
+    def start(self):
+        yappi.clear_stats()
+        yappi.set_clock_type('wall')
+        yappi.start(builtins=True)
+
+    def stop(self):
+        yappi.stop()
+        yappi.clear_stats()
+
+
+def profilers():
+    out = [('none', Null()), ('floor (C no-op hook)', Floor()),
+           ("evprof impl='c'", Evprof('c')),
+           ("evprof impl='c' memory=False", Evprof('c', memory=False)),
+           ("evprof impl='pybind11'", Evprof('pybind11')),
+           ("evprof impl='python'", Evprof('python')),
+           ('cProfile', CProfile()), ('tracemalloc', TraceMalloc())]
+    if yappi is not None:
+        out.append(('yappi (builtins)', Yappi()))
+    return out
+
+
+def measure(prof, work):
+    gc.collect()
+    prof.start()
+    t0 = time.perf_counter()
+    work()
+    t1 = time.perf_counter()
+    prof.stop()
+    return t1 - t0
+
+
+def main():
+    profs = profilers()
+    print("evprof %s, Python %s, clock %s, median of %d runs"
+          % (evprof.__version__, sys.version.split()[0],
+             evprof._core.clock_name(), REPEAT))
+    for wname, work in WORKLOADS:
+        times = {name: [] for name, _ in profs}
+        work()  # warm up
+        for r in range(REPEAT):
+            # Rotate the order so that no profiler always runs first.
+            order = profs[r % len(profs):] + profs[:r % len(profs)]
+            for name, prof in order:
+                times[name].append(measure(prof, work))
+        base = statistics.median(times['none'])
+        floor = statistics.median(times['floor (C no-op hook)'])
+        print()
+        print("workload %-8s %12s %10s %10s" % (wname, 'median ms',
+                                                'x none', 'x floor'))
+        for name, _ in profs:
+            med = statistics.median(times[name])
+            print("  %-32s %10.2f %10.2f %10.2f"
+                  % (name, med * 1e3, med / base, med / floor))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""
+Turning raw events into a report: freed sizes, names, modules and lines.
+
+Everything here works per distinct key (a code object, a builtin) or per
+distinct (code, offset) pair, and spreads the answers over the events with
+numpy indexing: a million events cost a few array operations, not a
+million Python calls.
+"""
+import dis
+
+import numpy
+
+#: seed-compatible mapping from event name to code
+EVENT_MAPPING = {
+    'call': 1,
+    'return': 2,
+    'c_call': 3,
+    'c_return': 4,
+    'exception': 5,
+    'c_exception': 6,
+    'profiler_call': 10,
+    'profiler_return': 11,
+    'profiler_start': 100,
+    'profiler_sort': 101,
+    'malloc': 1000,
+    'calloc': 1001,
+    'realloc': 1002,
+    'free': 1003,
+    'realloc_free': 1004,
+}
+
+_EVENT_NAMES = numpy.empty(1005, dtype=object)
+for _name, _code in EVENT_MAPPING.items():
+    _EVENT_NAMES[_code] = _name
+del _name, _code
+
+_CODE_TYPE = type(compile('0', '<evprof>', 'eval'))
+
+
+def fill_freed_sizes(res):
+    """
+    Writes into column 5 (value2) of every ``free``/``realloc_free`` row of
+    *res* minus the size of the block it frees, or 0 when the block was
+    allocated before profiling started. *res* is modified in place.
+    """
+    event = res[:, 2]
+    rows = numpy.flatnonzero(event >= 1000)
+    if rows.size == 0:
+        return res
+    ptr = res[rows, 4]
+    # Stable: the events of one block stay in time order.
+    order = numpy.argsort(ptr, kind='stable')
+    srows = rows[order]
+    sptr = ptr[order]
+    sev = event[srows]
+    is_free = sev >= 1003
+    prev_same = numpy.zeros(srows.size, dtype=bool)
+    prev_same[1:] = sptr[1:] == sptr[:-1]
+    prev_alloc = numpy.zeros(srows.size, dtype=bool)
+    prev_alloc[1:] = sev[:-1] < 1003
+    prev_size = numpy.zeros(srows.size, dtype=numpy.int64)
+    prev_size[1:] = res[srows[:-1], 5]
+    freed = numpy.where(prev_same & prev_alloc, -prev_size, 0)
+    res[srows[is_free], 5] = freed[is_free]
+    return res
+
+
+def _line_table(code):
+    """Sorted instruction offsets where lines start, and their lines."""
+    starts, lines = [], []
+    if hasattr(code, 'co_lines'):
+        for start, _end, line in code.co_lines():
+            starts.append(start)
+            lines.append(code.co_firstlineno if line is None else line)
+    else:  # Python < 3.10
+        for start, line in dis.findlinestarts(code):
+            starts.append(start)
+            lines.append(line)
+    if not starts:
+        return (numpy.zeros(1, dtype=numpy.int64),
+                numpy.array([code.co_firstlineno], dtype=numpy.int64))
+    return (numpy.array(starts, dtype=numpy.int64),
+            numpy.array(lines, dtype=numpy.int64))
+
+
+def _describe(obj, clean):
+    """(name, module, first line, is code) of a registry entry."""
+    if isinstance(obj, _CODE_TYPE):
+        return obj.co_name, clean(obj.co_filename), obj.co_firstlineno, True
+    if isinstance(obj, tuple):  # (qualname, module) of a bound builtin
+        return obj[0], obj[1], -1, False
+    try:
+        name = obj.__qualname__
+    except AttributeError:
+        name = obj.__class__.__name__
+    try:
+        mod = obj.__module__
+    except AttributeError:
+        mod = obj.__class__.__module__
+    return name, mod, -1, False
+
+
+class KeyTable:
+    """Names, modules and first lines of every registry key (0: none)."""
+
+    def __init__(self, registry, base, clean):
+        n = len(registry) + 1
+        self.size = n
+        self.base = base
+        self.entries = [None] + list(registry)
+        self.name = numpy.empty(n, dtype=object)
+        self.mod = numpy.empty(n, dtype=object)
+        self.first = numpy.full(n, -1, dtype=numpy.int64)
+        self.name[0] = ''
+        self.mod[0] = ''
+        cleaned = {}
+
+        def clean_once(value):
+            if value not in cleaned:
+                cleaned[value] = clean(value)
+            return cleaned[value]
+
+        for k, obj in enumerate(registry, 1):
+            name, mod, first, _ = _describe(obj, clean_once)
+            self.name[k] = name
+            self.mod[k] = mod
+            self.first[k] = first
+
+    def valid(self, keys):
+        """
+        Indexes into the tables: keys outside the registry (of an earlier
+        run, tags, markers) become 0.
+        """
+        keys = keys - self.base
+        return numpy.where((keys > 0) & (keys < self.size), keys, 0)
+
+    def lines(self, keys, offsets):
+        """The line of each (code key, instruction offset); -1 for key 0."""
+        out = numpy.full(keys.shape[0], -1, dtype=numpy.int64)
+        sel = numpy.flatnonzero(keys > 0)
+        if sel.size == 0:
+            return out
+        pair = (keys[sel] << 32) | (offsets[sel] & 0xFFFFFFFF)
+        upair, inverse = numpy.unique(pair, return_inverse=True)
+        ukey = upair >> 32
+        uoff = (upair & 0xFFFFFFFF).astype(numpy.int64)
+        uoff[uoff >= 0x80000000] -= 1 << 32
+        uline = numpy.full(upair.shape[0], -1, dtype=numpy.int64)
+        # upair is sorted, so each key's offsets are one slice.
+        bounds = numpy.flatnonzero(numpy.diff(ukey)) + 1
+        for lo, hi in zip(numpy.r_[0, bounds], numpy.r_[bounds, ukey.size]):
+            code = self.entries[int(ukey[lo])]
+            if not isinstance(code, _CODE_TYPE):
+                continue
+            starts, lines = _line_table(code)
+            off = uoff[lo:hi]
+            pos = numpy.searchsorted(starts, off, side='right') - 1
+            got = lines[numpy.clip(pos, 0, None)]
+            got[(pos < 0) | (off < 0)] = code.co_firstlineno
+            uline[lo:hi] = got
+        out[sel] = uline[inverse.reshape(-1)]
+        return out
+
+
+def build_columns(res, registry, base, clean):
+    """
+    The columns of :meth:`EventProfiler.retrieve_results` after the first
+    three, as a dict of arrays: event, name, mod, lineno, from_name,
+    from_mod, from_line.
+    """
+    table = KeyTable(registry, base, clean)
+    event = res[:, 2]
+    fkey = table.valid(res[:, 0])
+    akey = table.valid(res[:, 1])
+    is_c = (event >= 3) & (event <= 4) | (event == 6)
+    is_py = (event == 1) | (event == 2) | (event == 5)
+    # The caller: for Python events the calling code, for builtins the
+    # Python function that called them; nothing for memory and markers.
+    from_key = numpy.where(is_py | is_c, akey, 0)
+    lineno = numpy.where(is_c, table.first[akey], table.first[fkey])
+    codes = numpy.clip(event, 0, _EVENT_NAMES.shape[0] - 1)
+    return {
+        'event': _EVENT_NAMES[codes],
+        'name': table.name[fkey],
+        'mod': table.mod[fkey],
+        'lineno': lineno,
+        'from_name': table.name[from_key],
+        'from_mod': table.mod[from_key],
+        'from_line': table.lines(from_key, res[:, 4]),
+    }
+

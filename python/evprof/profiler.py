@@ -1,0 +1,387 @@
+"""
+EventProfiler, WithEventProfiler, EventProfilerDebug: a drop-in for
+cpyquickhelper's event profiler, on the C core of libevprof.
+"""
+import atexit
+import sys
+import threading
+import weakref
+
+import numpy
+import pandas
+
+from . import _core
+from ._report import EVENT_MAPPING, build_columns, fill_freed_sizes
+
+_DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4}
+_IMPLS = ('python', 'pybind11', 'c')
+_COLUMNS = ['time', 'value1', 'value2', 'event', 'name', 'mod', 'lineno',
+            'from_name', 'from_mod', 'from_line']
+
+# Profilers started and not stopped, stopped at exit.
+_running = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all():
+    for prof in list(_running):
+        try:
+            prof.stop()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+def _domain_mask(memory):
+    if memory is None or memory is False:
+        return 0
+    if memory is True:
+        return 7
+    if isinstance(memory, str):
+        memory = (memory,)
+    try:
+        names = list(memory)
+    except TypeError:
+        raise TypeError(
+            "memory must be a bool or a sequence of 'raw', 'mem', 'obj', "
+            "not %s" % type(memory).__name__) from None
+    mask = 0
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError("memory domains are str, not %s"
+                            % type(name).__name__)
+        if name not in _DOMAINS:
+            raise ValueError("unknown memory domain %r (expected 'raw', "
+                             "'mem' or 'obj')" % name)
+        mask |= _DOMAINS[name]
+    return mask
+
+
+def _identity(name):
+    return name
+
+
+class EventProfiler:
+    """
+    Profiles function calls and memory allocations, every event in order
+    with a nanosecond timestamp, and returns a timeline.
+
+    :param size: events a buffer chunk: the buffer grows by chunks of
+        *size* events, nothing is ever lost
+    :param impl: ``'c'`` (a C profile function, the fastest),
+        ``'pybind11'`` (a C callable given to :func:`sys.setprofile`) or
+        ``'python'`` (a Python :meth:`log_event`); all log the same events
+    :param memory: which PyMem domains to hook: True (all: ``'raw'``,
+        ``'mem'``, ``'obj'``), False or None (none), or a sequence of names
+    :param threads: also profile the threads started after :meth:`start`
+        (:func:`threading.setprofile`), and with ``impl='c'`` the threads
+        already running
+
+    Unlike cpyquickhelper's profiler, an exception raised by the profiled
+    code never crashes the process, no frame is kept alive, and the buffer
+    is never flushed from inside an allocator.
+    """
+
+    _event_mapping = dict(EVENT_MAPPING)
+
+    def __init__(self, size=1000000, impl='python', memory=True,
+                 threads=False):
+        if impl not in _IMPLS:
+            raise ValueError("Unexpected value for impl=%r, expected one of "
+                             "%r." % (impl, _IMPLS))
+        if not isinstance(threads, bool):
+            raise TypeError("threads must be a bool, not %s"
+                            % type(threads).__name__)
+        domains = _domain_mask(memory)
+        self._impl = impl
+        self._size = size
+        self._threads_option = threads
+        self._started = False
+        self._prof = None
+        self._thread_prof = None
+        self._copy_cache = False
+        self._events = []
+        self._thread_index = []
+        self._buffer = _core.Profiler(size, domains)
+        self._fresh = True
+
+    @property
+    def n_columns(self):
+        """Number of int64 stored per event (columns of the raw results)."""
+        return _core.N_COLUMNS
+
+    def _reset(self):
+        if not self._fresh:
+            self._buffer.reset()
+        self._fresh = False
+        self._events = []
+        self._thread_index = []
+
+    def start(self):
+        """Starts the profiling."""
+        if self._started:
+            raise RuntimeError(
+                "The profiler was already started. It cannot be done again.")
+        self._reset()
+        self._copy_cache = False
+        self._buffer.set_active(True)
+        self._buffer.log_marker(sys._getframe(1),
+                                self._event_mapping['profiler_start'])
+        try:
+            self._buffer.memory_start()
+            self._setup_profiler()
+        except BaseException:
+            self._buffer.memory_stop()
+            self._buffer.set_active(False)
+            raise
+        self._started = True
+        _running.add(self)
+
+    def stop(self):
+        """Stops the profiling."""
+        if not self._started:
+            raise RuntimeError(
+                "The profiler was not started. It must be done first.")
+        self._restore_profiler()
+        self._buffer.memory_stop()
+        self._buffer.log_marker(sys._getframe(1),
+                                self._event_mapping['profiler_sort'])
+        self._buffer.set_active(False)
+        self._started = False
+        _running.discard(self)
+        self._empty_cache()
+
+    def __del__(self):
+        # A profiler dropped while running uninstalls itself.
+        if getattr(self, '_started', False):
+            try:
+                self.stop()
+            except Exception:  # pragma: no cover
+                pass
+
+    def _thread_hook(self):
+        if self._impl == 'python':
+            return self.log_event
+        if self._impl == 'pybind11':
+            return self._buffer.c_log_event
+        return self._buffer.c_install_thread
+
+    def _setup_profiler(self):
+        """Installs the profile function of *impl* (and the thread hook)."""
+        self._prof = sys.getprofile()
+        if self._threads_option:
+            self._thread_prof = getattr(threading, '_profile_hook', None)
+            threading.setprofile(self._thread_hook())
+        if self._impl == 'python':
+            self._buffer.save_profile()
+            sys.setprofile(self.log_event)
+        elif self._impl == 'pybind11':
+            self._buffer.save_profile()
+            sys.setprofile(self._buffer.c_log_event)
+        elif self._impl == 'c':
+            self._buffer.install(all_threads=self._threads_option)
+        else:  # pragma: no cover - checked in __init__
+            raise ValueError("Unexpected value for impl=%r." % self._impl)
+
+    def _restore_profiler(self):
+        """Puts back the profile function found by :meth:`start`."""
+        self._buffer.restore_profile()
+        if self._threads_option:
+            threading.setprofile(self._thread_prof)
+            self._thread_prof = None
+        self._prof = None
+
+    def log_event(self, frame, event, arg):
+        """
+        Logs an event (the signature of a :func:`sys.setprofile` function).
+
+        :param frame: the frame of the event
+        :param event: ``'call'``, ``'return'``, ``'c_call'``, ...
+        :param arg: the builtin for ``c_*`` events
+        """
+        self._buffer.c_log_event(frame, event, arg)
+
+    def _empty_cache(self):
+        """
+        Moves the events held by the C buffer into Python-side arrays.
+        Returns how many were moved.
+        """
+        if self._copy_cache:
+            raise RuntimeError(  # pragma: no cover
+                "Profiling cache being copied.")
+        self._copy_cache = True
+        try:
+            n = self._buffer.count()
+            events = numpy.empty((n, _core.N_COLUMNS), dtype=numpy.int64)
+            index = numpy.empty(n, dtype=numpy.uint32)
+            got = self._buffer.dump(events, index)
+            if got:
+                self._events.append(events[:got])
+                self._thread_index.append(index[:got])
+        finally:
+            self._copy_cache = False
+        return got
+
+    def _raw(self, empty_cache):
+        if empty_cache:
+            self._empty_cache()
+        if self._events:
+            return numpy.vstack(self._events)
+        return numpy.empty((0, _core.N_COLUMNS), dtype=numpy.int64)
+
+    def retrieve_raw_results(self, empty_cache=True):
+        """
+        The events as a numpy int64 array, one row an event, columns
+        ``id_frame, id_arg, event, time, value1, value2``; ``value2`` of a
+        ``free``/``realloc_free`` row is minus the size freed (0 when the
+        block was allocated before the profiling started).
+
+        :param empty_cache: moves what the C buffer holds first
+        """
+        return fill_freed_sizes(self._raw(empty_cache))
+
+    def _thread_column(self):
+        table = numpy.array([t[0] for t in self._buffer.threads()] or [0],
+                            dtype=numpy.uint64).astype(numpy.int64)
+        if not self._thread_index:
+            return numpy.empty(0, dtype=numpy.int64)
+        return table[numpy.concatenate(self._thread_index)]
+
+    def _choose(self, frame, arg, f_back=False):
+        """
+        The name of the called function (the seed's helper): the builtin
+        *arg* when given, else the function of *frame* (or of its caller).
+        """
+        if arg is None:
+            if f_back:
+                return ('' if frame.f_back is None
+                        else frame.f_back.f_code.co_name)
+            return frame.f_code.co_name
+        try:
+            return arg.__qualname__
+        except AttributeError:
+            return arg.__class__.__name__
+
+    def _choose_mod(self, frame, arg, clean_name, f_back=False):
+        """
+        The module of the called function (the seed's helper), as
+        :meth:`_choose`; file names go through *clean_name*.
+        """
+        if arg is None:
+            if f_back:
+                name = ('' if frame.f_back is None
+                        else frame.f_back.f_code.co_filename)
+            else:
+                name = frame.f_code.co_filename
+            return clean_name(name)
+        try:
+            return arg.__module__
+        except AttributeError:
+            return arg.__class__.__module__
+
+    def retrieve_results(self, empty_cache=True, clean_file_name=None,
+                         thread=False):
+        """
+        The events as a DataFrame with the columns ``time, value1, value2,
+        event, name, mod, lineno, from_name, from_mod, from_line``.
+
+        :param empty_cache: moves what the C buffer holds first
+        :param clean_file_name: function applied to each file name
+        :param thread: adds a column ``thread`` (the thread's ident, as
+            :func:`threading.get_ident`)
+        """
+        if clean_file_name is None:
+            clean_file_name = _identity
+        elif not callable(clean_file_name):
+            raise TypeError("clean_file_name must be callable")
+        res = fill_freed_sizes(self._raw(empty_cache))
+        cols = build_columns(res, self._buffer.registry(),
+                             self._buffer.key_base(), clean_file_name)
+        mem = res[:, 2] >= 1000
+        data = {
+            'time': res[:, 3],
+            'value1': numpy.where(mem, res[:, 4], 0),
+            'value2': numpy.where(mem, res[:, 5], 0),
+        }
+        data.update(cols)
+        df = pandas.DataFrame(data, columns=_COLUMNS)
+        if thread:
+            df['thread'] = self._thread_column()
+        return df
+
+
+class WithEventProfiler:
+    """
+    Profiles a block::
+
+        prof = WithEventProfiler(impl='c')
+        with prof:
+            ...  # may raise
+        df = prof.report
+
+    The hooks and allocators are restored when the block raises, and the
+    exception propagates unchanged.
+
+    :param size: see :class:`EventProfiler`
+    :param impl: see :class:`EventProfiler`
+    :param clean_file_name: function applied to each file name of the report
+    :param memory: see :class:`EventProfiler`
+    :param threads: see :class:`EventProfiler`
+    """
+
+    def __init__(self, size=1000000, impl='python', clean_file_name=None,
+                 memory=True, threads=False):
+        if clean_file_name is not None and not callable(clean_file_name):
+            raise TypeError("clean_file_name must be callable")
+        self.size = size
+        self.clean_file_name = clean_file_name
+        self.report_ = None
+        self.prof_ = None
+        self.impl = impl
+        self.memory = memory
+        self.threads = threads
+
+    def __enter__(self):
+        self.prof_ = EventProfiler(size=self.size, impl=self.impl,
+                                   memory=self.memory, threads=self.threads)
+        self.prof_.start()
+        return self
+
+    def __exit__(self, typ, value, traceback):
+        self.prof_.stop()
+        self.report_ = self.prof_.retrieve_results(
+            clean_file_name=self.clean_file_name)
+
+    @property
+    def report(self):
+        """The profiling report as a DataFrame."""
+        return self.report_
+
+
+class EventProfilerDebug(EventProfiler):
+    """
+    Measures the cost of logging: :meth:`start` installs no hook, so only
+    the events given to :meth:`log_event` by hand are recorded.
+    """
+
+    def start(self):
+        """Starts the profiling without installing any hook."""
+        if self._started:
+            raise RuntimeError(
+                "The profiler was already started. It cannot be done again.")
+        self._reset()
+        self._copy_cache = False
+        self._buffer.set_active(True)
+        self._buffer.log_marker(sys._getframe(1),
+                                self._event_mapping['profiler_start'])
+        self._started = True
+
+    def stop(self):
+        """Stops the profiling started by :meth:`start`."""
+        if not self._started:
+            raise RuntimeError(
+                "The profiler was not started. It must be done first.")
+        self._buffer.log_marker(sys._getframe(1),
+                                self._event_mapping['profiler_sort'])
+        self._buffer.set_active(False)
+        self._started = False
+        self._empty_cache()

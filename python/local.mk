@@ -1,0 +1,56 @@
+# python/local.mk: the Python package evprof (included from Makefile.am).
+#
+# The extension evprof._core is a libtool module linked with libevprof.a;
+# it is installed with the pure-Python modules into $(pyexecdir)/evprof.
+# Tests (t/python/*.py) print TAP and find the freshly built package
+# through t/python/evprof_test.py, in-tree and in VPATH builds.
+
+EVPROF_PY_SOURCES = \
+	python/evprof/__init__.py \
+	python/evprof/profiler.py \
+	python/evprof/_report.py
+
+PY_TESTS = \
+	t/python/test_api.py \
+	t/python/test_events.py \
+	t/python/test_memory.py \
+	t/python/test_robust.py \
+	t/python/test_threads.py
+
+EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
+	bench/bench_python.py doc/evprof-python.md
+
+DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
+
+TEST_EXTENSIONS = .py
+PY_LOG_DRIVER = $(LOG_DRIVER)
+PY_LOG_COMPILER = $(PYTHON)
+
+bench: bench-python
+.PHONY: bench-python
+
+if ENABLE_PYTHON
+evprofpydir = $(pyexecdir)/evprof
+evprofpy_PYTHON = $(EVPROF_PY_SOURCES)
+evprofpy_LTLIBRARIES = python/evprof/_core.la
+python_evprof__core_la_SOURCES = python/evprof/_core.c
+python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
+python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \
+	-export-symbols-regex '^PyInit__core$$'
+python_evprof__core_la_LIBADD = lib/libevprof.a $(PTHREAD_LIBS)
+
+AM_TESTS_ENVIRONMENT = \
+	EVPROF_SRCDIR='$(abs_top_srcdir)'; \
+	EVPROF_BUILDDIR='$(abs_top_builddir)'; \
+	PYTHONDONTWRITEBYTECODE=1; \
+	export EVPROF_SRCDIR EVPROF_BUILDDIR PYTHONDONTWRITEBYTECODE;
+TESTS += $(PY_TESTS)
+
+bench-python: python/evprof/_core.la
+	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  $(PYTHON) $(top_srcdir)/bench/bench_python.py
+else
+bench-python:
+	@echo "bench-python: the Python package is disabled"
+endif
