@@ -22,7 +22,7 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
-TEST_EXTENSIONS = .py
+TEST_EXTENSIONS += .py
 PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
@@ -40,7 +40,7 @@ python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^PyInit__core$$'
 python_evprof__core_la_LIBADD = lib/libevprof.a $(PTHREAD_LIBS)
 
-AM_TESTS_ENVIRONMENT = \
+AM_TESTS_ENVIRONMENT += \
 	EVPROF_SRCDIR='$(abs_top_srcdir)'; \
 	EVPROF_BUILDDIR='$(abs_top_builddir)'; \
 	PYTHONDONTWRITEBYTECODE=1; \
