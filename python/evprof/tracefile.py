@@ -614,11 +614,24 @@ def load(path, clean_file_name=None, thread=False, progress=None):
 # ---- from a profiler to a file -------------------------------------------
 
 
-def save_profiler(prof, path, progress=None):
+def thread_names(trace):
+    """dict thread ident -> name, from the META pairs of *trace*."""
+    out = {}
+    for key, value in trace.meta.items():
+        if key.startswith('thread_name.'):
+            try:
+                out[int(key[len('thread_name.'):])] = value
+            except ValueError:
+                pass
+    return out
+
+
+def save_profiler(prof, path, progress=None, names_of_threads=None):
     """
     Writes the events of :class:`EventProfiler` *prof* (moving what its C
     buffer holds first, as ``retrieve_results`` does) and the names of every
-    key they refer to into the trace file *path*.
+    key they refer to into the trace file *path*.  *names_of_threads* (dict
+    ident -> name) is kept in the META section.
     """
     from ._report import KeyTable, fill_freed_sizes
     raw = fill_freed_sizes(prof._raw(True))
@@ -637,6 +650,9 @@ def save_profiler(prof, path, progress=None):
                                 'builtin key (c_* events)',
                       'value1': 'caller instruction offset (Python '
                                 'events), pointer (memory events)'})
+        if names_of_threads:
+            w.write_meta({'thread_name.%d' % ident: name
+                          for ident, name in names_of_threads.items()})
         w.write_events(raw, index, progress=progress)
         w.write_threads(threads)
         names = []
