@@ -1,0 +1,40 @@
+# python/outputs.mk: the outputs of the Python package (included from
+# Makefile.am after python/local.mk): trace files, Chrome Trace Event JSON,
+# summary, picture and the command line `python3 -m evprof`, their tests,
+# the CLI's man page and the example of the README's quick start.
+
+EVPROF_PY_SOURCES += \
+	python/evprof/__main__.py \
+	python/evprof/chrome.py \
+	python/evprof/cli.py \
+	python/evprof/outputs.py \
+	python/evprof/plot.py \
+	python/evprof/progress.py \
+	python/evprof/summary.py \
+	python/evprof/timeline.py \
+	python/evprof/tracefile.py
+
+PY_TESTS += \
+	t/python/test_outputs_trace.py \
+	t/python/test_outputs_chrome.py \
+	t/python/test_outputs_summary.py \
+	t/python/test_outputs_cli.py
+
+dist_man_MANS += doc/evprof.1
+
+EXTRA_DIST += t/python/run_evprof.py examples/fib_alloc.py
+
+# The README's quick start on the bundled example: a trace for Perfetto
+# and a picture, written in the build directory.
+if ENABLE_PYTHON
+example-python: python/evprof/_core.la
+	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  $(PYTHON) $(top_srcdir)/t/python/run_evprof.py run -o fib.json \
+	  --plot fib.png $(top_srcdir)/examples/fib_alloc.py 18
+else
+example-python:
+	@echo "example-python: the Python package is disabled"
+endif
+CLEANFILES += fib.json fib.png
+
+.PHONY: example-python
