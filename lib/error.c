@@ -39,6 +39,16 @@ const char *evprof_strerror(int code)
         return "unsupported file version";
     case -EEXIST:
         return "already installed";
+    case -EISDIR:
+        return "is a directory";
+    case -ENOTDIR:
+        return "not a directory";
+    case -EROFS:
+        return "read-only file system";
+    case -EPERM:
+        return "operation not permitted";
+    case -ESRCH:
+        return "not running (never started, or already stopped)";
     default:
         return "unknown error";
     }

@@ -90,5 +90,6 @@ const char *evprof_version(void);
 #include <evprof/clock.h>
 #include <evprof/buffer.h>
 #include <evprof/hook.h>
+#include <evprof/trace.h>
 
 #endif /* EVPROF_H */

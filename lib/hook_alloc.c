@@ -15,13 +15,15 @@ _Thread_local int64_t evprof__context
 /* Set while this thread runs a hook, so a nested hook call (the inner family
  * falling through to another hooked family, or the slow path of evprof_log
  * allocating) forwards without logging. */
-static _Thread_local int in_hook __attribute__((tls_model("initial-exec")));
+_Thread_local int evprof__in_hook __attribute__((tls_model("initial-exec")));
+#define in_hook evprof__in_hook
 
 struct evprof_alloc_hook {
     evprof_allocator inner;
     evprof_buffer *buffer;
     int64_t tag;
     int enabled; /* atomic */
+    evprof_allocator *slot; /* where evprof_alloc_hook_install put it */
 };
 
 int evprof_hook_active(void)
@@ -158,4 +160,29 @@ int evprof_alloc_hook_enable(evprof_alloc_hook *h, int on)
 void evprof_alloc_hook_free(evprof_alloc_hook *h)
 {
     free(h);
+}
+
+int evprof_alloc_hook_install(evprof_alloc_hook *h, evprof_allocator *slot)
+{
+    if (h == NULL || slot == NULL)
+        return -EINVAL;
+    if (h->slot != NULL)
+        return -EEXIST;
+    if (evprof_alloc_hook_allocator(h, slot) != 0)
+        return -EINVAL;
+    h->slot = slot;
+    evprof_alloc_hook_enable(h, 1);
+    return 0;
+}
+
+int evprof_alloc_hook_remove(evprof_alloc_hook *h)
+{
+    if (h == NULL)
+        return -EINVAL;
+    if (h->slot == NULL)
+        return -ESRCH;
+    evprof_alloc_hook_enable(h, 0);
+    *h->slot = h->inner;
+    h->slot = NULL;
+    return 0;
 }

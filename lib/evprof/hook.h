@@ -85,6 +85,19 @@ const evprof_allocator *evprof_alloc_hook_inner(const evprof_alloc_hook *h);
 int evprof_alloc_hook_enable(evprof_alloc_hook *h, int on);
 
 /*
+ * For families kept in an evprof_allocator variable (a program's own
+ * allocator table): install saves nothing new (the hook already holds the
+ * inner family), stores the wrapping family into *slot and turns logging
+ * on; remove puts the inner family back into that slot and turns logging
+ * off.  0, or -EINVAL (NULL), -EEXIST (already installed), -ESRCH (remove
+ * of a hook not installed, e.g. removed twice).  The caller makes sure no
+ * other thread reads *slot meanwhile.
+ */
+int evprof_alloc_hook_install(evprof_alloc_hook *h, evprof_allocator *slot)
+    EVPROF_WARN_UNUSED;
+int evprof_alloc_hook_remove(evprof_alloc_hook *h) EVPROF_WARN_UNUSED;
+
+/*
  * Frees the hook.  The caller must have uninstalled its family first and
  * know that no thread is still inside it.  NULL is allowed.
  */
@@ -96,6 +109,52 @@ void evprof_alloc_hook_free(evprof_alloc_hook *h);
  * another) forwards without logging, so nothing recurses or counts twice.
  */
 int evprof_hook_active(void);
+
+/* ---- function hooks -------------------------------------------------- */
+
+/* Internal: the flag behind evprof_hook_active (set while a hook runs). */
+#if defined(__cplusplus)
+extern thread_local int evprof__in_hook
+    __attribute__((tls_model("initial-exec")));
+#else
+extern _Thread_local int evprof__in_hook
+    __attribute__((tls_model("initial-exec")));
+#endif
+
+/*
+ * Manual instrumentation: log that the calling thread enters (EVPROF_CALL)
+ * or leaves (EVPROF_RETURN) function `fn`, called from `site` (either may
+ * be any address or key), into b: id_frame = fn, id_arg = site,
+ * value1 = the thread's context (evprof_context_get), value2 = 0.  Returns
+ * what evprof_log returns; 0 without logging when called from inside
+ * another hook (see evprof_hook_active).  -finstrument-functions programs
+ * get these calls from the evprof-instrument library instead.
+ */
+EVPROF_NOINSTR static inline int evprof__hook_func(evprof_buffer *b,
+    const void *fn, const void *site, int64_t event)
+{
+    int rc;
+
+    if (evprof__in_hook)
+        return 0;
+    evprof__in_hook = 1;
+    rc = evprof_log(b, (int64_t)(intptr_t)fn, (int64_t)(intptr_t)site,
+                    event, evprof__context, 0);
+    evprof__in_hook = 0;
+    return rc;
+}
+
+EVPROF_NOINSTR static inline int evprof_hook_enter(evprof_buffer *b,
+    const void *fn, const void *site)
+{
+    return evprof__hook_func(b, fn, site, EVPROF_CALL);
+}
+
+EVPROF_NOINSTR static inline int evprof_hook_exit(evprof_buffer *b,
+    const void *fn, const void *site)
+{
+    return evprof__hook_func(b, fn, site, EVPROF_RETURN);
+}
 
 #ifdef __cplusplus
 }

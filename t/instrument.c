@@ -1,0 +1,231 @@
+/*
+ * The evprof-instrument library: this test is itself built with
+ * -finstrument-functions.  The API (errors, a recording, names), then
+ * t/instr-prog run with EVPROF_OUTPUT: plain, exit() from a thread, a
+ * thread exiting mid-call, fork().
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <evprof/instrument.h>
+
+#include "tap.h"
+#include "trace-check.h"
+
+static char dir[] = "/tmp/evprof-instr-XXXXXX";
+static char prog[PATH_MAX];
+
+__attribute__((noinline)) int square(int x);
+__attribute__((noinline)) int square(int x)
+{
+    return x * x;
+}
+
+__attribute__((noinline)) static int sum_squares(int n)
+{
+    int i, s = 0;
+
+    for (i = 0; i < n; i++)
+        s += square(i);
+    return s;
+}
+
+static void *worker(void *arg)
+{
+    *(int *)arg = sum_squares(50);
+    return NULL;
+}
+
+/* Runs instr-prog `mode` with EVPROF_OUTPUT=out; its exit status. */
+static int run(const char *mode, const char *out)
+{
+    pid_t pid = fork();
+    int status;
+
+    if (pid < 0)
+        bail("fork");
+    if (pid == 0) {
+        setenv("EVPROF_OUTPUT", out, 1);
+        execl(prog, prog, mode, (char *)NULL);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid)
+        bail("waitpid");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void check(const char *what, const char *path, int want_open,
+                  int want_threads)
+{
+    struct trace_calls st;
+    char msg[512], file[512];
+    int line = 0;
+
+    if (!ok(trace_check_calls(path, &st, msg, sizeof(msg)) == 0,
+            "%s: a well-formed trace, calls balanced and nested", what))
+        diag("%s", msg);
+    diag("%s: %llu events, %llu calls, %llu returns, %llu open, %llu "
+         "orphan returns, %llu threads, depth %llu", what,
+         (unsigned long long)st.events, (unsigned long long)st.calls,
+         (unsigned long long)st.returns, (unsigned long long)st.open,
+         (unsigned long long)st.orphans, (unsigned long long)st.threads,
+         (unsigned long long)st.max_depth);
+    ok(want_open ? st.open > 0 : st.open == 0, "%s: %s calls open at the "
+       "end", what, want_open ? "some" : "no");
+    ok(st.threads >= (uint64_t)want_threads, "%s: %d threads or more", what,
+       want_threads);
+    file[0] = '\0';
+    line = trace_find_function(path, "fib", file, sizeof(file), &line) == 0
+        ? line : -1;
+    ok(line >= 0, "%s: fib is named (%s:%d)", what, file, line);
+}
+
+int main(int argc, char **argv)
+{
+    char path[PATH_MAX], bad[PATH_MAX], pat[PATH_MAX];
+    struct trace_calls st;
+    char msg[512], file[512];
+    evprof_trace_reader *r;
+    pthread_t t;
+    int res = 0, line = 0;
+    const char *slash;
+
+    (void)argc;
+    plan(49);
+    if (mkdtemp(dir) == NULL)
+        bail("mkdtemp");
+    slash = strrchr(argv[0], '/');
+    snprintf(file, sizeof(file), "%.*sinstr-prog",
+             slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+    if (realpath(file, prog) == NULL)
+        bail("no %s", file);
+    snprintf(path, sizeof(path), "%s/api.evt", dir);
+
+    /* Errors. */
+    is_int(0, evprof_instrument_running(), "not running at first");
+    is_int(-ESRCH, evprof_instrument_stop(), "stop before start: -ESRCH");
+    is_int(-EINVAL, evprof_instrument_start(NULL), "start(NULL): -EINVAL");
+    is_int(-EINVAL, evprof_instrument_start(""), "start(\"\"): -EINVAL");
+    snprintf(bad, sizeof(bad), "%s/no/such/dir.evt", dir);
+    is_int(-ENOENT, evprof_instrument_start(bad),
+           "an unwritable path fails at start: -ENOENT");
+    is_int(-EISDIR, evprof_instrument_start(dir), "a directory: -EISDIR");
+    is_int(0, evprof_instrument_running(), "still not running");
+
+    /* A recording through the API, two threads. */
+    is_int(0, evprof_instrument_start(path), "start");
+    is_int(-EBUSY, evprof_instrument_start(path), "start twice: -EBUSY");
+    ok(evprof_instrument_running(), "running");
+    pthread_create(&t, NULL, worker, &res);
+    sum_squares(10);
+    pthread_join(t, NULL);
+    is_int(0, evprof_instrument_stop(), "stop writes the trace");
+    is_int(-ESRCH, evprof_instrument_stop(), "stop twice: -ESRCH");
+    square(3); /* not recorded */
+    if (!ok(trace_check_calls(path, &st, msg, sizeof(msg)) == 0,
+            "API: calls balanced and nested"))
+        diag("%s", msg);
+    /* sum_squares(10) + square x10, worker + sum_squares(50) + square x50 */
+    is_int(10 + 1 + 50 + 1 + 1, (int64_t)st.calls, "API: every call seen");
+    is_int(2, (int64_t)st.threads, "API: 2 threads");
+    res = trace_find_function(path, "square", file, sizeof(file), &line);
+    ok(res == 0, "square named (%s:%d)", file, line);
+    if (evprof_trace_reader_open(path, &r) == 0
+        && evprof_trace_reader_finish(r) == 0) {
+        const char *res_name = evprof_trace_reader_meta(r, "resolver");
+
+        is_string("evprof-instrument", evprof_trace_reader_meta(r, "source"),
+                  "meta source");
+        if (res_name != NULL && strcmp(res_name, "libdw") == 0)
+            ok(strstr(file, "instrument.c") != NULL && line > 0,
+               "libdw: square is in t/instrument.c, line %d", line);
+        else
+            skip("no libdw: no source files");
+    } else {
+        ok(0, "trace readable: %s", evprof_trace_reader_error(r));
+        skip("no trace");
+    }
+    evprof_trace_reader_close(r);
+    is_int(0, evprof_instrument_start(path), "restart after a stop");
+    square(4);
+    is_int(0, evprof_instrument_stop(), "stop again");
+    ok(trace_check_calls(path, &st, msg, sizeof(msg)) == 0 && st.calls == 1,
+       "the second recording holds only its own call (%llu)",
+       (unsigned long long)st.calls);
+
+    /* A bounded recording: the first 10 events of each thread. */
+    is_int(0, evprof_instrument_set_limit(10), "limit: 10 events a thread");
+    is_int(0, evprof_instrument_start(path), "start with a limit");
+    is_int(-EBUSY, evprof_instrument_set_limit(0), "no new limit while "
+           "recording: -EBUSY");
+    sum_squares(20);
+    is_int(0, evprof_instrument_stop(), "stop");
+    if (evprof_trace_reader_open(path, &r) == 0
+        && evprof_trace_reader_finish(r) == 0) {
+        is_int(10, (int64_t)evprof_trace_reader_events(r), "10 events kept");
+        /* sum_squares and 20 squares: 42 events. */
+        is_int(32, (int64_t)evprof_trace_reader_lost(r), "32 counted lost");
+    } else {
+        ok(0, "trace readable: %s", evprof_trace_reader_error(r));
+        skip("no trace");
+    }
+    evprof_trace_reader_close(r);
+    /* A second bounded recording reports only its own losses. */
+    is_int(0, evprof_instrument_start(path), "start again, same limit");
+    sum_squares(20);
+    is_int(0, evprof_instrument_stop(), "stop");
+    if (evprof_trace_reader_open(path, &r) == 0
+        && evprof_trace_reader_finish(r) == 0)
+        is_int(32, (int64_t)evprof_trace_reader_lost(r),
+               "32 lost again, not 64");
+    else
+        ok(0, "trace readable: %s", evprof_trace_reader_error(r));
+    evprof_trace_reader_close(r);
+    is_int(0, evprof_instrument_set_limit(0), "no limit again");
+
+    /* Whole programs, started by EVPROF_OUTPUT.  plain changes directory:
+     * a relative path is taken from where the program started. */
+    if (chdir(dir) != 0)
+        bail("chdir");
+    is_int(0, run("plain", "plain.evt"), "plain: ran (relative path, chdir)");
+    snprintf(path, sizeof(path), "%s/plain.evt", dir);
+    check("plain", path, 0, 3);
+    snprintf(path, sizeof(path), "%s/exit.evt", dir);
+    is_int(0, run("exit-thread", path), "exit() from a thread: ran");
+    check("exit() from a thread", path, 1, 2);
+    snprintf(path, sizeof(path), "%s/texit.evt", dir);
+    is_int(0, run("thread-exit", path), "pthread_exit mid-call: ran");
+    check("pthread_exit mid-call", path, 1, 2);
+    snprintf(pat, sizeof(pat), "%s/fork-%%p.evt", dir);
+    is_int(0, run("fork", pat), "fork: ran, the child exited cleanly");
+    {
+        char cmd[PATH_MAX + 64];
+        FILE *p;
+        int files = 0, good = 0;
+
+        snprintf(cmd, sizeof(cmd), "ls %s/fork-*.evt", dir);
+        p = popen(cmd, "r");
+        while (p != NULL && fgets(path, sizeof(path), p) != NULL) {
+            path[strcspn(path, "\n")] = '\0';
+            files++;
+            if (trace_check_calls(path, &st, msg, sizeof(msg)) == 0)
+                good++;
+            else
+                diag("%s", msg);
+        }
+        if (p != NULL)
+            pclose(p);
+        is_int(2, files, "fork with %%p: parent and child each wrote a file");
+        is_int(2, good, "fork: both are well-formed");
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            diag("cannot remove %s", dir);
+    }
+    return 0;
+}

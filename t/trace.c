@@ -1,0 +1,497 @@
+/* The trace file: write, read back, and refuse every damaged copy. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <evprof.h>
+
+#include "tap.h"
+
+static char dir[] = "/tmp/evprof-trace-XXXXXX";
+static char good[256], bad[256];
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *p;
+    long len;
+
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0)
+        bail("cannot read %s", path);
+    rewind(f);
+    p = malloc((size_t)len + 1);
+    if (p == NULL || fread(p, 1, (size_t)len, f) != (size_t)len)
+        bail("cannot read %s", path);
+    fclose(f);
+    *n = (size_t)len;
+    return p;
+}
+
+static void spit(const char *path, const unsigned char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (f == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+        bail("cannot write %s", path);
+}
+
+/* Reads a whole file; 0 or the first negative code.  *msg: the error. */
+static int read_all(const char *path, uint64_t *nev, char *msg, size_t len)
+{
+    evprof_trace_reader *r;
+    evprof_event ev[7];
+    uint32_t thr[7];
+    int64_t n;
+    int rc;
+
+    *nev = 0;
+    rc = evprof_trace_reader_open(path, &r);
+    while (rc == 0 && (n = evprof_trace_read_events(r, ev, thr, 7)) != 0) {
+        if (n < 0)
+            rc = (int)n;
+        else
+            *nev += (uint64_t)n;
+    }
+    if (msg != NULL)
+        snprintf(msg, len, "%s", evprof_trace_reader_error(r));
+    evprof_trace_reader_close(r);
+    return rc;
+}
+
+static void *logger(void *arg)
+{
+    evprof_buffer *b = arg;
+    int i;
+
+    for (i = 0; i < 500; i++)
+        evprof_log(b, i, 2, EVPROF_CALL, 3, 4);
+    return NULL;
+}
+
+
+/* ---- crafted files: valid checksums, wrong content ---- */
+
+extern uint32_t evprof__crc32(uint32_t, const void *, size_t);
+
+static unsigned char craft[4096];
+static size_t craft_len;
+
+static void le(unsigned char *p, uint64_t v, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Starts a file: a valid header. */
+static void craft_start(void)
+{
+    memset(craft, 0, 64);
+    memcpy(craft, "\x89" "EVPROF\n", 8);
+    le(craft + 8, 1, 2);
+    le(craft + 12, 64, 4);
+    le(craft + 16, 48, 4);
+    le(craft + 20, 6, 4);
+    le(craft + 24, 1, 4);
+    le(craft + 60, evprof__crc32(0, craft, 60), 4);
+    craft_len = 64;
+}
+
+/* Appends a section with correct checksums; `len` may lie (declared). */
+static void craft_section(uint32_t type, uint32_t flags, const void *payload,
+                          size_t n, uint64_t declared)
+{
+    unsigned char *h = craft + craft_len;
+
+    le(h, type, 4);
+    le(h + 4, flags, 4);
+    le(h + 8, declared, 8);
+    le(h + 16, evprof__crc32(0, payload, n), 4);
+    le(h + 20, evprof__crc32(0, h, 20), 4);
+    memcpy(h + 24, payload, n);
+    craft_len += 24 + n;
+}
+
+static void craft_end(uint64_t events, uint64_t sections)
+{
+    unsigned char e[24];
+
+    le(e, events, 8);
+    le(e + 8, sections, 8);
+    le(e + 16, 0, 8);
+    craft_section(0xFFFF, 1, e, 24, 24);
+}
+
+/* Reads the crafted file: the code, and whether the message has `want`. */
+static void craft_check(int code, const char *want, const char *what)
+{
+    char msg[256];
+    uint64_t nev;
+    int rc;
+
+    spit(bad, craft, craft_len);
+    rc = read_all(bad, &nev, msg, sizeof(msg));
+    if (!ok(rc == code && (want == NULL || strstr(msg, want) != NULL),
+            "%s: %d, %s", what, rc, msg[0] ? msg : "(no message)"))
+        diag("wanted %d and \"%s\"", code, want ? want : "");
+}
+
+static void crafted(void)
+{
+    unsigned char p[256];
+
+    memset(p, 0, sizeof(p));
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_end(0, 0);
+    craft_check(0, NULL, "the smallest file: header and END");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 2, 4); /* 2 events, 1 present */
+    craft_section(3, 1, p, 8 + 48, 8 + 48);
+    craft_end(2, 1);
+    craft_check(-EBADMSG, "does not match", "EVENTS count and length differ");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    le(p + 4, 4, 4); /* unknown flag */
+    craft_section(3, 1, p, 8 + 48, 8 + 48);
+    craft_end(1, 1);
+    craft_check(-EPROTO, "unknown flags", "EVENTS with unknown flags");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    le(p + 4, 1, 4); /* with thread indices: thread 3, none listed */
+    le(p + 8 + 48, 3, 4);
+    craft_section(3, 1, p, 8 + 52, 8 + 52);
+    craft_end(1, 1);
+    craft_check(-EBADMSG, "thread 3", "an event of an unlisted thread");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    le(p + 8 + 16, 1000, 4); /* name length past the end */
+    craft_section(4, 0, p, 8 + 32 + 4, 8 + 32 + 4);
+    craft_end(0, 1);
+    craft_check(-EBADMSG, "past its end", "NAMES string past the end");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    le(p + 8, 0xFFFFFFFF, 4); /* key length */
+    craft_section(1, 0, p, 16, 16);
+    craft_end(0, 1);
+    craft_check(-EBADMSG, "past its end", "META string past the end");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 3, 4); /* 3 lines, room for 1 */
+    craft_section(5, 0, p, 8 + 24, 8 + 24);
+    craft_end(0, 1);
+    craft_check(-EBADMSG, "does not match", "LINES count and length differ");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_section(77, 1, p, 8, 8);
+    craft_end(0, 1);
+    craft_check(-EPROTO, "unknown required section type 77",
+                "an unknown required section");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_section(78, 0, p, 8, 8);
+    craft_end(0, 1);
+    craft_check(0, NULL, "an unknown optional section is skipped");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_section(1, 0, p, 0, (uint64_t)1 << 40);
+    craft_end(0, 1);
+    craft_check(-EBADMSG, "too long", "a section claiming 1 TiB");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    craft_end(5, 0);
+    craft_check(-EBADMSG, "END section says 5 events", "END counts wrong");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(p, 1, 4);
+    craft_section(3, 1, p, 8 + 48, 8 + 48);
+    craft_check(-EBADMSG, "no END section", "no END section");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(craft + 12, 32, 4); /* header size below 64 */
+    le(craft + 60, evprof__crc32(0, craft, 60), 4);
+    craft_end(0, 0);
+    craft_check(-EBADMSG, "header size", "a header size of 32");
+
+    memset(p, 0, sizeof(p));
+    craft_start();
+    le(craft + 20, 7, 4); /* 7 columns */
+    le(craft + 60, evprof__crc32(0, craft, 60), 4);
+    craft_end(0, 0);
+    craft_check(-EPROTO, "7 columns", "7 columns");
+}
+
+int main(void)
+{
+    evprof_trace_writer *w;
+    evprof_trace_reader *r;
+    evprof_event ev[10], in[16];
+    uint32_t thr[10] = { 0, 1, 0, 1, 0, 1, 0, 1, 0, 1 }, tin[16];
+    evprof_thread_info ti[2] = { { 11, 12 }, { 21, 22 } }, t;
+    evprof_trace_name names[2] = {
+        { 100, EVPROF_NAME_CODE, 7, "f", "mod", "mod.py" },
+        { 200, EVPROF_NAME_NATIVE, 0, "g", NULL, NULL } }, nm;
+    evprof_trace_line lines[2] = { { 100, 4, 8 }, { 100, 10, 9 } };
+    const evprof_trace_info *info;
+    unsigned char *img, *copy;
+    size_t len, i, undetected, wrong;
+    uint64_t nev;
+    char msg[256];
+    int64_t n;
+    int rc, same;
+    pthread_t th[3];
+    evprof_buffer *b;
+
+    plan(74);
+    if (mkdtemp(dir) == NULL)
+        bail("mkdtemp");
+    snprintf(good, sizeof(good), "%s/good.evt", dir);
+    snprintf(bad, sizeof(bad), "%s/bad.evt", dir);
+
+    /* The checksum is zlib's CRC-32 (Python: zlib.crc32). */
+    {
+        static const char big[] = "The quick brown fox jumps over the lazy dog";
+
+        is_int(0xCBF43926, evprof__crc32(0, "123456789", 9),
+               "crc32(\"123456789\")");
+        is_int(0x414FA339, evprof__crc32(0, big, sizeof(big) - 1),
+               "crc32 of 43 bytes (the 8-byte steps)");
+    }
+
+    /* Argument errors. */
+    is_int(-EINVAL, evprof_trace_writer_open(NULL, &w), "open NULL path");
+    is_int(-EINVAL, evprof_trace_writer_open("", &w), "open empty path");
+    is_int(-ENOENT, evprof_trace_writer_open("/nonexistent/dir/x.evt", &w),
+           "open in a missing directory: -ENOENT");
+    ok(w == NULL, "no writer on failure");
+    is_int(-EINVAL, evprof_trace_writer_close(NULL), "close NULL");
+    is_int(-EINVAL, evprof_trace_write_events(NULL, ev, NULL, 1),
+           "events into NULL");
+    is_int(-ENOENT, evprof_trace_reader_open("/nonexistent.evt", &r),
+           "read a missing file: -ENOENT");
+    ok(strstr(evprof_trace_reader_error(r), "/nonexistent.evt") != NULL,
+       "the message names the file: %s", evprof_trace_reader_error(r));
+    evprof_trace_reader_close(r);
+    evprof_trace_reader_close(NULL);
+
+    /* A full disk: the error comes out of close. */
+    if (access("/dev/full", W_OK) == 0) {
+        rc = evprof_trace_writer_open("/dev/full", &w);
+        if (rc == 0) {
+            evprof_trace_write_events(w, ev, NULL, 0);
+            rc = evprof_trace_writer_close(w);
+        }
+        is_int(-ENOSPC, rc, "writing to /dev/full: -ENOSPC at close");
+    } else {
+        skip("no /dev/full");
+    }
+
+    /* Round trip. */
+    for (i = 0; i < 10; i++) {
+        ev[i].id_frame = (int64_t)i * 3 - 5;
+        ev[i].id_arg = INT64_MIN + (int64_t)i;
+        ev[i].event = i % 2 ? EVPROF_RETURN : EVPROF_CALL;
+        ev[i].time = 1000 + (int64_t)i;
+        ev[i].value1 = -(int64_t)i;
+        ev[i].value2 = INT64_MAX - (int64_t)i;
+    }
+    rc = evprof_trace_writer_open(good, &w);
+    is_int(0, rc, "writer open");
+    if (rc != 0)
+        bail("cannot write %s", good);
+    is_int(0, evprof_trace_write_meta(w, "who", "t/trace"), "meta");
+    is_int(0, evprof_trace_write_events(w, ev, thr, 6), "6 events");
+    is_int(0, evprof_trace_write_names(w, names, 2), "names");
+    is_int(0, evprof_trace_write_events(w, ev + 6, thr + 6, 4), "4 more");
+    is_int(0, evprof_trace_write_threads(w, ti, 2), "threads");
+    is_int(0, evprof_trace_write_lines(w, lines, 2), "lines");
+    is_int(0, evprof_trace_writer_add_lost(w, 3), "lost");
+    is_int(-EINVAL, evprof_trace_write_meta(w, NULL, "x"), "meta NULL key");
+    is_int(-EINVAL, evprof_trace_writer_close(w),
+           "the first error sticks to close");
+    /* Again, without the error. */
+    rc = evprof_trace_writer_open(good, &w);
+    if (rc != 0)
+        bail("cannot write %s", good);
+    evprof_trace_write_meta(w, "who", "t/trace");
+    evprof_trace_write_events(w, ev, thr, 6);
+    evprof_trace_write_names(w, names, 2);
+    evprof_trace_write_events(w, ev + 6, thr + 6, 4);
+    evprof_trace_write_threads(w, ti, 2);
+    evprof_trace_write_lines(w, lines, 2);
+    evprof_trace_writer_add_lost(w, 3);
+    is_int(0, evprof_trace_writer_close(w), "written and closed");
+
+    rc = evprof_trace_reader_open(good, &r);
+    is_int(0, rc, "reader open");
+    if (rc != 0)
+        bail("%s", evprof_trace_reader_error(r));
+    info = evprof_trace_reader_info(r);
+    ok(info != NULL && info->version_major == 1 && info->n_columns == 6
+       && info->pid == getpid() && info->clock == evprof_clock_init(),
+       "header: version 1, 6 columns, our pid, our clock");
+    n = evprof_trace_read_events(r, in, tin, 16);
+    is_int(10, n, "10 events read across two sections");
+    same = n == 10;
+    for (i = 0; same && i < 10; i++)
+        same = memcmp(&in[i], &ev[i], sizeof(ev[i])) == 0 && tin[i] == thr[i];
+    ok(same, "events and threads identical");
+    is_int(0, evprof_trace_read_events(r, in, tin, 16), "then 0: the end");
+    is_int(0, evprof_trace_read_events(r, in, tin, 16), "and 0 again");
+    is_string("t/trace", evprof_trace_reader_meta(r, "who"), "meta read");
+    is_string("id_frame,id_arg,event,time,value1,value2",
+              evprof_trace_reader_meta(r, "columns"), "columns named");
+    is_string(evprof_clock_name(), evprof_trace_reader_meta(r, "clock"),
+              "clock named");
+    ok(evprof_trace_reader_meta(r, "nope") == NULL, "missing meta: NULL");
+    is_int(2, evprof_trace_reader_thread_count(r), "2 threads");
+    ok(evprof_trace_reader_thread(r, 1, &t) == 0 && t.ident == 21
+       && t.native_id == 22, "thread 1 read");
+    is_int(-ERANGE, evprof_trace_reader_thread(r, 2, &t), "thread 2: ERANGE");
+    is_int(2, evprof_trace_reader_name_count(r), "2 names");
+    ok(evprof_trace_reader_find_name(r, 100, &nm) == 0
+       && strcmp(nm.name, "f") == 0 && strcmp(nm.module, "mod") == 0
+       && strcmp(nm.file, "mod.py") == 0 && nm.first_line == 7
+       && nm.kind == EVPROF_NAME_CODE, "name 100 read");
+    ok(evprof_trace_reader_find_name(r, 200, &nm) == 0
+       && strcmp(nm.name, "g") == 0 && nm.module[0] == '\0',
+       "name 200 read, NULL written as empty");
+    is_int(-ENOENT, evprof_trace_reader_find_name(r, 300, &nm),
+           "unknown key: -ENOENT");
+    is_int(9, evprof_trace_reader_find_line(r, 100, 10), "line (100, 10)");
+    is_int(-ENOENT, evprof_trace_reader_find_line(r, 100, 11),
+           "no line (100, 11)");
+    is_int(3, (int64_t)evprof_trace_reader_lost(r), "lost count kept");
+    evprof_trace_reader_close(r);
+
+    /* Every truncation, every corrupted byte: a clean negative error. */
+    img = slurp(good, &len);
+    copy = malloc(len);
+    if (copy == NULL)
+        bail("malloc");
+    diag("the file is %zu bytes", len);
+    undetected = wrong = 0;
+    for (i = 0; i < len; i++) {
+        spit(bad, img, i);
+        rc = read_all(bad, &nev, msg, sizeof(msg));
+        if (rc != -EBADMSG) {
+            if (undetected++ == 0)
+                diag("truncated to %zu: %d %s", i, rc, msg);
+        } else if (i == len / 2 && !ok(strstr(msg, "truncated") != NULL
+                                       || strstr(msg, "magic") != NULL,
+                                       "message: %s", msg)) {
+            wrong++;
+        }
+    }
+    is_int(0, undetected, "all %zu truncations give -EBADMSG", len);
+    for (i = 0; i < len; i++) {
+        memcpy(copy, img, len);
+        copy[i] ^= 0x5A;
+        spit(bad, copy, len);
+        rc = read_all(bad, &nev, msg, sizeof(msg));
+        if (rc >= 0 || msg[0] == '\0') {
+            if (undetected++ == 0)
+                diag("byte %zu flipped: %d %s", i, rc, msg);
+        }
+    }
+    is_int(0, undetected, "all %zu corrupted bytes detected", len);
+    for (i = 0; i < len; i++) {
+        memcpy(copy, img, len);
+        copy[i] = (unsigned char)(copy[i] + 1);
+        spit(bad, copy, len);
+        if (read_all(bad, &nev, NULL, 0) >= 0)
+            undetected++;
+    }
+    is_int(0, undetected, "all %zu incremented bytes detected", len);
+    /* Appended garbage. */
+    memcpy(copy, img, len);
+    spit(bad, img, len);
+    {
+        FILE *f = fopen(bad, "ab");
+
+        fputs("x", f);
+        fclose(f);
+    }
+    rc = read_all(bad, &nev, msg, sizeof(msg));
+    is_int(-EBADMSG, rc, "data after END: -EBADMSG");
+    ok(strstr(msg, "after the END") != NULL, "message: %s", msg);
+    /* Foreign files. */
+    spit(bad, (const unsigned char *)"hello, world\n", 13);
+    rc = read_all(bad, &nev, msg, sizeof(msg));
+    is_int(-EBADMSG, rc, "a text file: -EBADMSG");
+    ok(strstr(msg, "not an evprof trace") != NULL, "message: %s", msg);
+    spit(bad, img, 0);
+    rc = read_all(bad, &nev, msg, sizeof(msg));
+    ok(rc == -EBADMSG && strstr(msg, "empty") != NULL,
+       "an empty file: -EBADMSG, %s", msg);
+    /* Another version: the header checksum fixed up, so only the version
+     * is wrong. */
+    {
+        uint32_t c;
+
+        memcpy(copy, img, len);
+        copy[8] = 2;
+        c = evprof__crc32(0, copy, 60);
+        copy[60] = (unsigned char)c;
+        copy[61] = (unsigned char)(c >> 8);
+        copy[62] = (unsigned char)(c >> 16);
+        copy[63] = (unsigned char)(c >> 24);
+        spit(bad, copy, len);
+        rc = read_all(bad, &nev, msg, sizeof(msg));
+        is_int(-EPROTO, rc, "version 2: -EPROTO");
+        ok(strstr(msg, "version 2.0") != NULL, "message: %s", msg);
+    }
+    free(img);
+    free(copy);
+    (void)wrong;
+
+    /* A buffer, written chunk by chunk. */
+    b = evprof_buffer_new(64, EVPROF_GROW);
+    if (b == NULL)
+        bail("buffer");
+    for (i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, logger, b);
+    for (i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    rc = evprof_trace_writer_open(good, &w);
+    if (rc != 0)
+        bail("open");
+    is_int(1500, evprof_trace_write_buffer(w, b), "1500 events from a buffer");
+    is_int(0, evprof_buffer_count(b), "the buffer is empty");
+    is_int(0, evprof_trace_writer_close(w), "closed");
+    is_int(0, read_all(good, &nev, msg, sizeof(msg)), "read back: %s", msg);
+    is_int(1500, (int64_t)nev, "1500 events read");
+    rc = evprof_trace_reader_open(good, &r);
+    is_int(0, evprof_trace_reader_finish(r), "finish");
+    is_int(3, evprof_trace_reader_thread_count(r), "3 threads listed");
+    evprof_trace_reader_close(r);
+    evprof_buffer_free(b);
+
+    crafted();
+
+    unlink(good);
+    unlink(bad);
+    rmdir(dir);
+    return 0;
+}
