@@ -38,3 +38,9 @@ endif
 CLEANFILES += fib.json fib.png
 
 .PHONY: example-python
+
+# The C side of t/python/test_outputs_interop.py: the C library and the
+# Python package read each other's trace files.
+check_PROGRAMS += t/trace-interop
+t_trace_interop_SOURCES = t/trace-interop.c
+PY_TESTS += t/python/test_outputs_interop.py
