@@ -206,9 +206,18 @@ def _run_target(kind, target, args):
 
 
 def _write_outputs(prof, opts, fmt, err):
+    """Writes what the options ask for; the DataFrame is built once."""
     import evprof
+    from .outputs import live_thread_names
     from .progress import Progress
-    df = None
+    frame = []
+    names = live_thread_names()
+
+    def timeline():
+        if not frame:
+            frame.append(prof.retrieve_results(thread=True))
+        return frame[0]
+
     if fmt is not None:
         out = opts.output or 'evprof' + SUFFIXES[fmt]
         with Progress('evprof: writing %s' % out) as bar:
@@ -217,21 +226,20 @@ def _write_outputs(prof, opts, fmt, err):
                 hint = ("'python3 -m evprof report %s' prints its summary, "
                         "evprof.load() reads it" % out)
             elif fmt == 'chrome':
-                prof.to_chrome_trace(out, progress=bar)
+                evprof.chrome.write_chrome_trace(
+                    timeline(), out, thread_names=names, progress=bar)
                 hint = 'open it in https://ui.perfetto.dev or chrome://tracing'
             else:
-                df = prof.retrieve_results(thread=True)
-                df.to_csv(out, index=False, chunksize=100000)
+                timeline().to_csv(out, index=False, chunksize=100000)
                 hint = 'one line an event'
         print('evprof: timeline written to %s (%s)' % (out, hint),
               file=err)
     if opts.plot:
-        prof.plot(opts.plot)
+        evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names)
         print('evprof: picture written to %s' % opts.plot, file=err)
     if fmt is None and not opts.plot:
-        table = evprof.summary.format_summary(prof.summary(sort=opts.sort))
-        print(table)
-    del df
+        table = evprof.summary.summary(timeline(), sort=opts.sort)
+        print(evprof.summary.format_summary(table))
 
 
 def _cmd_run(argv, err):
@@ -296,14 +304,13 @@ def _cmd_run(argv, err):
     return status
 
 
-def _load(path):
+def _load(path, progress=None):
     import evprof
     if not os.path.exists(path):
         raise UsageError('%s: no such file' % path)
     if os.path.isdir(path):
         raise UsageError('%s: is a directory' % path)
-    trace = evprof.tracefile.read_trace(path)
-    return trace
+    return evprof.tracefile.read_trace(path, progress=progress)
 
 
 def _cmd_report(opts, out):
@@ -330,7 +337,7 @@ def _cmd_convert(opts, err):
         raise UsageError('convert: the output would overwrite %s' % out)
     _check_writable(out, 'output')
     with Progress('evprof: reading %s' % opts.file) as bar:
-        trace = _load(opts.file)
+        trace = _load(opts.file, progress=lambda n: bar(n, None))
     df = evprof.tracefile.trace_to_frame(trace, thread=True)
     names = evprof.tracefile.thread_names(trace)
     with Progress('evprof: writing %s' % out) as bar:

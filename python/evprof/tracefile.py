@@ -515,10 +515,10 @@ class _NameTable:
                 md = None  # a builtin without __module__
             self.mod[i] = md
         self.first[1:] = numpy.where(is_code, first, -1)
-        lines = numpy.sort(trace.lines, order=('key', 'offset'))
-        self.line_keys = lines['key'].astype(numpy.int64)
-        self.line_offsets = lines['offset'].astype(numpy.int64)
-        self.line_values = lines['line'].astype(numpy.int64)
+        lines = trace.lines
+        self.line_of = dict(zip(
+            zip(lines['key'].tolist(), lines['offset'].tolist()),
+            lines['line'].tolist()))
 
     def index(self, keys):
         """Indexes of *keys* into the tables, 0 for unknown keys."""
@@ -529,22 +529,20 @@ class _NameTable:
         return numpy.where(self.keys[pos] == keys, pos + 1, 0)
 
     def lines(self, idx, keys, offsets):
-        """The line of each (key, offset); -1 when none is known."""
+        """
+        The line of each (key, offset); -1 when none is known.  One
+        dictionary look-up per distinct pair, not per event.
+        """
         out = numpy.full(keys.shape[0], -1, dtype=numpy.int64)
-        if self.line_keys.size == 0:
-            return out
         sel = numpy.flatnonzero(idx > 0)
-        lk, lo = self.line_keys, self.line_offsets
-        k, o = keys[sel], offsets[sel]
-        # Sorted by (key, offset): a binary search on the pair.
-        left = numpy.searchsorted(lk, k, side='left')
-        right = numpy.searchsorted(lk, k, side='right')
-        got = numpy.full(sel.size, -1, dtype=numpy.int64)
-        for j in numpy.flatnonzero(right > left):
-            p = left[j] + numpy.searchsorted(lo[left[j]:right[j]], o[j])
-            if p < right[j] and lo[p] == o[j]:
-                got[j] = self.line_values[p]
-        out[sel] = got
+        if sel.size == 0 or not self.line_of:
+            return out
+        pairs = numpy.stack([keys[sel], offsets[sel]], 1)
+        upairs, inverse = numpy.unique(pairs, axis=0, return_inverse=True)
+        get = self.line_of.get
+        ulines = numpy.array([get((k, o), -1) for k, o in upairs.tolist()],
+                             dtype=numpy.int64)
+        out[sel] = ulines[inverse.reshape(-1)]
         return out
 
 
