@@ -2,7 +2,7 @@
 The command line, ``python3 -m evprof``, in the habits of
 ``python -m cProfile`` and ``viztracer``::
 
-    python3 -m evprof run [-o OUT] [--format evprof|chrome|csv] script.py [args...]
+    python3 -m evprof run [-o OUT] [--format FORMAT] script.py [args...]
     python3 -m evprof run [options] -m module [args...]
     python3 -m evprof report FILE
     python3 -m evprof convert FILE --format chrome|csv|png [-o OUT]

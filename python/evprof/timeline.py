@@ -55,7 +55,6 @@ def slices(df):
       and closed it, -1 when it was opened or closed by the timeline's ends
     """
     check_frame(df)
-    n = len(df)
     event = df['event'].to_numpy(object)
     is_open = pandas.Series(event).isin(OPENS).to_numpy()
     is_close = pandas.Series(event).isin(CLOSES).to_numpy()

@@ -668,9 +668,9 @@ def save_profiler(prof, path, progress=None, names_of_threads=None):
         calls = (event >= 1) & (event <= 6)
         akey = table.valid(raw[:, 1])
         sel = calls & (akey > 0)
-        pairs = numpy.unique(numpy.stack([raw[sel, 1], raw[sel, 4]], 1),
-                             axis=0) if sel.any() else numpy.empty((0, 2),
-                                                                  numpy.int64)
+        pairs = numpy.stack([raw[sel, 1], raw[sel, 4]], 1)
+        if pairs.shape[0]:
+            pairs = numpy.unique(pairs, axis=0)
         lines = table.lines(table.valid(pairs[:, 0]), pairs[:, 1])
         w.write_lines(pairs[:, 0], pairs[:, 1], lines)
         lost = getattr(prof._buffer, 'lost', None)
