@@ -502,11 +502,16 @@ class _NameTable:
         kind = names['kind'].to_numpy()
         first = names['first_line'].to_numpy(numpy.int64)
         mods = names['module'].to_numpy(object)
+        files = names['file'].to_numpy(object)
         is_code = kind == KIND_CODE
+        native = kind == KIND_NATIVE
         cleaned = {}
         for i, (nm, md, code) in enumerate(zip(names['name'], mods,
                                                is_code), 1):
             self.name[i] = nm
+            if native[i - 1] and files[i - 1]:
+                md = files[i - 1]  # a C function: its source file
+                code = True
             if code:
                 if md not in cleaned:
                     cleaned[md] = clean(md)
@@ -514,7 +519,8 @@ class _NameTable:
             elif kind[i - 1] == KIND_BUILTIN and md == '':
                 md = None  # a builtin without __module__
             self.mod[i] = md
-        self.first[1:] = numpy.where(is_code, first, -1)
+        self.first[1:] = numpy.where(
+            is_code | (native & (first > 0)), first, -1)
         lines = trace.lines
         self.line_of = dict(zip(
             zip(lines['key'].tolist(), lines['offset'].tolist()),

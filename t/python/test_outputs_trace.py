@@ -120,6 +120,23 @@ class TestRoundTrip(TempDir):
         self.assertEqual(list(df['thread'].unique()), [1])
         self.assertEqual(int(df['value2'].sum()), 0)
 
+    def test_native_names(self):
+        # As evprof-instrument writes them: key = function address.
+        path = self.path('native.evt')
+        raw = numpy.array([[0x400, 0, 1, 10, 0, 0],
+                           [0x400, 0, 2, 20, 0, 0],
+                           [0x500, 0, 1, 30, 0, 0]], dtype=numpy.int64)
+        with tracefile.TraceWriter(path) as w:
+            w.write_events(raw)
+            w.write_names([(0x400, tracefile.KIND_NATIVE, 7, 'fib',
+                            '/bin/prog', 'prog.c'),
+                           (0x500, tracefile.KIND_NATIVE, 0, '0x500',
+                            '/bin/prog', '')])
+        df = evprof.load(path)
+        self.assertEqual(list(df['name']), ['fib', 'fib', '0x500'])
+        self.assertEqual(list(df['mod']), ['prog.c', 'prog.c', '/bin/prog'])
+        self.assertEqual(list(df['lineno']), [7, 7, -1])
+
     def test_empty_profile(self):
         path = self.path('empty.evt')
         with tracefile.TraceWriter(path):
