@@ -28,6 +28,7 @@ EVENT_SIZE = 48
 N_COLUMNS = 6
 EVENTS_PER_SECTION = 65536
 MAX_PAYLOAD = 64 << 20
+MAX_HEADER = 1 << 16
 
 SEC_META, SEC_THREADS, SEC_EVENTS, SEC_NAMES, SEC_LINES = 1, 2, 3, 4, 5
 SEC_END = 0xFFFF
@@ -297,7 +298,7 @@ class _Reader:
         if esize != EVENT_SIZE or ncol != N_COLUMNS:
             self.fail("unsupported event layout (%d columns, %d bytes an "
                       "event)" % (ncol, esize))
-        if hsize < HEADER_SIZE:
+        if hsize < HEADER_SIZE or hsize > MAX_HEADER:
             self.fail("bad header size %d" % hsize)
         if hsize > HEADER_SIZE:
             rest = self.read(hsize - HEADER_SIZE)

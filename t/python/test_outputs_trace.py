@@ -239,6 +239,51 @@ class TestDamagedFiles(TempDir):
                 1, 200)))
             self.assertBad(self.data[:64] + junk)
 
+    def sections(self):
+        """(offset, length) of the payload of each section."""
+        out, pos = [], 64
+        while pos < len(self.data):
+            length = struct.unpack_from('<Q', self.data, pos + 8)[0]
+            out.append((pos, length))
+            pos += 24 + length
+        return out
+
+    def test_lying_contents_with_valid_checksums(self):
+        # Fuzzing the parsers behind the checksums: random bytes of a
+        # payload changed and its checksum made right again.  The file
+        # must read or give a TraceFileError, never another exception.
+        rng = random.Random(6)
+        sections = self.sections()
+        outcomes = set()
+        for _ in range(400):
+            pos, length = rng.choice(sections)
+            if length == 0:
+                continue
+            bad = bytearray(self.data)
+            for _ in range(rng.randrange(1, 4)):
+                off = pos + 24 + rng.randrange(min(length, 64)
+                                               if rng.random() < 0.7
+                                               else length)
+                bad[off] = rng.randrange(256)
+            payload = bytes(bad[pos + 24:pos + 24 + length])
+            struct.pack_into('<I', bad, pos + 16, zlib.crc32(payload))
+            struct.pack_into('<I', bad, pos + 20,
+                             zlib.crc32(bytes(bad[pos:pos + 20])))
+            path = self.write(bytes(bad))
+            try:
+                evprof.load(path, thread=True)
+                outcomes.add('read')
+            except tracefile.TraceFileError as exc:
+                self.assertIn(path, str(exc))
+                outcomes.add('error')
+        self.assertEqual(outcomes, {'read', 'error'})
+
+    def test_huge_header_size(self):
+        head = bytearray(self.data[:64])
+        struct.pack_into('<I', head, 12, 0xFFFFFFF0)
+        struct.pack_into('<I', head, 60, zlib.crc32(bytes(head[:60])))
+        self.assertBad(bytes(head) + self.data[64:], 'bad header size')
+
     def test_data_after_end(self):
         self.assertBad(self.data + b'\0', 'data after the END section')
 
