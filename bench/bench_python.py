@@ -163,12 +163,16 @@ def main():
         base = statistics.median(times['none'])
         floor = statistics.median(times['floor (C no-op hook)'])
         print()
-        print("workload %-8s %12s %10s %10s" % (wname, 'median ms',
-                                                'x none', 'x floor'))
-        for name, _ in profs:
+        print("workload %-23s %12s %8s %8s %10s"
+              % (wname, 'median ms', 'x none', 'x floor', 'events'))
+        for name, prof in profs:
             med = statistics.median(times[name])
-            print("  %-32s %10.2f %10.2f %10.2f"
-                  % (name, med * 1e3, med / base, med / floor))
+            events = getattr(prof, 'events', None)
+            print("  %-32s %10.2f %8.2f %8.2f %10s"
+                  % (name, med * 1e3, med / base, med / floor,
+                     '' if events is None else events))
+            if events is not None:
+                del prof.events
     return 0
 
 

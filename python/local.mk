@@ -18,6 +18,7 @@ PY_TESTS = \
 	t/python/test_threads.py
 
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
+	t/python/core_smoke.py \
 	bench/bench_python.py doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
@@ -27,7 +28,28 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
 bench: bench-python
-.PHONY: bench-python
+.PHONY: bench-python check-python-versions
+
+# The C core built by hand against other interpreters (no numpy needed):
+#   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
+PYTHONS = $(PYTHON)
+check-python-versions: lib/libevprof.a
+	@for py in $(PYTHONS); do \
+	  inc=`$$py -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
+	  suf=`$$py -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
+	  dir=python-versions/`$$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'` && \
+	  $(MKDIR_P) $$dir && \
+	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
+	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
+	    -o $$dir/_core$$suf $(top_srcdir)/python/evprof/_core.c \
+	    lib/libevprof.a $(PTHREAD_LIBS) && \
+	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir || exit 1; \
+	done
+
+clean-local: clean-python-versions
+clean-python-versions:
+	rm -rf python-versions
+.PHONY: clean-python-versions
 
 if ENABLE_PYTHON
 evprofpydir = $(pyexecdir)/evprof

@@ -476,25 +476,35 @@ static void save_profile(Profiler *self)
     Py_XINCREF(self->saved_obj);
 }
 
-#if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030C0000
-/* Sets (func != NULL) or removes ours (func == NULL) in every thread but
- * the calling one. */
-static void other_threads(Profiler *self, Py_tracefunc func)
+#if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030E0000
+/* (3.14 may drop _PyEval_SetProfile: there only new threads are hooked.) */
+# if PY_VERSION_HEX >= 0x030D0000
+/* Exported by 3.13, but declared in an internal header only. */
+extern int _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func,
+                              PyObject *arg);
+# endif
+# define HAVE_OTHER_THREADS 1
+/* Installs ours (on) in every other thread that has no profile function,
+ * or removes it (off) from those where it still is: the profilers of other
+ * tools are never replaced nor removed. */
+static void other_threads(Profiler *self, int on)
 {
     PyThreadState *me = PyThreadState_Get(), *ts;
 
-    for (ts = PyInterpreterState_ThreadHead(me->interp); ts != NULL;
-         ts = PyThreadState_Next(ts)) {
+    for (ts = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
+         ts != NULL; ts = PyThreadState_Next(ts)) {
         if (ts == me)
             continue;
-        if (func != NULL)
-            (void)_PyEval_SetProfile(ts, func, (PyObject *)self);
-        else if (ts->c_profilefunc == profile_callback
+        if (on && ts->c_profilefunc == NULL)
+            (void)_PyEval_SetProfile(ts, profile_callback, (PyObject *)self);
+        else if (!on && ts->c_profilefunc == profile_callback
                  && ts->c_profileobj == (PyObject *)self)
             (void)_PyEval_SetProfile(ts, NULL, NULL);
         PyErr_Clear();
     }
 }
+#else
+# define HAVE_OTHER_THREADS 0
 #endif
 
 static PyObject *Profiler_save_profile(Profiler *self, PyObject *noarg)
@@ -513,15 +523,10 @@ static PyObject *Profiler_install(Profiler *self, PyObject *args,
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|p:install", kwlist, &all))
         return NULL;
     save_profile(self);
-    self->all_threads = all;
-#if PY_VERSION_HEX >= 0x030C0000
-    if (all) {
-        PyEval_SetProfileAllThreads(profile_callback, (PyObject *)self);
-        Py_RETURN_NONE;
-    }
-#elif PY_VERSION_HEX >= 0x03090000
-    if (all)
-        other_threads(self, profile_callback);
+    self->all_threads = all && HAVE_OTHER_THREADS;
+#if HAVE_OTHER_THREADS
+    if (self->all_threads)
+        other_threads(self, 1);
 #endif
     PyEval_SetProfile(profile_callback, (PyObject *)self);
     Py_RETURN_NONE;
@@ -535,10 +540,8 @@ static PyObject *Profiler_restore_profile(Profiler *self, PyObject *noarg)
 
     (void)noarg;
     if (self->all_threads) {
-#if PY_VERSION_HEX >= 0x030C0000
-        PyEval_SetProfileAllThreads(NULL, NULL);
-#elif PY_VERSION_HEX >= 0x03090000
-        other_threads(self, NULL);
+#if HAVE_OTHER_THREADS
+        other_threads(self, 0);
 #endif
         self->all_threads = 0;
     }
@@ -576,8 +579,9 @@ static int event_what(PyObject *event)
     return -1;
 }
 
-static PyObject *do_log(Profiler *self, PyObject *const *args,
-                        Py_ssize_t nargs)
+/* Checks the arguments of a sys.setprofile-style call and logs it; 0, or
+ * -1 with an exception set. */
+static int do_log(Profiler *self, PyObject *const *args, Py_ssize_t nargs)
 {
     int what;
 
@@ -585,25 +589,25 @@ static PyObject *do_log(Profiler *self, PyObject *const *args,
         PyErr_Format(PyExc_TypeError,
                      "c_log_event expects 3 arguments (frame, event, arg), "
                      "got %zd", nargs);
-        return NULL;
+        return -1;
     }
     if (!PyFrame_Check(args[0])) {
         PyErr_Format(PyExc_TypeError, "frame must be a frame, not %.100s",
                      Py_TYPE(args[0])->tp_name);
-        return NULL;
+        return -1;
     }
     what = event_what(args[1]);
     if (what < 0)
-        return NULL;
+        return -1;
     if (self->active)
         log_frame_event(self, (PyFrameObject *)args[0], what, args[2]);
-    return NULL;
+    return 0;
 }
 
 static PyObject *Profiler_c_log_event(Profiler *self, PyObject *const *args,
                                       Py_ssize_t nargs)
 {
-    if (do_log(self, args, nargs) == NULL && PyErr_Occurred())
+    if (do_log(self, args, nargs) != 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -614,7 +618,7 @@ static PyObject *Profiler_c_install_thread(Profiler *self,
                                            PyObject *const *args,
                                            Py_ssize_t nargs)
 {
-    if (do_log(self, args, nargs) == NULL && PyErr_Occurred())
+    if (do_log(self, args, nargs) != 0)
         return NULL;
     if (self->active)
         PyEval_SetProfile(profile_callback, (PyObject *)self);

@@ -5,6 +5,7 @@ cpyquickhelper's event profiler, on the C core of libevprof.
 import atexit
 import sys
 import threading
+import warnings
 import weakref
 
 import numpy
@@ -126,15 +127,16 @@ class EventProfiler:
         self._buffer.set_active(True)
         self._buffer.log_marker(sys._getframe(1),
                                 self._event_mapping['profiler_start'])
+        _running.add(self)
         try:
             self._buffer.memory_start()
             self._setup_profiler()
         except BaseException:
+            _running.discard(self)
             self._buffer.memory_stop()
             self._buffer.set_active(False)
             raise
         self._started = True
-        _running.add(self)
 
     def stop(self):
         """Stops the profiling."""
@@ -149,6 +151,10 @@ class EventProfiler:
         self._started = False
         _running.discard(self)
         self._empty_cache()
+        lost = self._buffer.lost()
+        if lost:
+            warnings.warn("%d events were lost (out of memory)" % lost,
+                          RuntimeWarning, stacklevel=2)
 
     def __del__(self):
         # A profiler dropped while running uninstalls itself.

@@ -120,6 +120,37 @@ class TestApi(unittest.TestCase):
         df2 = ev.retrieve_results(empty_cache=False)
         self.assertTrue(df1.equals(df2))
 
+    def test_empty_and_running(self):
+        ev = EventProfiler(impl='c')
+        self.assertEqual(ev.retrieve_raw_results().shape, (0, 6))
+        df = ev.retrieve_results()
+        self.assertEqual(list(df.columns), COLUMNS)
+        self.assertEqual(len(df), 0)
+        ev.start()
+        f2()
+        during = ev.retrieve_results()
+        self.assertIn('f2', set(during['name']))
+        f3()
+        ev.stop()
+        after = ev.retrieve_results()
+        self.assertGreater(len(after), len(during))
+        self.assertIn('f3', set(after['name']))
+
+    def test_restart_is_fresh(self):
+        ev = EventProfiler(impl='c')
+        ev.start()
+        f2()
+        ev.stop()
+        ev.start()
+        f3()
+        ev.stop()
+        df = ev.retrieve_results()
+        self.assertNotIn('f2', set(df['name']))
+        self.assertIn('f3', set(df['name']))
+        calls = df[df['event'] == 'call']
+        self.assertEqual(set(calls[calls['name'] == 'f1']['from_name']),
+                         {'f3'})
+
     def test_clean_file_name(self):
         ev = EventProfiler(impl='c')
         ev.start()

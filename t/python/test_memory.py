@@ -1,6 +1,7 @@
 """Allocations: attributed, counted once, freed sizes, domains, restore."""
 import threading
 import tracemalloc
+import zlib
 import unittest
 
 import numpy
@@ -146,6 +147,33 @@ class TestMemory(unittest.TestCase):
             self.assertGreaterEqual(len(rows), 5 * 300, impl)
             self.assertEqual(rows['thread'].nunique(), 5, impl)
             self.assertEqual(ev._buffer.lost(), 0)
+
+    def test_raw_domain_in_threads(self):
+        # zlib allocates its state with PyMem_RawMalloc and compresses
+        # with the GIL released; threads hammer the raw domain meanwhile.
+        data = bytes(range(256)) * 4096
+
+        def worker():
+            for _ in range(20):
+                zlib.decompress(zlib.compress(data, 1))
+                d = zlib.decompressobj()
+                d.decompress(zlib.compress(data))
+
+        for impl in IMPLS:
+            ev = EventProfiler(impl=impl, size=20, threads=True)
+            ev.start()
+            ts = [threading.Thread(target=worker) for _ in range(4)]
+            for t in ts:
+                t.start()
+            worker()
+            for t in ts:
+                t.join()
+            ev.stop()
+            res = ev.retrieve_raw_results()
+            raw = res[(res[:, 2] >= 1000) & (res[:, 1] == 0)]
+            self.assertGreater(len(raw), 5 * 20, impl)
+            self.assertEqual(ev._buffer.lost(), 0)
+            self.assertFalse(evprof._core.memory_hooked())
 
 
 if __name__ == '__main__':

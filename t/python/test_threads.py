@@ -101,6 +101,34 @@ class TestThreads(unittest.TestCase):
         self.assertEqual(set(calls['thread']), set(idents))
         self.assertIsNone(sys.getprofile())
 
+    def test_other_thread_profiler_kept(self):
+        ready = threading.Event()
+        go = threading.Event()
+        seen = []
+        kept = []
+
+        def own(frame, event, arg):
+            seen.append(event)
+
+        def waiter():
+            sys.setprofile(own)
+            ready.set()
+            go.wait()
+            in_thread(3)
+            kept.append(sys.getprofile() is own)
+            sys.setprofile(None)
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        ready.wait()
+        ev = EventProfiler(impl='c', threads=True)
+        ev.start()
+        ev.stop()
+        go.set()
+        t.join()
+        self.assertEqual(kept, [True])
+        self.assertIn('call', seen)
+
 
 if __name__ == '__main__':
     evprof_test.main()

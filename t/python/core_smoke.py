@@ -1,0 +1,98 @@
+"""
+Smoke test of the C core alone (no numpy needed), for the interpreters
+without numpy: `make check-python-versions PYTHONS="python3.8 python3.13"`
+builds evprof._core by hand against each one and runs this script with the
+directory of the built module as argument.
+"""
+import array
+import dis
+import sys
+import threading
+import time
+
+sys.path.insert(0, sys.argv[1])
+import _core  # noqa: E402
+
+
+def leaf(x):
+    return x + 1
+
+
+def work():
+    s = 0
+    for i in range(100):
+        s += leaf(i)
+    time.sleep(0)  # the c_call line
+    try:
+        divmod(1, 0)
+    except ZeroDivisionError:
+        pass
+    bytearray(1 << 20)
+    return s
+
+
+def dump(p):
+    n = p.count()
+    ev = array.array('q', bytes(8 * 6 * n))
+    th = array.array('I', bytes(4 * n))
+    assert p.dump(ev, th) == n
+    reg, base = p.registry(), p.key_base()
+
+    def obj(k):
+        return reg[k - base - 1] if base < k <= base + len(reg) else None
+
+    return [(obj(ev[6 * i]), obj(ev[6 * i + 1]), ev[6 * i + 2],
+             ev[6 * i + 4], ev[6 * i + 5], th[i]) for i in range(n)]
+
+
+def line_of(code, off):
+    if hasattr(code, 'co_lines'):
+        for start, end, line in code.co_lines():
+            if start <= off < end:
+                return line
+        return None
+    last = None
+    for start, line in dis.findlinestarts(code):
+        if start <= off:
+            last = line
+    return last
+
+
+def name(o):
+    return getattr(o, 'co_name', getattr(o, '__name__', None))
+
+
+def main():
+    p = _core.Profiler(20)
+    p.set_active(True)
+    p.memory_start()
+    p.install()
+    threading.setprofile(p.c_install_thread)
+    work()
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    threading.setprofile(None)
+    p.restore_profile()
+    p.memory_stop()
+    p.set_active(False)
+    assert sys.getprofile() is None
+    assert not _core.memory_hooked()
+    events = dump(p)
+    calls = [e for e in events if e[2] == 1 and name(e[0]) == 'leaf']
+    assert len(calls) == 200, len(calls)
+    assert {e[5] for e in calls} == {0, 1}
+    assert {line_of(e[1], e[3]) for e in calls} == {
+        work.__code__.co_firstlineno + 3}
+    sleeps = [e for e in events if e[2] in (3, 4) and name(e[0]) == 'sleep']
+    assert len(sleeps) == 4
+    assert {line_of(e[1], e[3]) for e in sleeps} == {
+        work.__code__.co_firstlineno + 4}
+    assert any(e[2] == 6 and name(e[0]) == 'divmod' for e in events)
+    big = [e for e in events if e[2] >= 1000 and e[4] >= 1 << 20]
+    assert len(big) == 2 and {name(e[0]) for e in big} == {'work'}, big
+    p.reset()
+    print(sys.version.split()[0], 'ok', len(events), 'events')
+
+
+main()
