@@ -205,7 +205,7 @@ def _run_target(kind, target, args):
         runpy.run_module(target, run_name='__main__', alter_sys=True)
 
 
-def _write_outputs(prof, opts, fmt, err):
+def _write_outputs(prof, opts, fmt, err, program):
     """Writes what the options ask for; the DataFrame is built once."""
     import evprof
     from .outputs import live_thread_names
@@ -222,12 +222,15 @@ def _write_outputs(prof, opts, fmt, err):
         out = opts.output or 'evprof' + SUFFIXES[fmt]
         with Progress('evprof: writing %s' % out) as bar:
             if fmt == 'evprof':
-                prof.save(out, progress=lambda n: bar(n, None))
+                evprof.tracefile.save_profiler(
+                    prof, out, progress=lambda n: bar(n, None),
+                    names_of_threads=names, meta={'program': program})
                 hint = ("'python3 -m evprof report %s' prints its summary, "
                         "evprof.load() reads it" % out)
             elif fmt == 'chrome':
                 evprof.chrome.write_chrome_trace(
-                    timeline(), out, thread_names=names, progress=bar)
+                    timeline(), out, thread_names=names, progress=bar,
+                    process_name=program)
                 hint = 'open it in https://ui.perfetto.dev or chrome://tracing'
             else:
                 timeline().to_csv(out, index=False, chunksize=100000)
@@ -235,7 +238,8 @@ def _write_outputs(prof, opts, fmt, err):
         print('evprof: timeline written to %s (%s)' % (out, hint),
               file=err)
     if opts.plot:
-        evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names)
+        evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
+                                  title='evprof: %s' % program)
         print('evprof: picture written to %s' % opts.plot, file=err)
     if fmt is None and not opts.plot:
         table = evprof.summary.summary(timeline(), sort=opts.sort)
@@ -300,7 +304,9 @@ def _cmd_run(argv, err):
         traceback.print_exception(typ, value,
                                   _strip_traceback(tb, path), file=err)
         err.flush()
-    _write_outputs(prof, opts, fmt, err)
+    program = ' '.join([name if kind == 'script' else '-m ' + name]
+                       + list(args))
+    _write_outputs(prof, opts, fmt, err, program)
     return status
 
 
@@ -344,11 +350,14 @@ def _cmd_convert(opts, err):
         if opts.format == 'chrome':
             evprof.chrome.write_chrome_trace(
                 df, out, pid=trace.info.get('pid'), thread_names=names,
-                progress=bar)
+                progress=bar, process_name=trace.meta.get('program',
+                                                          'evprof'))
         elif opts.format == 'csv':
             df.to_csv(out, index=False, chunksize=100000)
         elif opts.format == 'png':
-            evprof.plot.plot_timeline(df, out, thread_names=names)
+            evprof.plot.plot_timeline(
+                df, out, thread_names=names,
+                title='evprof: %s' % trace.meta.get('program', opts.file))
         else:
             raise UsageError('convert: %s is already an evprof trace'
                              % opts.file)

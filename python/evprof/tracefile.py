@@ -631,12 +631,14 @@ def thread_names(trace):
     return out
 
 
-def save_profiler(prof, path, progress=None, names_of_threads=None):
+def save_profiler(prof, path, progress=None, names_of_threads=None,
+                  meta=None):
     """
     Writes the events of :class:`EventProfiler` *prof* (moving what its C
     buffer holds first, as ``retrieve_results`` does) and the names of every
     key they refer to into the trace file *path*.  *names_of_threads* (dict
-    ident -> name) is kept in the META section.
+    ident -> name) and *meta* (dict str -> str, e.g. ``program``) are kept
+    in the META section.
     """
     from ._report import KeyTable, fill_freed_sizes
     raw = fill_freed_sizes(prof._raw(True))
@@ -655,6 +657,8 @@ def save_profiler(prof, path, progress=None, names_of_threads=None):
                                 'builtin key (c_* events)',
                       'value1': 'caller instruction offset (Python '
                                 'events), pointer (memory events)'})
+        if meta:
+            w.write_meta(meta)
         if names_of_threads:
             w.write_meta({'thread_name.%d' % ident: name
                           for ident, name in names_of_threads.items()})

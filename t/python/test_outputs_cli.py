@@ -169,7 +169,11 @@ class TestCLI(unittest.TestCase):
         rc, _, err = self.evprof('convert', 't.evt', '--format', 'chrome')
         self.assertEqual(rc, 0, err)
         with open(self.path('t.json')) as f:
-            self.assertTrue(json.load(f)['traceEvents'])
+            events = json.load(f)['traceEvents']
+        process = [e['args']['name'] for e in events
+                   if e['ph'] == 'M' and e['name'] == 'process_name']
+        self.assertEqual(process, [EXAMPLE + ' 9'])
+        self.assertTrue([e for e in events if e['ph'] == 'X'])
         rc, _, err = self.evprof('convert', 't.evt', '--format', 'png',
                                  '-o', 'p.png')
         self.assertEqual(rc, 0, err)
