@@ -192,6 +192,32 @@ def _strip_traceback(tb, filename):
     return tb
 
 
+class _record_thread_names(dict):
+    """
+    Names of the threads started while it is installed (ident -> name):
+    the threads of the script have ended when the outputs are written.
+    """
+
+    def __init__(self):
+        super().__init__()
+        import threading
+        self._cls = threading.Thread
+        self._start = threading.Thread.start
+        names, start = self, self._start
+
+        def recording_start(thread, *args, **kwargs):
+            start(thread, *args, **kwargs)
+            if thread.ident is not None:
+                names[thread.ident] = thread.name
+        recording_start.__doc__ = start.__doc__
+        self._cls.start = recording_start
+
+    def restore(self):
+        """Puts back Thread.start; returns self."""
+        self._cls.start = self._start
+        return self
+
+
 def _run_target(kind, target, args):
     """Runs the script or module as __main__; returns its exit status."""
     if kind == 'script':
@@ -205,13 +231,14 @@ def _run_target(kind, target, args):
         runpy.run_module(target, run_name='__main__', alter_sys=True)
 
 
-def _write_outputs(prof, opts, fmt, err, program):
+def _write_outputs(prof, opts, fmt, err, program, started=None):
     """Writes what the options ask for; the DataFrame is built once."""
     import evprof
     from .outputs import live_thread_names
     from .progress import Progress
     frame = []
-    names = live_thread_names()
+    names = dict(started or {})
+    names.update(live_thread_names())
 
     def timeline():
         if not frame:
@@ -283,6 +310,7 @@ def _cmd_run(argv, err):
     status = 0
     pending = None
     saved_argv, saved_path0 = sys.argv[:], sys.path[0]
+    started = _record_thread_names()
     prof.start()
     try:
         _run_target(kind, name, args)
@@ -296,6 +324,7 @@ def _cmd_run(argv, err):
         status = 1
     finally:
         prof.stop()
+        started = started.restore()
         sys.argv[:] = saved_argv
         sys.path[0] = saved_path0
     if pending is not None:
@@ -306,7 +335,7 @@ def _cmd_run(argv, err):
         err.flush()
     program = ' '.join([name if kind == 'script' else '-m ' + name]
                        + list(args))
-    _write_outputs(prof, opts, fmt, err, program)
+    _write_outputs(prof, opts, fmt, err, program, started)
     return status
 
 

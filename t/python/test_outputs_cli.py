@@ -156,6 +156,32 @@ class TestCLI(unittest.TestCase):
         self.assertUsageError(['run', '-m', 'no_such_module_evprof'],
                               'no_such_module_evprof')
 
+    def test_threads_named(self):
+        script = self.script('thr.py', '''\
+            import threading
+
+            def work():
+                return sum(range(1000))
+
+            t = threading.Thread(target=work, name='worker-1')
+            t.start()
+            t.join()
+            ''')
+        rc, _, err = self.evprof('run', '--threads', '-o', 'thr.json', script)
+        self.assertEqual(rc, 0, err)
+        with open(self.path('thr.json')) as f:
+            events = json.load(f)['traceEvents']
+        names = {e['args']['name'] for e in events
+                 if e['ph'] == 'M' and e['name'] == 'thread_name'}
+        self.assertEqual(names, {'MainThread', 'worker-1'})
+        work = [e for e in events if e.get('name') == 'work']
+        self.assertEqual(len(work), 1)
+        rc, _, err = self.evprof('run', '--threads', '-o', 'thr.evt', script)
+        self.assertEqual(rc, 0, err)
+        trace = evprof.tracefile.read_trace(self.path('thr.evt'))
+        self.assertIn('worker-1',
+                      evprof.tracefile.thread_names(trace).values())
+
     def test_report_and_convert(self):
         rc, _, err = self.evprof('run', '-o', 't.evt', EXAMPLE, '9')
         self.assertEqual(rc, 0, err)
