@@ -51,7 +51,9 @@ def _parsers():
                     'script with a nanosecond timestamp, and writes it as a '
                     'trace file, a Perfetto / chrome://tracing JSON, a CSV, '
                     'a summary and a picture.',
-        epilog="See 'python3 -m evprof COMMAND --help' and man evprof(1).")
+        epilog="Exit status 2 on a bad option or a missing file, 1 on a "
+               "file that is not a valid trace.  See 'python3 -m evprof "
+               "COMMAND --help' and man evprof(1).")
     sub = main.add_subparsers(dest='command', metavar='COMMAND',
                               parser_class=_Parser)
 
@@ -64,7 +66,11 @@ def _parsers():
                     'sys.argv and its directory in sys.path[0]; its exit '
                     'status and traceback are preserved.  Without -o or '
                     '--plot, prints the summary (as python3 -m cProfile '
-                    'does).')
+                    'does).',
+        epilog='Exit status: the script\'s own (1 when it raises, its '
+               'traceback printed as Python prints it); 2 on a bad option, '
+               'a missing script or module, or an output directory that '
+               'does not exist.')
     run.add_argument('-o', '--output', metavar='OUT',
                      help='write the timeline to OUT; the format is --format '
                           'or else guessed from the suffix (.json: chrome, '
