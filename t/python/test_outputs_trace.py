@@ -144,6 +144,12 @@ class TestRoundTrip(TempDir):
         df = evprof.load(path)
         self.assertEqual(list(df.columns), tracefile.COLUMNS)
         self.assertEqual(len(df), 0)
+        never_started = evprof.EventProfiler()
+        never_started.save(path)
+        pandas.testing.assert_frame_equal(
+            evprof.load(path, thread=True),
+            never_started.retrieve_results(thread=True),
+            check_dtype=False, check_index_type=False)
 
     def test_writer_removes_partial_file(self):
         path = self.path('partial.evt')
