@@ -44,3 +44,28 @@ CLEANFILES += fib.json fib.png
 check_PROGRAMS += t/trace-interop
 t_trace_interop_SOURCES = t/trace-interop.c
 PY_TESTS += t/python/test_outputs_interop.py
+
+# The trace reader against hostile files (t/fuzz-trace.c): a TAP test of
+# seeded mutations in `make check` (and check-sanitize, check-valgrind),
+# and `make fuzz-trace`: the same target under clang's libFuzzer for
+# FUZZ_TIME seconds, seeded with a trace the TAP test leaves behind.
+C_TESTS += t/fuzz-trace
+t_fuzz_trace_SOURCES = t/fuzz-trace.c
+CLANG = clang
+FUZZ_TIME = 60
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+fuzz-trace: $(srcdir)/t/fuzz-trace.c
+	$(CLANG) $(FUZZ_FLAGS) -DEVPROF_LIBFUZZER $(DEFS) $(DEFAULT_INCLUDES) \
+	  $(AM_CPPFLAGS) -o t/fuzz-trace-libfuzzer $(srcdir)/t/fuzz-trace.c \
+	  $(addprefix $(srcdir)/,$(filter %.c,$(lib_libevprof_a_SOURCES))) \
+	  $(PTHREAD_LIBS)
+	@mkdir -p t/fuzz-corpus
+	EVPROF_FUZZ_SEED=t/fuzz-corpus/seed.evt ./t/fuzz-trace > /dev/null
+	./t/fuzz-trace-libfuzzer -max_total_time=$(FUZZ_TIME) \
+	  -max_len=4096 t/fuzz-corpus
+CLEANFILES += t/fuzz-trace-libfuzzer
+clean-local: clean-fuzz-corpus
+clean-fuzz-corpus:
+	-rm -rf t/fuzz-corpus
+.PHONY: fuzz-trace clean-fuzz-corpus
