@@ -1,0 +1,432 @@
+"""
+The command line, ``python3 -m evprof``, in the habits of
+``python -m cProfile`` and ``viztracer``::
+
+    python3 -m evprof run [-o OUT] [--format FORMAT] script.py [args...]
+    python3 -m evprof run [options] -m module [args...]
+    python3 -m evprof report FILE
+    python3 -m evprof convert FILE --format chrome|csv|png [-o OUT]
+
+``run`` runs the script as ``python3 script.py`` would (``__name__`` is
+``'__main__'``, ``sys.argv`` its arguments, ``sys.path[0]`` its
+directory), under the profiler, writes the outputs, and exits with the
+script's own status (its traceback printed as Python would).  Bad options
+and missing files give one line on stderr and exit status 2; a file that
+is not a valid trace gives one line and exit status 1.
+"""
+import argparse
+import os
+import runpy
+import sys
+import traceback
+
+USAGE_ERROR = 2
+DATA_ERROR = 1
+FORMATS = ('evprof', 'chrome', 'csv')
+CONVERT_FORMATS = ('chrome', 'csv', 'png', 'evprof')
+SUFFIXES = {'evprof': '.evt', 'chrome': '.json', 'csv': '.csv',
+            'png': '.png'}
+IMPLS = ('c', 'pybind11', 'python')
+DOMAINS = ('raw', 'mem', 'obj')
+SORTS = ('inclusive', 'exclusive', 'calls', 'bytes', 'net', 'name')
+
+_RUN_VALUE_OPTIONS = {'-o', '--output', '--format', '--impl', '--memory',
+                      '--plot', '--size'}
+
+
+class UsageError(Exception):
+    """A bad command line: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _parsers():
+    main = _Parser(
+        prog='python3 -m evprof',
+        description='evprof: an event-timeline profiler.  Records every '
+                    'Python call, builtin call and memory allocation of a '
+                    'script with a nanosecond timestamp, and writes it as a '
+                    'trace file, a Perfetto / chrome://tracing JSON, a CSV, '
+                    'a summary and a picture.',
+        epilog="Exit status 2 on a bad option or a missing file, 1 on a "
+               "file that is not a valid trace.  See 'python3 -m evprof "
+               "COMMAND --help' and man evprof(1).")
+    sub = main.add_subparsers(dest='command', metavar='COMMAND',
+                              parser_class=_Parser)
+
+    run = sub.add_parser(
+        'run', help='profile a script or a module',
+        usage='python3 -m evprof run [options] (script.py | -m module) '
+              '[args ...]',
+        description='Runs a Python script (or module, -m) under the '
+                    'profiler.  The script sees its own arguments in '
+                    'sys.argv and its directory in sys.path[0]; its exit '
+                    'status and traceback are preserved.  Without -o or '
+                    '--plot, prints the summary (as python3 -m cProfile '
+                    'does).',
+        epilog='Exit status: the script\'s own (1 when it raises, its '
+               'traceback printed as Python prints it); 2 on a bad option, '
+               'a missing script or module, or an output directory that '
+               'does not exist.')
+    run.add_argument('-o', '--output', metavar='OUT',
+                     help='write the timeline to OUT; the format is --format '
+                          'or else guessed from the suffix (.json: chrome, '
+                          '.csv: csv, anything else: evprof)')
+    run.add_argument('--format', choices=FORMATS,
+                     help='evprof: the trace file (evprof report / convert / '
+                          'evprof.load read it); chrome: Trace Event JSON '
+                          'for ui.perfetto.dev and chrome://tracing; csv: '
+                          'one line an event (default name evprof.evt, '
+                          'evprof.json or evprof.csv without -o)')
+    run.add_argument('--impl', choices=IMPLS, default='c',
+                     help='how calls are caught: c (a C profile function, '
+                          'the fastest), pybind11 (a C callable given to '
+                          'sys.setprofile), python (a Python callback) '
+                          '(default: c)')
+    run.add_argument('--memory', default='raw,mem,obj', metavar='DOMAINS',
+                     help='allocator domains to record, comma separated '
+                          'among raw, mem, obj, or none (default: '
+                          'raw,mem,obj)')
+    run.add_argument('--threads', action='store_true',
+                     help='also profile the threads the script starts')
+    run.add_argument('--plot', metavar='OUT.png',
+                     help='draw the flame chart and the bytes in use into '
+                          'this picture')
+    run.add_argument('--size', type=int, default=1000000, metavar='N',
+                     help='events per buffer chunk (default: 1000000; the '
+                          'buffer grows, nothing is lost)')
+    run.add_argument('-m', dest='module', metavar='MODULE',
+                     help='run a library module as a script (as python3 -m) '
+                          'instead of a file; the arguments after it are '
+                          'its own')
+    run.add_argument('--sort', choices=SORTS, default='inclusive',
+                     help='order of the printed summary (default: '
+                          'inclusive)')
+    run.add_argument('target', nargs='?', metavar='script.py',
+                     help='the script to profile, then its arguments')
+
+    report = sub.add_parser(
+        'report', help='print the summary of a trace file',
+        description='Prints the per-function summary of a trace file: '
+                    'calls, inclusive and exclusive time, allocations, '
+                    'bytes allocated and net bytes.')
+    report.add_argument('file', metavar='FILE', help='a trace file (.evt)')
+    report.add_argument('--sort', choices=SORTS, default='inclusive',
+                        help='order of the rows (default: inclusive)')
+    report.add_argument('--limit', type=int, default=30, metavar='N',
+                        help='rows to print, 0 for all (default: 30)')
+
+    convert = sub.add_parser(
+        'convert', help='convert a trace file to another format',
+        description='Converts a trace file (.evt) into Trace Event JSON '
+                    '(chrome), CSV or a picture (png).')
+    convert.add_argument('file', metavar='FILE', help='a trace file (.evt)')
+    convert.add_argument('--format', choices=CONVERT_FORMATS,
+                         required=True, help='the output format')
+    convert.add_argument('-o', '--output', metavar='OUT',
+                         help='the output file (default: FILE with the '
+                              "format's suffix)")
+    return main, run
+
+
+def _split_run(argv):
+    """(options, target, args) of 'run': options stop at the script."""
+    for i, tok in enumerate(argv):
+        if tok == '--':
+            return argv[:i], None, argv[i + 1:]
+        if tok == '-m':
+            if i + 1 >= len(argv):
+                raise UsageError('argument -m: expected a module name')
+            return argv[:i], ('module', argv[i + 1]), argv[i + 2:]
+        if tok.startswith('-m') and not tok.startswith('--'):
+            return argv[:i], ('module', tok[2:]), argv[i + 1:]
+        if not tok.startswith('-') or tok == '-':
+            if i > 0 and argv[i - 1] in _RUN_VALUE_OPTIONS:
+                continue
+            return argv[:i], ('script', tok), argv[i + 1:]
+    return argv, None, []
+
+
+def _domains(text):
+    text = text.strip()
+    if text in ('none', ''):
+        return False
+    names = [n.strip() for n in text.split(',')]
+    bad = [n for n in names if n not in DOMAINS]
+    if bad:
+        raise UsageError("argument --memory: unknown domain %r (expected "
+                         "raw, mem, obj or none)" % bad[0])
+    return names
+
+
+def _out_format(opts):
+    if opts.format:
+        return opts.format
+    if opts.output:
+        ext = os.path.splitext(opts.output)[1].lower()
+        return {'.json': 'chrome', '.csv': 'csv'}.get(ext, 'evprof')
+    return None
+
+
+def _check_writable(path, what):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError('%s %s: no such directory %s' % (what, path,
+                                                          folder))
+
+
+def _strip_traceback(tb, filename):
+    """The traceback from the first frame of the profiled code on."""
+    cur = tb
+    while cur is not None:
+        code = cur.tb_frame.f_code
+        if os.path.abspath(code.co_filename) == filename:
+            return cur
+        cur = cur.tb_next
+    # -m module: skip our frames and runpy's.
+    here = os.path.dirname(os.path.abspath(__file__))
+    cur = tb
+    while cur is not None:
+        name = cur.tb_frame.f_code.co_filename
+        if not (name.startswith(here) or os.path.basename(name) in
+                ('runpy.py', '<frozen runpy>')):
+            return cur
+        cur = cur.tb_next
+    return tb
+
+
+class _record_thread_names(dict):
+    """
+    Names of the threads started while it is installed (ident -> name):
+    the threads of the script have ended when the outputs are written.
+    """
+
+    def __init__(self):
+        super().__init__()
+        import threading
+        self._cls = threading.Thread
+        self._start = threading.Thread.start
+        names, start = self, self._start
+
+        def recording_start(thread, *args, **kwargs):
+            start(thread, *args, **kwargs)
+            if thread.ident is not None:
+                names[thread.ident] = thread.name
+        recording_start.__doc__ = start.__doc__
+        self._cls.start = recording_start
+
+    def restore(self):
+        """Puts back Thread.start; returns self."""
+        self._cls.start = self._start
+        return self
+
+
+def _run_target(kind, target, args):
+    """Runs the script or module as __main__; returns its exit status."""
+    if kind == 'script':
+        path = os.path.abspath(target)
+        sys.argv[:] = [target] + list(args)
+        sys.path[0] = os.path.dirname(path)
+        runpy.run_path(target, run_name='__main__')
+    else:
+        sys.argv[:] = [target] + list(args)
+        sys.path[0] = os.getcwd()
+        runpy.run_module(target, run_name='__main__', alter_sys=True)
+
+
+def _write_outputs(prof, opts, fmt, err, program, started=None):
+    """Writes what the options ask for; the DataFrame is built once."""
+    import evprof
+    from .outputs import live_thread_names
+    from .progress import Progress
+    frame = []
+    names = dict(started or {})
+    names.update(live_thread_names())
+
+    def timeline():
+        if not frame:
+            frame.append(prof.retrieve_results(thread=True))
+        return frame[0]
+
+    if fmt is not None:
+        out = opts.output or 'evprof' + SUFFIXES[fmt]
+        with Progress('evprof: writing %s' % out) as bar:
+            if fmt == 'evprof':
+                evprof.tracefile.save_profiler(
+                    prof, out, progress=lambda n: bar(n, None),
+                    names_of_threads=names, meta={'program': program})
+                hint = ("'python3 -m evprof report %s' prints its summary, "
+                        "evprof.load() reads it" % out)
+            elif fmt == 'chrome':
+                evprof.chrome.write_chrome_trace(
+                    timeline(), out, thread_names=names, progress=bar,
+                    process_name=program)
+                hint = 'open it in https://ui.perfetto.dev or chrome://tracing'
+            else:
+                timeline().to_csv(out, index=False, chunksize=100000)
+                hint = 'one line an event'
+        print('evprof: timeline written to %s (%s)' % (out, hint),
+              file=err)
+    if opts.plot:
+        evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
+                                  title='evprof: %s' % program)
+        print('evprof: picture written to %s' % opts.plot, file=err)
+    if fmt is None and not opts.plot:
+        table = evprof.summary.summary(timeline(), sort=opts.sort)
+        print(evprof.summary.format_summary(table))
+
+
+def _cmd_run(argv, err):
+    head, target, args = _split_run(argv)
+    _, run = _parsers()
+    opts = run.parse_args(head)
+    if opts.module:
+        target = ('module', opts.module)
+    if target is None:
+        raise UsageError('run: expected a script to profile (or -m module)')
+    kind, name = target
+    if kind == 'script' and not os.path.isfile(name):
+        raise UsageError("run: can't open file %r: no such file" % name)
+    if opts.size <= 0:
+        raise UsageError('argument --size: must be a positive integer')
+    memory = _domains(opts.memory)
+    fmt = _out_format(opts)
+    if opts.output:
+        _check_writable(opts.output, 'output')
+    if opts.plot:
+        _check_writable(opts.plot, '--plot')
+    if kind == 'module':
+        import importlib.util
+        sys.path.insert(0, os.getcwd())
+        try:
+            found = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            found = None
+        finally:
+            del sys.path[0]
+        if found is None:
+            raise UsageError('run: no module named %r' % name)
+
+    import evprof
+    prof = evprof.EventProfiler(size=opts.size, impl=opts.impl,
+                                memory=memory, threads=opts.threads)
+    status = 0
+    pending = None
+    saved_argv, saved_path0 = sys.argv[:], sys.path[0]
+    started = _record_thread_names()
+    prof.start()
+    try:
+        _run_target(kind, name, args)
+    except SystemExit as exc:
+        status = exc.code
+    except KeyboardInterrupt:
+        pending = sys.exc_info()
+        status = 130
+    except BaseException:
+        pending = sys.exc_info()
+        status = 1
+    finally:
+        prof.stop()
+        started = started.restore()
+        sys.argv[:] = saved_argv
+        sys.path[0] = saved_path0
+    if pending is not None:
+        typ, value, tb = pending
+        path = os.path.abspath(name) if kind == 'script' else ''
+        traceback.print_exception(typ, value,
+                                  _strip_traceback(tb, path), file=err)
+        err.flush()
+    program = ' '.join([name if kind == 'script' else '-m ' + name]
+                       + list(args))
+    _write_outputs(prof, opts, fmt, err, program, started)
+    return status
+
+
+def _load(path, progress=None):
+    import evprof
+    if not os.path.exists(path):
+        raise UsageError('%s: no such file' % path)
+    if os.path.isdir(path):
+        raise UsageError('%s: is a directory' % path)
+    return evprof.tracefile.read_trace(path, progress=progress)
+
+
+def _cmd_report(opts, out):
+    import evprof
+    trace = _load(opts.file)
+    df = evprof.tracefile.trace_to_frame(trace, thread=True)
+    table = evprof.summary.summary(df, sort=opts.sort)
+    print('%s: %d events, %d threads, clock %s, written by pid %s%s'
+          % (opts.file, len(df), max(len(trace.threads), 1),
+             trace.info.get('clock'), trace.info.get('pid'),
+             ', %d events lost' % trace.lost if trace.lost else ''),
+          file=out)
+    print(evprof.summary.format_summary(
+        table, None if opts.limit == 0 else opts.limit), file=out)
+    return 0
+
+
+def _cmd_convert(opts, err):
+    import evprof
+    from .progress import Progress
+    out = opts.output or os.path.splitext(opts.file)[0] + \
+        SUFFIXES[opts.format]
+    if os.path.abspath(out) == os.path.abspath(opts.file):
+        raise UsageError('convert: the output would overwrite %s' % out)
+    _check_writable(out, 'output')
+    with Progress('evprof: reading %s' % opts.file) as bar:
+        trace = _load(opts.file, progress=lambda n: bar(n, None))
+    df = evprof.tracefile.trace_to_frame(trace, thread=True)
+    names = evprof.tracefile.thread_names(trace)
+    with Progress('evprof: writing %s' % out) as bar:
+        if opts.format == 'chrome':
+            evprof.chrome.write_chrome_trace(
+                df, out, pid=trace.info.get('pid'), thread_names=names,
+                progress=bar, process_name=trace.meta.get('program',
+                                                          'evprof'))
+        elif opts.format == 'csv':
+            df.to_csv(out, index=False, chunksize=100000)
+        elif opts.format == 'png':
+            evprof.plot.plot_timeline(
+                df, out, thread_names=names,
+                title='evprof: %s' % trace.meta.get('program', opts.file))
+        else:
+            raise UsageError('convert: %s is already an evprof trace'
+                             % opts.file)
+    print('evprof: %s written' % out, file=err)
+    return 0
+
+
+def main(argv=None, out=None, err=None):
+    """Runs the command line *argv* (sys.argv[1:]); returns the status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    parser, _ = _parsers()
+    try:
+        if argv and argv[0] == 'run':
+            return _cmd_run(argv[1:], err)
+        opts = parser.parse_args(argv)
+        if opts.command is None:
+            raise UsageError("expected a command: run, report or convert "
+                             "(see 'python3 -m evprof --help')")
+        if opts.command == 'report':
+            return _cmd_report(opts, out)
+        return _cmd_convert(opts, err)
+    except UsageError as exc:
+        print('evprof: error: %s' % exc, file=err)
+        return USAGE_ERROR
+    except FileNotFoundError as exc:
+        print('evprof: error: %s: no such file' % exc.filename, file=err)
+        return USAGE_ERROR
+    except ValueError as exc:  # TraceFileError and friends
+        print('evprof: error: %s' % exc, file=err)
+        return DATA_ERROR
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        return 0
+    except OSError as exc:
+        print('evprof: error: %s' % exc, file=err)
+        return DATA_ERROR

@@ -1,0 +1,251 @@
+"""Trace Event JSON: parses, nests per thread, counters, markers, threads."""
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import unittest
+
+import numpy
+import pandas
+
+import evprof_test
+
+evprof = evprof_test.load()
+from evprof import chrome, timeline  # noqa: E402
+
+COLUMNS = ['time', 'value1', 'value2', 'event', 'name', 'mod', 'lineno',
+           'from_name', 'from_mod', 'from_line']
+
+
+def frame(rows, thread=None):
+    """A timeline DataFrame from (time, event, name[, value2]) tuples."""
+    data = []
+    for row in rows:
+        t, ev, name = row[:3]
+        v2 = row[3] if len(row) > 3 else 0
+        data.append((t, 0, v2, ev, name, 'm', 1, '', '', -1))
+    df = pandas.DataFrame(data, columns=COLUMNS)
+    if thread is not None:
+        df['thread'] = thread
+    return df
+
+
+def leaf():
+    return [0] * 100
+
+
+def parent():
+    leaf()
+    time.sleep(0)
+    leaf()
+
+
+def load_json(path):
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def check_trace(test, doc):
+    """Checks the structure of a Trace Event document; returns it by ph."""
+    test.assertIsInstance(doc, dict)
+    events = doc['traceEvents']
+    by_ph = {}
+    for ev in events:
+        test.assertIn('ph', ev)
+        test.assertIn('pid', ev)
+        by_ph.setdefault(ev['ph'], []).append(ev)
+        if ev['ph'] in ('X', 'C', 'i', 'I'):
+            test.assertIsInstance(ev['ts'], (int, float))
+            test.assertIn('name', ev)
+        if ev['ph'] == 'X':
+            test.assertGreaterEqual(ev['dur'], 0)
+            test.assertIn('tid', ev)
+    named = {ev['tid'] for ev in by_ph.get('M', [])
+             if ev['name'] == 'thread_name'}
+    tracks = {}
+    for ev in by_ph.get('X', []):
+        test.assertIn(ev['tid'], named)
+        tracks.setdefault(ev['tid'], []).append(ev)
+    # On each track, slices nest: sorted by start (longest first), each
+    # slice lies inside the innermost open one or starts after it ends.
+    for tid, evs in tracks.items():
+        evs.sort(key=lambda e: (e['ts'], -e['dur']))
+        stack = []
+        for ev in evs:
+            start, end = ev['ts'], ev['ts'] + ev['dur']
+            while stack and stack[-1] <= start and not (
+                    stack[-1] == start and end == start):
+                stack.pop()
+            if stack:
+                test.assertLessEqual(end, stack[-1] + 1e-3,
+                                     'slice %r overlaps its parent' % ev)
+            stack.append(end)
+    return by_ph
+
+
+class TestChrome(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='evprof-test-')
+        self.out = os.path.join(self.dir, 'trace.json')
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_profile_each_impl(self):
+        for impl in ('python', 'pybind11', 'c'):
+            with self.subTest(impl=impl):
+                prof = evprof.EventProfiler(impl=impl)
+                prof.start()
+                parent()
+                prof.stop()
+                n = prof.to_chrome_trace(self.out)
+                doc = load_json(self.out)
+                self.assertEqual(len(doc['traceEvents']), n)
+                by_ph = check_trace(self, doc)
+                xs = by_ph['X']
+                par = [e for e in xs if e['name'] == 'parent']
+                self.assertEqual(len(par), 1)
+                p0, p1 = par[0]['ts'], par[0]['ts'] + par[0]['dur']
+                leaves = [e for e in xs if e['name'] == 'leaf']
+                self.assertEqual(len(leaves), 2)
+                for e in leaves:
+                    self.assertTrue(p0 <= e['ts'] <= e['ts'] + e['dur'] <= p1)
+                    self.assertEqual(e['cat'], 'python')
+                    self.assertEqual(e['tid'], par[0]['tid'])
+                sleep = [e for e in xs if e['name'] == 'sleep']
+                self.assertEqual(len(sleep), 1)
+                self.assertEqual(sleep[0]['cat'], 'builtin')
+                self.assertEqual(sleep[0]['args']['module'], 'time')
+                # Bytes in use: a counter track, and instant markers.
+                self.assertTrue(all(e['name'] == 'memory'
+                                    for e in by_ph['C']))
+                self.assertTrue(all('bytes in use' in e['args']
+                                    for e in by_ph['C']))
+                ts = [e['ts'] for e in by_ph['C']]
+                self.assertEqual(ts, sorted(ts))
+                marks = {e['name'] for e in by_ph['i']}
+                self.assertEqual(marks, {'profiler start', 'profiler stop'})
+
+    def test_counter_values(self):
+        df = frame([(0, 'profiler_start', ''), (10, 'malloc', 'f', 100),
+                    (20, 'malloc', 'f', 50), (20, 'free', 'f', -100),
+                    (30, 'free', 'f', -50), (40, 'profiler_sort', '')])
+        chrome.write_chrome_trace(df, self.out)
+        by_ph = check_trace(self, load_json(self.out))
+        got = [(e['ts'], e['args']['bytes in use']) for e in by_ph['C']]
+        self.assertEqual(got, [(0.01, 100), (0.02, 50), (0.03, 0)])
+
+    def test_unbalanced(self):
+        # Started inside two calls, stopped inside two others, with an
+        # exception event (which closes nothing) and a c_exception.
+        df = frame([(100, 'return', 'inner'), (110, 'c_call', 'len'),
+                    (120, 'c_return', 'len'), (130, 'return', 'outer'),
+                    (140, 'call', 'a'), (150, 'exception', 'a'),
+                    (155, 'c_call', 'boom'), (156, 'c_exception', 'boom'),
+                    (160, 'return', 'a'), (170, 'call', 'b'),
+                    (180, 'call', 'c'), (190, 'malloc', 'c', 8)])
+        sl = timeline.slices(df)
+        got = {(r.name, r.start, r.end, r.level)
+               for r in sl.itertuples()}
+        self.assertEqual(got, {
+            ('outer', 100, 130, 1), ('inner', 100, 100, 2),
+            ('len', 110, 120, 2), ('a', 140, 160, 1),
+            ('boom', 155, 156, 2), ('b', 170, 190, 1),
+            ('c', 180, 190, 2)})
+        chrome.write_chrome_trace(df, self.out)
+        by_ph = check_trace(self, load_json(self.out))
+        self.assertEqual(len(by_ph['X']), 7)
+        self.assertNotIn('i', by_ph)
+
+    def test_only_returns_and_empty(self):
+        df = frame([(5, 'return', 'x'), (6, 'return', 'y')])
+        chrome.write_chrome_trace(df, self.out)
+        xs = check_trace(self, load_json(self.out))['X']
+        self.assertEqual(sorted(e['name'] for e in xs), ['x', 'y'])
+        chrome.write_chrome_trace(frame([]), self.out)
+        doc = load_json(self.out)
+        self.assertFalse([e for e in doc['traceEvents'] if e['ph'] != 'M'])
+
+    def test_threads_are_tracks(self):
+        rows = [(0, 'call', 'a'), (1, 'call', 'b'), (2, 'return', 'a'),
+                (3, 'call', 'c'), (4, 'return', 'b'), (5, 'return', 'c')]
+        df = frame(rows, thread=[7, 9, 7, 7, 9, 7])
+        chrome.write_chrome_trace(df, self.out, thread_names={9: 'worker'})
+        by_ph = check_trace(self, load_json(self.out))
+        names = {e['tid']: e['args']['name'] for e in by_ph['M']
+                 if e['name'] == 'thread_name'}
+        self.assertEqual(sorted(names.values()), ['thread 7', 'worker'])
+        tid = {e['name']: e['tid'] for e in by_ph['X']}
+        self.assertEqual(tid['a'], tid['c'])
+        self.assertNotEqual(tid['a'], tid['b'])
+
+    def test_real_threads(self):
+        prof = evprof.EventProfiler(impl='c', threads=True)
+        prof.start()
+        t = threading.Thread(target=parent, name='helper')
+        t.start()
+        t.join()
+        prof.stop()
+        prof.to_chrome_trace(self.out)
+        by_ph = check_trace(self, load_json(self.out))
+        tracks = {e['tid'] for e in by_ph['X']}
+        self.assertEqual(len(tracks), 2)
+
+    def test_exception_in_profiled_code(self):
+        def raiser(n):
+            if n == 0:
+                raise ValueError('deep')
+            raiser(n - 1)
+
+        prof = evprof.EventProfiler(impl='c')
+        prof.start()
+        try:
+            raiser(5)
+        except ValueError:
+            pass
+        prof.stop()
+        prof.to_chrome_trace(self.out)
+        xs = check_trace(self, load_json(self.out))['X']
+        self.assertEqual(len([e for e in xs if e['name'] == 'raiser']), 6)
+
+    def test_escaping(self):
+        df = frame([(0, 'call', 'we"ird\\name\n\u00e9'),
+                    (1, 'return', 'we"ird\\name\n\u00e9')])
+        chrome.write_chrome_trace(df, self.out)
+        xs = check_trace(self, load_json(self.out))['X']
+        self.assertEqual(xs[0]['name'], 'we"ird\\name\n\u00e9')
+
+    def test_large_is_streamed(self):
+        # 100000 calls: written in chunks, nested pairs all present.
+        n = 50000
+        t = numpy.arange(4 * n)
+        ev = numpy.tile(numpy.array(['call', 'call', 'return', 'return'],
+                                    dtype=object), n)
+        name = numpy.tile(numpy.array(['f', 'g', 'g', 'f'], dtype=object), n)
+        df = pandas.DataFrame({'time': t, 'value1': 0, 'value2': 0,
+                               'event': ev, 'name': name, 'mod': 'm',
+                               'lineno': 1, 'from_name': '', 'from_mod': '',
+                               'from_line': -1})
+        seen = []
+        chrome.write_chrome_trace(df, self.out,
+                                  progress=lambda d, tot: seen.append(d))
+        self.assertGreater(len(seen), 3)
+        doc = load_json(self.out)
+        xs = [e for e in doc['traceEvents'] if e['ph'] == 'X']
+        self.assertEqual(len(xs), 2 * n)
+        self.assertEqual({e['dur'] for e in xs if e['name'] == 'g'},
+                         {0.001})
+
+    def test_bad_input(self):
+        with self.assertRaises(TypeError):
+            chrome.write_chrome_trace([1, 2], self.out)
+        with self.assertRaises(ValueError) as cm:
+            chrome.write_chrome_trace(pandas.DataFrame({'time': [1]}),
+                                      self.out)
+        self.assertIn('event', str(cm.exception))
+
+
+if __name__ == '__main__':
+    evprof_test.main()

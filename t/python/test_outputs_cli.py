@@ -1,0 +1,256 @@
+"""python3 -m evprof: run, report, convert, exit codes and messages."""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+import evprof_test
+
+evprof = evprof_test.load()
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUNNER = os.path.join(HERE, 'run_evprof.py')
+EXAMPLE = os.path.join(evprof_test.SRCDIR, 'examples', 'fib_alloc.py')
+
+
+class TestCLI(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='evprof-test-')
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def evprof(self, *args, cwd=None):
+        """Runs python3 -m evprof ARGS; (status, stdout, stderr)."""
+        proc = subprocess.run([sys.executable, RUNNER] + list(args),
+                              env=evprof_test.subprocess_env(),
+                              cwd=cwd or self.dir, capture_output=True,
+                              text=True, timeout=300)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def script(self, name, body):
+        path = self.path(name)
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(body))
+        return path
+
+    def assertUsageError(self, args, *words):
+        rc, out, err = self.evprof(*args)
+        self.assertEqual(rc, 2, err)
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        self.assertTrue(lines[0].startswith('evprof: error: '), err)
+        for word in words:
+            self.assertIn(word, lines[0])
+
+    def test_run_prints_summary(self):
+        rc, out, err = self.evprof('run', EXAMPLE, '12')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('fib(12) = 144', out)
+        self.assertIn('incl (ms)', out)
+        self.assertIn('fib (', out)
+
+    def test_run_each_format(self):
+        for fmt, name in (('evprof', 'out.evt'), ('chrome', 'out.json'),
+                          ('csv', 'out.csv')):
+            with self.subTest(format=fmt):
+                out_path = self.path(name)
+                rc, out, err = self.evprof('run', '-o', out_path, '--format',
+                                           fmt, EXAMPLE, '10')
+                self.assertEqual(rc, 0, err)
+                self.assertIn('fib(10) = 55', out)
+                self.assertIn(out_path, err)
+                if fmt == 'evprof':
+                    df = evprof.load(out_path)
+                    self.assertEqual(((df['name'] == 'fib')
+                                      & (df['event'] == 'call')).sum(), 177)
+                elif fmt == 'chrome':
+                    with open(out_path) as f:
+                        doc = json.load(f)
+                    fibs = [e for e in doc['traceEvents']
+                            if e.get('name') == 'fib' and e['ph'] == 'X']
+                    self.assertEqual(len(fibs), 177)
+                else:
+                    with open(out_path, newline='') as f:
+                        rows = list(csv.DictReader(f))
+                    self.assertEqual(
+                        sum(r['event'] == 'call' and r['name'] == 'fib'
+                            for r in rows), 177)
+                    self.assertIn('thread', rows[0])
+
+    def test_format_from_suffix_and_plot(self):
+        rc, _, err = self.evprof('run', '-o', 'a.json', '--plot', 'a.png',
+                                 '--impl', 'python', '--memory', 'none',
+                                 EXAMPLE, '5')
+        self.assertEqual(rc, 0, err)
+        with open(self.path('a.json')) as f:
+            doc = json.load(f)
+        self.assertFalse([e for e in doc['traceEvents'] if e['ph'] == 'C'])
+        with open(self.path('a.png'), 'rb') as f:
+            self.assertEqual(f.read(4), b'\x89PNG')
+
+    def test_script_sees_its_argv_and_path(self):
+        sub = os.path.join(self.dir, 'sub')
+        os.mkdir(sub)
+        with open(os.path.join(sub, 'helper_mod.py'), 'w') as f:
+            f.write('VALUE = 42\n')
+        script = os.path.join(sub, 'show.py')
+        with open(script, 'w') as f:
+            f.write(textwrap.dedent('''\
+                import sys
+                import helper_mod
+                print(repr(sys.argv), helper_mod.VALUE, __name__)
+                '''))
+        rc, out, err = self.evprof('run', '-o', 'x.evt', script, 'a', '-o',
+                                   '--b')
+        self.assertEqual(rc, 0, err)
+        self.assertIn("[%r, 'a', '-o', '--b'] 42 __main__" % script, out)
+
+    def test_exit_status_preserved(self):
+        script = self.script('exit3.py', 'import sys\nsys.exit(3)\n')
+        rc, _, err = self.evprof('run', '-o', 'e.evt', script)
+        self.assertEqual(rc, 3, err)
+        self.assertTrue(os.path.getsize(self.path('e.evt')) > 0)
+        script = self.script('exitmsg.py', 'raise SystemExit("bye")\n')
+        rc, _, err = self.evprof('run', '-o', 'e.evt', script)
+        self.assertEqual(rc, 1)
+        self.assertIn('bye', err)
+
+    def test_traceback_preserved(self):
+        script = self.script('boom.py', '''\
+            def inner():
+                raise ZeroDivisionError("boom here")
+
+            inner()
+            ''')
+        rc, _, err = self.evprof('run', '-o', 'b.json', script)
+        self.assertEqual(rc, 1)
+        self.assertIn('Traceback (most recent call last):', err)
+        self.assertIn('ZeroDivisionError: boom here', err)
+        self.assertIn('line 4, in <module>', err)
+        self.assertIn('line 2, in inner', err)
+        self.assertNotIn('cli.py', err)
+        # The trace is still written, with the calls of the failed run.
+        with open(self.path('b.json')) as f:
+            names = {e.get('name') for e in json.load(f)['traceEvents']}
+        self.assertIn('inner', names)
+
+    def test_module(self):
+        self.script('mymod.py', '''\
+            import sys
+            print("module", __name__, sys.argv[1:])
+            sys.exit(5)
+            ''')
+        rc, out, err = self.evprof('run', '--threads', '-o', 'm.evt', '-m',
+                                   'mymod', 'x', '--y')
+        self.assertEqual(rc, 5, err)
+        self.assertIn("module __main__ ['x', '--y']", out)
+        self.assertUsageError(['run', '-m', 'no_such_module_evprof'],
+                              'no_such_module_evprof')
+
+    def test_threads_named(self):
+        script = self.script('thr.py', '''\
+            import threading
+
+            def work():
+                return sum(range(1000))
+
+            t = threading.Thread(target=work, name='worker-1')
+            t.start()
+            t.join()
+            ''')
+        rc, _, err = self.evprof('run', '--threads', '-o', 'thr.json', script)
+        self.assertEqual(rc, 0, err)
+        with open(self.path('thr.json')) as f:
+            events = json.load(f)['traceEvents']
+        names = {e['args']['name'] for e in events
+                 if e['ph'] == 'M' and e['name'] == 'thread_name'}
+        self.assertEqual(names, {'MainThread', 'worker-1'})
+        work = [e for e in events if e.get('name') == 'work']
+        self.assertEqual(len(work), 1)
+        rc, _, err = self.evprof('run', '--threads', '-o', 'thr.evt', script)
+        self.assertEqual(rc, 0, err)
+        trace = evprof.tracefile.read_trace(self.path('thr.evt'))
+        self.assertIn('worker-1',
+                      evprof.tracefile.thread_names(trace).values())
+
+    def test_report_and_convert(self):
+        rc, _, err = self.evprof('run', '-o', 't.evt', EXAMPLE, '9')
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.evprof('report', 't.evt', '--sort', 'calls',
+                                   '--limit', '5')
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertIn('t.evt', lines[0])
+        self.assertIn('fib (', lines[2])
+        self.assertIn('more functions', lines[-1])
+        rc, _, err = self.evprof('convert', 't.evt', '--format', 'chrome')
+        self.assertEqual(rc, 0, err)
+        with open(self.path('t.json')) as f:
+            events = json.load(f)['traceEvents']
+        process = [e['args']['name'] for e in events
+                   if e['ph'] == 'M' and e['name'] == 'process_name']
+        self.assertEqual(process, [EXAMPLE + ' 9'])
+        self.assertTrue([e for e in events if e['ph'] == 'X'])
+        rc, _, err = self.evprof('convert', 't.evt', '--format', 'png',
+                                 '-o', 'p.png')
+        self.assertEqual(rc, 0, err)
+        self.assertGreater(os.path.getsize(self.path('p.png')), 1000)
+        rc, _, err = self.evprof('convert', 't.evt', '--format', 'csv')
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(os.path.exists(self.path('t.csv')))
+
+    def test_usage_errors(self):
+        self.assertUsageError([], 'expected a command')
+        self.assertUsageError(['frobnicate'], 'frobnicate')
+        self.assertUsageError(['run'], 'expected a script')
+        self.assertUsageError(['run', 'missing.py'], 'missing.py')
+        self.assertUsageError(['run', '--bogus', EXAMPLE], '--bogus')
+        self.assertUsageError(['run', '--impl', 'java', EXAMPLE], 'java')
+        self.assertUsageError(['run', '--format', 'xml', EXAMPLE], 'xml')
+        self.assertUsageError(['run', '--memory', 'heap', EXAMPLE], 'heap')
+        self.assertUsageError(['run', '--size', '0', EXAMPLE], '--size')
+        self.assertUsageError(['run', '-o', '/no/such/dir/x.evt', EXAMPLE],
+                              '/no/such/dir')
+        self.assertUsageError(['report', 'missing.evt'], 'missing.evt')
+        self.assertUsageError(['report'], 'FILE')
+        self.assertUsageError(['convert', 'x.evt'], '--format')
+        self.assertUsageError(['convert', 'missing.evt', '--format',
+                               'chrome'], 'missing.evt')
+
+    def test_bad_trace_file(self):
+        path = self.path('bad.evt')
+        with open(path, 'wb') as f:
+            f.write(b'\x89EVPROF\n\x01\x00')
+        for args in (['report', path], ['convert', path, '--format', 'csv']):
+            rc, _, err = self.evprof(*args)
+            self.assertEqual(rc, 1, err)
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertIn('truncated header', err)
+
+    def test_help(self):
+        rc, out, _ = self.evprof('--help')
+        self.assertEqual(rc, 0)
+        for word in ('run', 'report', 'convert'):
+            self.assertIn(word, out)
+        rc, out, _ = self.evprof('run', '--help')
+        self.assertEqual(rc, 0)
+        for opt in ('-o', '--format', '--impl', '--memory', '--threads',
+                    '--plot', '--size', '-m', '--sort'):
+            self.assertIn(opt, out)
+        for cmd in ('report', 'convert'):
+            rc, out, _ = self.evprof(cmd, '--help')
+            self.assertEqual(rc, 0)
+            self.assertIn('FILE', out)
+
+
+if __name__ == '__main__':
+    evprof_test.main()

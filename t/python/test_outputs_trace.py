@@ -1,0 +1,358 @@
+"""The trace file: save / load round trips, and damaged or foreign files."""
+import os
+import random
+import shutil
+import struct
+import tempfile
+import threading
+import time
+import unittest
+import zlib
+
+import numpy
+import pandas
+import pandas.testing
+
+import evprof_test
+
+evprof = evprof_test.load()
+from evprof import tracefile  # noqa: E402
+
+IMPLS = ('python', 'pybind11', 'c')
+
+
+def work(n):
+    data = [list(range(i)) for i in range(n)]
+    time.sleep(0)
+    try:
+        raise KeyError(n)
+    except KeyError:
+        pass
+    return sum(len(d) for d in data)
+
+
+def in_thread():
+    t = threading.Thread(target=work, args=(5,))
+    t.start()
+    t.join()
+
+
+class TempDir(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='evprof-test-')
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+
+class TestRoundTrip(TempDir):
+
+    def check_round_trip(self, prof):
+        path = self.path('t.evt')
+        prof.save(path)
+        for thread in (False, True):
+            want = prof.retrieve_results(thread=thread)
+            got = evprof.load(path, thread=thread)
+            pandas.testing.assert_frame_equal(got, want)
+        return path
+
+    def test_each_impl(self):
+        for impl in IMPLS:
+            with self.subTest(impl=impl):
+                prof = evprof.EventProfiler(impl=impl, size=1000)
+                prof.start()
+                work(20)
+                prof.stop()
+                self.check_round_trip(prof)
+                df = prof.retrieve_results()
+                self.assertIn('c_call', set(df['event']))
+                self.assertIn('malloc', set(df['event']))
+
+    def test_threads(self):
+        prof = evprof.EventProfiler(impl='c', threads=True)
+        prof.start()
+        in_thread()
+        prof.stop()
+        path = self.check_round_trip(prof)
+        self.assertEqual(evprof.load(path, thread=True)['thread'].nunique(),
+                         2)
+        names = tracefile.thread_names(tracefile.read_trace(path))
+        self.assertEqual(names.get(threading.main_thread().ident),
+                         threading.main_thread().name)
+
+    def test_clean_file_name(self):
+        prof = evprof.EventProfiler(impl='c')
+        prof.start()
+        work(3)
+        prof.stop()
+        path = self.path('c.evt')
+        prof.save(path)
+
+        def clean(name):
+            return os.path.basename(name)
+        pandas.testing.assert_frame_equal(
+            evprof.load(path, clean_file_name=clean),
+            prof.retrieve_results(clean_file_name=clean))
+
+    def test_many_sections(self):
+        # 200000 events: four EVENTS sections, written and read one by one.
+        n = 200000
+        raw = numpy.zeros((n, 6), dtype=numpy.int64)
+        raw[:, 2] = numpy.where(numpy.arange(n) % 2 == 0, 1000, 1003)
+        raw[:, 3] = numpy.arange(n) * 10
+        raw[:, 4] = numpy.arange(n) // 2 + 4096
+        raw[:, 5] = numpy.where(raw[:, 2] == 1000, 64, -64)
+        seen = []
+        path = self.path('big.evt')
+        with tracefile.TraceWriter(path) as w:
+            w.write_events(raw, numpy.zeros(n, numpy.uint32),
+                           progress=seen.append)
+            w.write_threads([(1, 2, 3)])
+        self.assertEqual(seen, [65536, 131072, 196608, 200000])
+        got = []
+        trace = tracefile.read_trace(path, progress=got.append)
+        self.assertEqual(got, seen)
+        numpy.testing.assert_array_equal(trace.events, raw)
+        df = tracefile.trace_to_frame(trace, thread=True)
+        self.assertEqual(list(df['thread'].unique()), [1])
+        self.assertEqual(int(df['value2'].sum()), 0)
+
+    def test_native_names(self):
+        # As evprof-instrument writes them: key = function address.
+        path = self.path('native.evt')
+        raw = numpy.array([[0x400, 0, 1, 10, 0, 0],
+                           [0x400, 0, 2, 20, 0, 0],
+                           [0x500, 0, 1, 30, 0, 0]], dtype=numpy.int64)
+        with tracefile.TraceWriter(path) as w:
+            w.write_events(raw)
+            w.write_names([(0x400, tracefile.KIND_NATIVE, 7, 'fib',
+                            '/bin/prog', 'prog.c'),
+                           (0x500, tracefile.KIND_NATIVE, 0, '0x500',
+                            '/bin/prog', '')])
+        df = evprof.load(path)
+        self.assertEqual(list(df['name']), ['fib', 'fib', '0x500'])
+        self.assertEqual(list(df['mod']), ['prog.c', 'prog.c', '/bin/prog'])
+        self.assertEqual(list(df['lineno']), [7, 7, -1])
+
+    def test_empty_profile(self):
+        path = self.path('empty.evt')
+        with tracefile.TraceWriter(path):
+            pass
+        df = evprof.load(path)
+        self.assertEqual(list(df.columns), tracefile.COLUMNS)
+        self.assertEqual(len(df), 0)
+        never_started = evprof.EventProfiler()
+        never_started.save(path)
+        pandas.testing.assert_frame_equal(
+            evprof.load(path, thread=True),
+            never_started.retrieve_results(thread=True),
+            check_dtype=False, check_index_type=False)
+
+    def test_writer_removes_partial_file(self):
+        path = self.path('partial.evt')
+        with self.assertRaises(RuntimeError):
+            with tracefile.TraceWriter(path):
+                raise RuntimeError('stop')
+        self.assertFalse(os.path.exists(path))
+
+
+class TestDamagedFiles(TempDir):
+    """Every damaged file gives a TraceFileError naming the problem."""
+
+    @classmethod
+    def setUpClass(cls):
+        prof = evprof.EventProfiler(impl='c')
+        prof.start()
+        work(10)
+        prof.stop()
+        cls.tmp = tempfile.mkdtemp(prefix='evprof-test-')
+        cls.good = os.path.join(cls.tmp, 'good.evt')
+        prof.save(cls.good)
+        with open(cls.good, 'rb') as f:
+            cls.data = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def write(self, data):
+        path = self.path('bad.evt')
+        with open(path, 'wb') as f:
+            f.write(data)
+        return path
+
+    def assertBad(self, data, *words):
+        path = self.write(data)
+        with self.assertRaises(tracefile.TraceFileError) as cm:
+            evprof.load(path)
+        msg = str(cm.exception)
+        self.assertIn(path, msg)
+        for word in words:
+            self.assertIn(word, msg)
+        self.assertIsInstance(cm.exception, ValueError)
+        return msg
+
+    def test_good_file_reads(self):
+        self.assertGreater(len(evprof.load(self.good)), 10)
+
+    def test_missing_file(self):
+        with self.assertRaises(FileNotFoundError):
+            evprof.load(self.path('no-such-file.evt'))
+
+    def test_empty_file(self):
+        self.assertBad(b'', 'empty file')
+
+    def test_foreign_files(self):
+        self.assertBad(b'\x89PNG\r\n\x1a\n' + bytes(100), 'bad magic')
+        self.assertBad(b'time,value1\n1,2\n', 'not an evprof trace')
+        self.assertBad(b'{"traceEvents": []}', 'not an evprof trace')
+
+    def test_truncated_header(self):
+        self.assertBad(self.data[:30], 'truncated header')
+        self.assertBad(self.data[:3], 'truncated header')
+
+    def test_truncated_everywhere(self):
+        # Every truncation point in the first sections, then random ones.
+        rng = random.Random(20261126)
+        cuts = list(range(1, 400)) + rng.sample(range(400, len(self.data)),
+                                                200)
+        for cut in cuts:
+            with self.subTest(cut=cut):
+                self.assertBad(self.data[:cut])
+
+    def test_no_end_section(self):
+        self.assertBad(self.data[:-48], 'no END section')
+
+    def test_corrupted_bytes_at_random_offsets(self):
+        rng = random.Random(4)
+        offsets = rng.sample(range(len(self.data)), 300)
+        for off in offsets:
+            with self.subTest(offset=off):
+                bad = bytearray(self.data)
+                bad[off] ^= 1 << rng.randrange(8)
+                msg = self.assertBad(bytes(bad))
+                self.assertTrue(any(w in msg for w in (
+                    'corrupted', 'magic', 'version', 'layout',
+                    'header size', 'checksum')), msg)
+
+    def test_random_garbage_after_header(self):
+        rng = random.Random(5)
+        for _ in range(50):
+            junk = bytes(rng.randrange(256) for _ in range(rng.randrange(
+                1, 200)))
+            self.assertBad(self.data[:64] + junk)
+
+    def sections(self):
+        """(offset, length) of the payload of each section."""
+        out, pos = [], 64
+        while pos < len(self.data):
+            length = struct.unpack_from('<Q', self.data, pos + 8)[0]
+            out.append((pos, length))
+            pos += 24 + length
+        return out
+
+    def test_lying_contents_with_valid_checksums(self):
+        # Fuzzing the parsers behind the checksums: random bytes of a
+        # payload changed and its checksum made right again.  The file
+        # must read or give a TraceFileError, never another exception.
+        rng = random.Random(6)
+        sections = self.sections()
+        outcomes = set()
+        for _ in range(400):
+            pos, length = rng.choice(sections)
+            if length == 0:
+                continue
+            bad = bytearray(self.data)
+            for _ in range(rng.randrange(1, 4)):
+                off = pos + 24 + rng.randrange(min(length, 64)
+                                               if rng.random() < 0.7
+                                               else length)
+                bad[off] = rng.randrange(256)
+            payload = bytes(bad[pos + 24:pos + 24 + length])
+            struct.pack_into('<I', bad, pos + 16, zlib.crc32(payload))
+            struct.pack_into('<I', bad, pos + 20,
+                             zlib.crc32(bytes(bad[pos:pos + 20])))
+            path = self.write(bytes(bad))
+            try:
+                evprof.load(path, thread=True)
+                outcomes.add('read')
+            except tracefile.TraceFileError as exc:
+                self.assertIn(path, str(exc))
+                outcomes.add('error')
+        self.assertEqual(outcomes, {'read', 'error'})
+
+    def test_huge_header_size(self):
+        head = bytearray(self.data[:64])
+        struct.pack_into('<I', head, 12, 0xFFFFFFF0)
+        struct.pack_into('<I', head, 60, zlib.crc32(bytes(head[:60])))
+        self.assertBad(bytes(head) + self.data[64:], 'bad header size')
+
+    def test_data_after_end(self):
+        self.assertBad(self.data + b'\0', 'data after the END section')
+
+    def patched_header(self, major=1, layout=(48, 6)):
+        head = bytearray(self.data[:64])
+        struct.pack_into('<H', head, 8, major)
+        struct.pack_into('<II', head, 16, *layout)
+        struct.pack_into('<I', head, 60, zlib.crc32(bytes(head[:60])))
+        return bytes(head) + self.data[64:]
+
+    def test_unsupported_version(self):
+        self.assertBad(self.patched_header(major=2),
+                       'unsupported trace version 2.0')
+
+    def test_unsupported_layout(self):
+        self.assertBad(self.patched_header(layout=(56, 7)),
+                       'unsupported event layout')
+
+    def section(self, kind, payload, flags=0):
+        head = struct.pack('<IIQI', kind, flags, len(payload),
+                           zlib.crc32(payload))
+        return head + struct.pack('<I', zlib.crc32(head)) + payload
+
+    def test_unknown_sections(self):
+        end = len(self.data) - 48
+        optional = self.section(77, b'\0' * 8)
+        # An optional section of an unknown type is skipped (the END
+        # section counts sections, so the count is patched too).
+        tail = bytearray(self.data[end:])
+        payload = bytearray(tail[24:])
+        sections = struct.unpack_from('<Q', payload, 8)[0]
+        struct.pack_into('<Q', payload, 8, sections + 1)
+        fixed_end = self.section(0xFFFF, bytes(payload), flags=1)
+        path = self.write(self.data[:end] + optional + fixed_end)
+        self.assertEqual(len(evprof.load(path)), len(evprof.load(self.good)))
+        required = self.section(77, b'\0' * 8, flags=1)
+        self.assertBad(self.data[:end] + required + fixed_end,
+                       'unknown required section type 77')
+
+    def test_end_counts(self):
+        end = len(self.data) - 48
+        payload = bytearray(self.data[end + 24:])
+        struct.pack_into('<Q', payload, 0, 1)
+        self.assertBad(self.data[:end] + self.section(0xFFFF, bytes(payload),
+                                                      flags=1),
+                       'END counts do not match')
+
+    def test_events_length_mismatch(self):
+        # A valid checksum over a payload whose count lies.
+        payload = struct.pack('<II', 3, 0) + bytes(48 * 2)
+        self.assertBad(self.data[:64] + self.section(3, payload, flags=1),
+                       'length does not match')
+
+    def test_thread_index_out_of_range(self):
+        path = self.path('threads.evt')
+        with tracefile.TraceWriter(path) as w:
+            w.write_events(numpy.zeros((2, 6), numpy.int64),
+                           numpy.array([0, 5], numpy.uint32))
+            w.write_threads([(1, 1, 1)])
+        with self.assertRaises(tracefile.TraceFileError) as cm:
+            evprof.load(path)
+        self.assertIn('thread 5', str(cm.exception))
+
+
+if __name__ == '__main__':
+    evprof_test.main()
