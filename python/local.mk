@@ -42,6 +42,7 @@ check-python-versions: lib/libevprof.a
 	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
 	    -o $$dir/_core$$suf $(top_srcdir)/python/evprof/_core.c \
+	    $(top_srcdir)/python/evprof/_writer.c \
 	    lib/libevprof.a $(PTHREAD_LIBS) && \
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir || exit 1; \
 	done
@@ -55,7 +56,8 @@ if ENABLE_PYTHON
 evprofpydir = $(pyexecdir)/evprof
 evprofpy_PYTHON = $(EVPROF_PY_SOURCES)
 evprofpy_LTLIBRARIES = python/evprof/_core.la
-python_evprof__core_la_SOURCES = python/evprof/_core.c
+python_evprof__core_la_SOURCES = python/evprof/_core.c \
+	python/evprof/_writer.c python/evprof/_writer.h
 python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \

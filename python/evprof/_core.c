@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "evprof.h"
+#include "_writer.h"
 
 /* ---- compatibility: 3.8 to 3.13 ---------------------------------------- */
 
@@ -1041,7 +1042,8 @@ PyMODINIT_FUNC PyInit__core(void)
     if (PyModule_AddObject(m, "Profiler", (PyObject *)&Profiler_Type) < 0
         || PyModule_AddIntConstant(m, "N_COLUMNS", EVPROF_N_COLUMNS) < 0
         || PyModule_AddStringConstant(m, "LIB_VERSION",
-                                      evprof_version()) < 0) {
+                                      evprof_version()) < 0
+        || evprof_py_add_writer(m) < 0) {
         Py_DECREF(&Profiler_Type);
         Py_DECREF(m);
         return NULL;
