@@ -237,13 +237,19 @@ class EventProfiler:
     def retrieve_raw_results(self, empty_cache=True):
         """
         The events as a numpy int64 array, one row an event, columns
-        ``id_frame, id_arg, event, time, value1, value2``; ``value2`` of a
+        ``id_frame, id_arg, event, time, value1, value2``.  As in the
+        seed, ``value1`` and ``value2`` are the block and its size for
+        memory events and 0 for the others; ``value2`` of a
         ``free``/``realloc_free`` row is minus the size freed (0 when the
         block was allocated before the profiling started).
 
         :param empty_cache: moves what the C buffer holds first
         """
-        return fill_freed_sizes(self._raw(empty_cache))
+        res = fill_freed_sizes(self._raw(empty_cache))
+        # The C core keeps the caller's instruction offset in value1 of
+        # function events (for from_line); the seed's raw rows hold 0.
+        res[res[:, 2] < 1000, 4:] = 0
+        return res
 
     def _thread_column(self):
         table = numpy.array([t[0] for t in self._buffer.threads()] or [0],
