@@ -9,7 +9,8 @@ EVPROF_PY_SOURCES = \
 	python/evprof/__init__.py \
 	python/evprof/profiler.py \
 	python/evprof/_report.py \
-	python/evprof/_event_profiler_c.py
+	python/evprof/_event_profiler_c.py \
+	python/evprof/event_profiler.py
 
 PY_TESTS = \
 	t/python/test_api.py \

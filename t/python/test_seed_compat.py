@@ -518,6 +518,24 @@ class TestSeedCompat(unittest.TestCase):
                 # _empty_cache moves what is held and says how many
                 self.assertEqual(ev._empty_cache(), 0)
 
+    def test_empty_cache_guard(self):
+        # the seed refuses to empty the cache while it is being copied
+        ev = EventProfiler(impl='python')
+        ev._copy_cache = True
+        self.assertRaises(RuntimeError, ev._empty_cache)
+        ev._copy_cache = False
+        self.assertEqual(ev._empty_cache(), 0)
+
+    def test_import_paths(self):
+        # the seed's module paths, mapped onto evprof
+        import evprof.event_profiler as event_profiler
+        self.assertIs(event_profiler.EventProfiler, EventProfiler)
+        self.assertIs(event_profiler.EventProfilerDebug, EventProfilerDebug)
+        self.assertIs(event_profiler.WithEventProfiler, WithEventProfiler)
+        for name in ('EventProfiler', 'EventProfilerDebug',
+                     'WithEventProfiler'):
+            self.assertIn(name, evprof.__all__)
+
     def test_empty_cache_while_running(self):
         for impl in IMPLS:
             with self.subTest(impl=impl):
@@ -674,6 +692,19 @@ class TestSeedCompat(unittest.TestCase):
                 self.assertEqual(set(sleeps['mod']), {'time'})
                 self.assertEqual(len(df[(df['event'] == 'c_return')
                                         & (df['name'] == 'sleep')]), 2)
+                # a builtin's lineno is the first line of the function
+                # calling it, as in the seed
+                self.assertEqual(set(sleeps['lineno']),
+                                 {f1.__code__.co_firstlineno})
+                # from_line: the line of the call site (exact callers)
+                self.assertEqual(set(sleeps['from_line']),
+                                 {f1.__code__.co_firstlineno + 1})
+                self.assertEqual(
+                    sorted(f1_calls['from_line']),
+                    sorted([f2.__code__.co_firstlineno + 1,
+                            f3.__code__.co_firstlineno + 2]))
+                f4_call = calls[calls['name'] == 'f4']
+                self.assertEqual(list(f4_call['from_name']), ['profile_f4'])
 
     def test_c_exception(self):
         def bad():
