@@ -61,6 +61,16 @@ def _identity(name):
     return name
 
 
+class UnknownEventError(ValueError, KeyError):
+    """
+    An event name :meth:`EventProfiler.log_event` does not know: a
+    ``ValueError``, and a ``KeyError`` as the seed's mapping look-up raised.
+    """
+
+    def __str__(self):
+        return ValueError.__str__(self)
+
+
 class EventProfiler:
     """
     Profiles function calls and memory allocations, every event in order
@@ -204,7 +214,12 @@ class EventProfiler:
         :param event: ``'call'``, ``'return'``, ``'c_call'``, ...
         :param arg: the builtin for ``c_*`` events
         """
-        self._buffer.c_log_event(frame, event, arg)
+        try:
+            self._buffer.c_log_event(frame, event, arg)
+        except ValueError as e:
+            if type(e) is ValueError and isinstance(event, str):
+                raise UnknownEventError(str(e)) from None
+            raise
 
     def _empty_cache(self):
         """

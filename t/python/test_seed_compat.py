@@ -518,6 +518,21 @@ class TestSeedCompat(unittest.TestCase):
                 # _empty_cache moves what is held and says how many
                 self.assertEqual(ev._empty_cache(), 0)
 
+    def test_unknown_event(self):
+        # the seed's log_event looked the name up in _event_mapping: a
+        # KeyError; evprof raises an error that is a KeyError and a
+        # ValueError, and logs nothing
+        ev = EventProfilerDebug(impl='python')
+        ev.start()
+        frame = inspect.currentframe()
+        with self.assertRaises(KeyError) as cm:
+            ev.log_event(frame, 'unknown_event', None)
+        self.assertIsInstance(cm.exception, ValueError)
+        self.assertIn('unknown_event', str(cm.exception))
+        self.assertRaises(TypeError, ev.log_event, frame, 3, None)
+        ev.stop()
+        self.assertEqual(len(ev.retrieve_raw_results()), 2)
+
     def test_empty_cache_guard(self):
         # the seed refuses to empty the cache while it is being copied
         ev = EventProfiler(impl='python')
