@@ -20,6 +20,7 @@ and the buffer never fills: it grows by chunks of *size* events, so no
 callback is ever needed to empty it.
 """
 import ctypes
+import operator
 
 import numpy
 
@@ -50,10 +51,12 @@ def _profiling_start(size, debug):
     :param size: events a chunk (int >= 20)
     :param debug: unused (the seed's second argument)
     """
-    if (not isinstance(size, int) or isinstance(size, bool)
-            or not isinstance(debug, int)):
-        raise TypeError(
-            "Unable to decode the parameters. (int, bool) are expected.")
+    try:
+        size = operator.index(size)
+        operator.index(debug)
+    except TypeError:
+        raise TypeError("Unable to decode the parameters. (int, bool) are "
+                        "expected.") from None
     if _state[0] is not None:
         raise RuntimeError("CEventProfiler already started.")
     if size < 20:
@@ -142,9 +145,12 @@ def _profiling_dump_and_clear(ptr, size, lock):
     :param lock: unused (the buffer is always safe to dump)
     """
     prof = _running()
-    if not isinstance(ptr, int) or not isinstance(size, int):
+    try:
+        ptr = operator.index(ptr)
+        size = operator.index(size)
+    except TypeError:
         raise TypeError("Unable to decode the parameters. "
-                        "(void*, int64_t, bool) are expected.")
+                        "(void*, int64_t, bool) are expected.") from None
     rows = max(size, 0) // _core.N_COLUMNS
     if rows == 0:
         return 0

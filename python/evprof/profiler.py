@@ -3,6 +3,7 @@ EventProfiler, WithEventProfiler, EventProfilerDebug: a drop-in for
 cpyquickhelper's event profiler, on the C core of libevprof.
 """
 import atexit
+import operator
 import sys
 import threading
 import warnings
@@ -103,6 +104,9 @@ class EventProfiler:
             raise TypeError("threads must be a bool, not %s"
                             % type(threads).__name__)
         domains = _domain_mask(memory)
+        if not isinstance(size, (bool, int)) and hasattr(size, '__index__'):
+            # numpy integers, as the seed's pybind11 constructor took them
+            size = operator.index(size)
         self._impl = impl
         self._size = size
         self._threads_option = threads

@@ -585,8 +585,18 @@ class TestSeedCompat(unittest.TestCase):
                 finally:
                     sys.setprofile(None)
 
+    def test_numpy_sizes(self):
+        for impl in IMPLS:
+            ev = EventProfiler(size=numpy.int64(20), impl=impl)
+            ev.start()
+            f2()
+            ev.stop()
+            self.assertIn('f2', set(ev.retrieve_results()['name']))
+        self.assertRaises(TypeError, EventProfiler, size=numpy.float64(20))
+        self.assertRaises(TypeError, EventProfiler, size=True)
+
     def test_setup_restore_profiler(self):
-        for impl in ('python', 'pybind11'):
+        for impl in IMPLS:
             ev = EventProfiler(impl=impl)
             ev._setup_profiler()
             try:
