@@ -421,6 +421,39 @@ class TestSeedCompat(unittest.TestCase):
             _profiling_delete()
             _profiling_stop()
 
+    def test_profiling_c_module_as_profile_function(self):
+        # the seed's impl='c': _profiling_log_event given to sys.setprofile,
+        # the events moved out with _profiling_dump_and_clear
+        _profiling_start(20, 0)
+        try:
+            _profiling_register_pyinstance(self)
+            sys.setprofile(_profiling_log_event)
+            try:
+                f4()
+            finally:
+                sys.setprofile(None)
+            cache = numpy.zeros((100000, 6), dtype=numpy.int64)
+            n = _profiling_dump_and_clear(
+                cache.__array_interface__['data'][0], cache.size, True)
+            res = cache[:n]
+            frames, args = _profiling_get_saved_maps()
+        finally:
+            _profiling_delete()
+            _profiling_stop()
+        self.assertGreater(n, 10)
+        sleep_keys = [k for k, v in frames.items() if v is time.sleep]
+        self.assertEqual(((res[:, 2] == 3)
+                          & numpy.isin(res[:, 0], sleep_keys)).sum(), 2)
+        self.assertGreaterEqual((res[:, 2] == 1).sum(), 5)
+        self.assertTrue((res[:, 2] >= 1000).any())
+        codes = set(frames.values())
+        for f in (f1, f2, f3, f4):
+            self.assertIn(f.__code__, codes)
+        self.assertIn(time.sleep, codes)
+        called = {frames[k].co_name for k in res[res[:, 2] == 1, 0]
+                  if k in frames}
+        self.assertTrue({'f1', 'f2', 'f3', 'f4'} <= called)
+
     # test_debug_logging: EventProfilerDebug hooks nothing, so the logging
     # calls are not profiled.
     def test_debug_logging(self):
