@@ -117,26 +117,21 @@ class EventProfiler:
         self._events = []
         self._thread_index = []
         self._buffer = _core.Profiler(size, domains)
-        self._fresh = True
 
     @property
     def n_columns(self):
         """Number of int64 stored per event (columns of the raw results)."""
         return _core.N_COLUMNS
 
-    def _reset(self):
-        if not self._fresh:
-            self._buffer.reset()
-        self._fresh = False
-        self._events = []
-        self._thread_index = []
-
     def start(self):
-        """Starts the profiling."""
+        """
+        Starts (or resumes) the profiling.  As in the seed, the events of
+        an earlier start/stop stay: a report covers every run since the
+        profiler was built.
+        """
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
-        self._reset()
         self._copy_cache = False
         self._buffer.set_active(True)
         self._buffer.log_marker(sys._getframe(1),
@@ -399,7 +394,6 @@ class EventProfilerDebug(EventProfiler):
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
-        self._reset()
         self._copy_cache = False
         self._buffer.set_active(True)
         self._buffer.log_marker(sys._getframe(1),

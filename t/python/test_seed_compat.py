@@ -835,21 +835,41 @@ class TestSeedCompat(unittest.TestCase):
                                      for v in ev._frames.values()))
 
     def test_restart(self):
-        # start again after stop: a new run, as the seed's tests do with a
-        # new profiler, and each run reports its own events.
-        ev = EventProfiler(impl='python')
-        ev.start()
-        f2()
-        ev.stop()
-        first = ev.retrieve_results()
-        ev.start()
-        f3()
-        ev.stop()
-        second = ev.retrieve_results()
-        self.assertIn('f2', set(first['name']))
-        self.assertIn('f3', set(second['name']))
-        self.assertNotIn('f2', set(second['name']))
-
+        # start again after stop resumes, as in the seed (its start() kept
+        # _events and its maps): each report covers every run so far, for
+        # every impl, and names stay right across runs.
+        for impl in IMPLS:
+            with self.subTest(impl=impl):
+                ev = EventProfiler(impl=impl)
+                ev.start()
+                f2()
+                ev.stop()
+                first = ev.retrieve_results()
+                ev.start()
+                f3()
+                ev.stop()
+                both = ev.retrieve_results()
+                self.assertIn('f2', set(first['name']))
+                self.assertNotIn('f3', set(first['name']))
+                self.assertIn('f2', set(both['name']))
+                self.assertIn('f3', set(both['name']))
+                self.assertTrue(first.equals(both.iloc[:len(first)]))
+                self.assertEqual(list(both['event']).count('profiler_start'),
+                                 2)
+                calls = both[both['event'] == 'call']
+                self.assertEqual(
+                    sorted(calls[calls['name'] == 'f1']['from_name']),
+                    ['f2', 'f3'])
+                raw = ev.retrieve_raw_results()
+                self.assertTrue((raw[raw[:, 2] >= 1003, 5] <= 0).all())
+        ev = EventProfilerDebug(impl='pybind11')
+        for _ in range(3):
+            ev.start()
+            ev.log_event(inspect.currentframe(), 'call', None)
+            ev.stop()
+        df = ev.retrieve_results()
+        self.assertEqual(list(df['event']),
+                         ['profiler_start', 'call', 'profiler_sort'] * 3)
 
 if __name__ == '__main__':
     evprof_test.main()
