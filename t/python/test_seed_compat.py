@@ -871,5 +871,6 @@ class TestSeedCompat(unittest.TestCase):
         self.assertEqual(list(df['event']),
                          ['profiler_start', 'call', 'profiler_sort'] * 3)
 
+
 if __name__ == '__main__':
     evprof_test.main()
