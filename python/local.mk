@@ -8,13 +8,16 @@
 EVPROF_PY_SOURCES = \
 	python/evprof/__init__.py \
 	python/evprof/profiler.py \
-	python/evprof/_report.py
+	python/evprof/_report.py \
+	python/evprof/_event_profiler_c.py \
+	python/evprof/event_profiler.py
 
 PY_TESTS = \
 	t/python/test_api.py \
 	t/python/test_events.py \
 	t/python/test_memory.py \
 	t/python/test_robust.py \
+	t/python/test_seed_compat.py \
 	t/python/test_threads.py
 
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
