@@ -29,9 +29,9 @@ EVENT_MAPPING = {
     'realloc_free': 1004,
 }
 
-_EVENT_NAMES = numpy.empty(1005, dtype=object)
+EVENT_NAMES = numpy.empty(1005, dtype=object)
 for _name, _code in EVENT_MAPPING.items():
-    _EVENT_NAMES[_code] = _name
+    EVENT_NAMES[_code] = _name
 del _name, _code
 
 _CODE_TYPE = type(compile('0', '<evprof>', 'eval'))
@@ -169,22 +169,32 @@ def build_columns(res, registry, base, clean):
     from_mod, from_line.
     """
     table = KeyTable(registry, base, clean)
-    event = res[:, 2]
-    fkey = table.valid(res[:, 0])
-    akey = table.valid(res[:, 1])
+    return assemble_columns(
+        res[:, 2], table, table.valid(res[:, 0]), table.valid(res[:, 1]),
+        lambda from_idx: table.lines(from_idx, res[:, 4]))
+
+
+def assemble_columns(event, table, fidx, aidx, lines_of):
+    """
+    The columns event, name, mod, lineno, from_name, from_mod, from_line
+    from the event codes, a name table (arrays ``name``, ``mod``,
+    ``first`` indexed by entry, entry 0 empty), the entries of the
+    function (*fidx*) and of the caller or builtin (*aidx*) of each event,
+    and *lines_of*, giving the call-site lines of the caller entries.
+    """
     is_c = (event >= 3) & (event <= 4) | (event == 6)
     is_py = (event == 1) | (event == 2) | (event == 5)
     # The caller: for Python events the calling code, for builtins the
     # Python function that called them; nothing for memory and markers.
-    from_key = numpy.where(is_py | is_c, akey, 0)
-    lineno = numpy.where(is_c, table.first[akey], table.first[fkey])
-    codes = numpy.clip(event, 0, _EVENT_NAMES.shape[0] - 1)
+    from_idx = numpy.where(is_py | is_c, aidx, 0)
+    lineno = numpy.where(is_c, table.first[aidx], table.first[fidx])
+    codes = numpy.clip(event, 0, EVENT_NAMES.shape[0] - 1)
     return {
-        'event': _EVENT_NAMES[codes],
-        'name': table.name[fkey],
-        'mod': table.mod[fkey],
+        'event': EVENT_NAMES[codes],
+        'name': table.name[fidx],
+        'mod': table.mod[fidx],
         'lineno': lineno,
-        'from_name': table.name[from_key],
-        'from_mod': table.mod[from_key],
-        'from_line': table.lines(from_key, res[:, 4]),
+        'from_name': table.name[from_idx],
+        'from_mod': table.mod[from_idx],
+        'from_line': lines_of(from_idx),
     }

@@ -18,7 +18,7 @@ import zlib
 import numpy
 import pandas
 
-from ._report import EVENT_MAPPING
+from ._report import assemble_columns
 
 MAGIC = b'\x89EVPROF\n'
 VERSION = (1, 0)
@@ -52,11 +52,6 @@ _THREAD = numpy.dtype([('index', '<u4'), ('pad', '<u4'), ('ident', '<u8'),
 _LINE = numpy.dtype([('key', '<i8'), ('offset', '<i8'), ('line', '<i4'),
                      ('pad', '<u4')])
 _EVENT = numpy.dtype('<i8')
-
-_EVENT_NAMES = numpy.empty(1005, dtype=object)
-for _name, _code in EVENT_MAPPING.items():
-    _EVENT_NAMES[_code] = _name
-del _name, _code
 
 
 class TraceFileError(ValueError):
@@ -481,23 +476,11 @@ def _columns(trace, clean):
     res = trace.events
     table = _NameTable(trace, clean)
     event = res[:, 2]
-    fkey = table.index(res[:, 0])
-    akey = table.index(res[:, 1])
-    is_c = (event >= 3) & (event <= 4) | (event == 6)
-    is_py = (event == 1) | (event == 2) | (event == 5)
-    from_idx = numpy.where(is_py | is_c, akey, 0)
-    from_key = numpy.where(is_py | is_c, res[:, 1], 0)
-    lineno = numpy.where(is_c, table.first[akey], table.first[fkey])
-    codes = numpy.clip(event, 0, _EVENT_NAMES.shape[0] - 1)
-    return {
-        'event': _EVENT_NAMES[codes],
-        'name': table.name[fkey],
-        'mod': table.mod[fkey],
-        'lineno': lineno,
-        'from_name': table.name[from_idx],
-        'from_mod': table.mod[from_idx],
-        'from_line': table.lines(from_idx, from_key, res[:, 4]),
-    }
+    is_call = ((event >= 1) & (event <= 6))
+    from_key = numpy.where(is_call, res[:, 1], 0)
+    return assemble_columns(
+        event, table, table.index(res[:, 0]), table.index(res[:, 1]),
+        lambda from_idx: table.lines(from_idx, from_key, res[:, 4]))
 
 
 def trace_to_frame(trace, clean_file_name=None, thread=False):
