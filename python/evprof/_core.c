@@ -532,31 +532,71 @@ static PyObject *Profiler_install(Profiler *self, PyObject *args,
     Py_RETURN_NONE;
 }
 
-/* Restores the profiler saved by install/save_profile in the thread that
- * saved it, when that is the calling thread. */
-static PyObject *Profiler_restore_profile(Profiler *self, PyObject *noarg)
+/* The thread state ts if it is still alive in the calling thread's
+ * interpreter (a thread that ended left a dangling pointer), else NULL. */
+static PyThreadState *live_tstate(PyThreadState *ts)
 {
-    PyThreadState *ts = PyThreadState_Get();
+    PyThreadState *me = PyThreadState_Get(), *t;
 
-    (void)noarg;
+    if (ts == NULL || ts == me)
+        return ts;
+    for (t = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
+         t != NULL; t = PyThreadState_Next(t))
+        if (t == ts)
+            return ts;
+    return NULL;
+}
+
+/* restore_profile(installed=None): puts the saved profiler back in the
+ * thread that saved it (also when called from another thread, e.g. stop()
+ * from a worker or a __del__ run by the GC elsewhere), but only where ours
+ * is still in place: the C profile function of self, or `installed` (the
+ * callable given to sys.setprofile).  A profile function that user code or
+ * another tool put over ours is left alone.  Returns True when ours was
+ * found and removed, False when it had been replaced or removed. */
+static PyObject *Profiler_restore_profile(Profiler *self, PyObject *args,
+                                          PyObject *kw)
+{
+    static char *kwlist[] = {"installed", NULL};
+    PyObject *installed = Py_None, *obj;
+    PyThreadState *me = PyThreadState_Get(), *ts;
+    Py_tracefunc func;
+    int ours;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:restore_profile", kwlist,
+                                     &installed))
+        return NULL;
     if (self->all_threads) {
 #if HAVE_OTHER_THREADS
         other_threads(self, 0);
 #endif
         self->all_threads = 0;
     }
-    if (self->saved && ts == self->saved_tstate) {
-        PyObject *obj = self->saved_obj;
-
-        self->saved_obj = NULL;
-        self->saved = 0;
-        PyEval_SetProfile(self->saved_func, obj);
-        Py_XDECREF(obj);
-    } else if (ts->c_profilefunc == profile_callback
-               && ts->c_profileobj == (PyObject *)self) {
-        PyEval_SetProfile(NULL, NULL);
+    ts = self->saved ? live_tstate(self->saved_tstate) : me;
+    ours = ts != NULL
+        && ((ts->c_profilefunc == profile_callback
+             && ts->c_profileobj == (PyObject *)self)
+            || (installed != Py_None && ts->c_profileobj == installed));
+    func = self->saved ? self->saved_func : NULL;
+    obj = self->saved ? self->saved_obj : NULL;
+    self->saved_obj = NULL;
+    self->saved = 0;
+    self->saved_tstate = NULL;
+    /* Also where nothing is left (ours removed because it raised, as a
+     * Python profile function does at the recursion limit). */
+    if (ours || (ts != NULL && ts->c_profilefunc == NULL && func != NULL)) {
+        if (ts == me)
+            PyEval_SetProfile(func, obj);
+#if HAVE_OTHER_THREADS
+        else if (_PyEval_SetProfile(ts, func, obj) < 0)
+            PyErr_Clear();
+#else
+        else
+            ours = 0; /* cannot reach another thread's profiler here */
+#endif
     }
-    Py_RETURN_NONE;
+    Py_XDECREF(obj);
+    return PyBool_FromLong(ours);
 }
 
 /* ---- methods ---------------------------------------------------------- */
@@ -625,6 +665,68 @@ static PyObject *Profiler_c_install_thread(Profiler *self,
     Py_RETURN_NONE;
 }
 
+/* ---- the callable given to sys.setprofile (impl='pybind11') ---------- */
+
+#if PY_VERSION_HEX < 0x03090000
+# define Py_TPFLAGS_HAVE_VECTORCALL _Py_TPFLAGS_HAVE_VECTORCALL
+#endif
+
+/* A profile hook object with a vectorcall of its own: unlike a builtin
+ * method it takes no recursion-depth check on each call, so a program at
+ * its recursion limit does not get the hook removed by a RecursionError
+ * raised inside the profiler (and the events after it lost). */
+typedef struct {
+    PyObject_HEAD
+    Profiler *prof;
+    vectorcallfunc vectorcall;
+} Hook;
+
+static PyTypeObject Hook_Type;
+
+static PyObject *Hook_vectorcall(PyObject *obj, PyObject *const *args,
+                                 size_t nargsf, PyObject *kwnames)
+{
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) {
+        PyErr_SetString(PyExc_TypeError,
+                        "the profile hook takes no keyword arguments");
+        return NULL;
+    }
+    if (do_log(((Hook *)obj)->prof, args, PyVectorcall_NARGS(nargsf)) != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static void Hook_dealloc(Hook *h)
+{
+    Py_XDECREF(h->prof);
+    PyObject_Free(h);
+}
+
+static PyTypeObject Hook_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "evprof._core.Hook",
+    .tp_basicsize = sizeof(Hook),
+    .tp_dealloc = (destructor)Hook_dealloc,
+    .tp_vectorcall_offset = offsetof(Hook, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "hook(frame, event, arg): logs a profile event into its "
+              "profiler (what impl='pybind11' gives to sys.setprofile).",
+};
+
+static PyObject *Profiler_hook(Profiler *self, PyObject *noarg)
+{
+    Hook *h = PyObject_New(Hook, &Hook_Type);
+
+    (void)noarg;
+    if (h == NULL)
+        return NULL;
+    Py_INCREF(self);
+    h->prof = self;
+    h->vectorcall = Hook_vectorcall;
+    return (PyObject *)h;
+}
+
 static PyObject *Profiler_log_event(Profiler *self, PyObject *args)
 {
     long long f, a, e, v1, v2;
@@ -673,7 +775,10 @@ static PyObject *Profiler_set_active(Profiler *self, PyObject *arg)
      * array up front: page faults would otherwise land in the profiled
      * code, one every 85 events. */
     if (on && evprof_buffer_prepare(self->buf, (size_t)self->size) == -ENOMEM)
-        return PyErr_NoMemory();
+        return PyErr_Format(PyExc_MemoryError,
+                            "cannot allocate a buffer chunk of size=%zu "
+                            "events (%zu bytes each)", self->size,
+                            sizeof(evprof_event));
     self->active = on;
     Py_RETURN_NONE;
 }
@@ -913,6 +1018,9 @@ static PyMethodDef Profiler_methods[] = {
      "c_install_thread(frame, event, arg)\n--\n\n"
      "As c_log_event, and installs the C profile function in the calling "
      "thread (given to threading.setprofile)."},
+    {"hook", (PyCFunction)Profiler_hook, METH_NOARGS,
+     "hook()\n--\n\nA profile function for sys.setprofile that logs into "
+     "this profiler (as c_log_event, without a recursion check)."},
     {"log_event", (PyCFunction)Profiler_log_event, METH_VARARGS,
      "log_event(id_frame, id_arg, event, value1, value2)\n--\n\n"
      "Logs a raw event; returns True."},
@@ -926,8 +1034,12 @@ static PyMethodDef Profiler_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "install(all_threads=False)\n--\n\n"
      "Saves the thread's profiler and installs the C profile function."},
-    {"restore_profile", (PyCFunction)Profiler_restore_profile, METH_NOARGS,
-     "restore_profile()\n--\n\nPuts the saved profiler back."},
+    {"restore_profile", (PyCFunction)(void (*)(void))Profiler_restore_profile,
+     METH_VARARGS | METH_KEYWORDS,
+     "restore_profile(installed=None)\n--\n\n"
+     "Puts the saved profiler back in the thread that saved it, where ours "
+     "(the C profile function or `installed`) is still in place; returns "
+     "whether it was."},
     {"memory_start", (PyCFunction)Profiler_memory_start, METH_NOARGS,
      "memory_start()\n--\n\nHooks the selected PyMem domains."},
     {"memory_stop", (PyCFunction)Profiler_memory_stop, METH_NOARGS,
@@ -1032,7 +1144,7 @@ PyMODINIT_FUNC PyInit__core(void)
 {
     PyObject *m;
 
-    if (PyType_Ready(&Profiler_Type) < 0)
+    if (PyType_Ready(&Profiler_Type) < 0 || PyType_Ready(&Hook_Type) < 0)
         return NULL;
     m = PyModule_Create(&core_module);
     if (m == NULL)
