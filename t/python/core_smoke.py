@@ -92,7 +92,51 @@ def main():
     big = [e for e in events if e[2] >= 1000 and e[4] >= 1 << 20]
     assert len(big) == 2 and {name(e[0]) for e in big} == {'work'}, big
     p.reset()
+    edges()
     print(sys.version.split()[0], 'ok', len(events), 'events')
+
+
+def edges():
+    """restore_profile() across threads and interpreter versions."""
+    def mine(frame, event, arg):
+        pass
+
+    def down(n):
+        return down(n + 1)
+
+    p = _core.Profiler(100, 0)
+    p.set_active(True)
+    # installed by hand (impl='pybind11'), stopped from another thread
+    sys.setprofile(mine)
+    p.save_profile()
+    hook = p.hook()
+    sys.setprofile(hook)
+    res = []
+    t = threading.Thread(target=lambda: res.append(p.restore_profile(hook)))
+    t.start()
+    t.join()
+    assert res == [True] and sys.getprofile() is mine, (res, sys.getprofile())
+    # a profile function put over ours is left alone
+    p.install()
+    sys.setprofile(None)
+    sys.setprofile(mine)
+    assert p.restore_profile() is False
+    assert sys.getprofile() is mine
+    sys.setprofile(None)
+    # the hook stays installed at the recursion limit
+    old = sys.getrecursionlimit()
+    p.save_profile()
+    sys.setprofile(hook)
+    sys.setrecursionlimit(120)
+    try:
+        down(0)
+    except RecursionError:
+        pass
+    finally:
+        sys.setrecursionlimit(old)
+    assert sys.getprofile() is hook
+    assert p.restore_profile(hook) is True and sys.getprofile() is None
+    p.set_active(False)
 
 
 main()
