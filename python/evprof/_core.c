@@ -540,8 +540,12 @@ static PyThreadState *live_tstate(PyThreadState *ts)
 
     if (ts == NULL || ts == me)
         return ts;
-    for (t = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
-         t != NULL; t = PyThreadState_Next(t))
+#if PY_VERSION_HEX < 0x03090000
+    t = PyInterpreterState_ThreadHead(me->interp);
+#else
+    t = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
+#endif
+    for (; t != NULL; t = PyThreadState_Next(t))
         if (t == ts)
             return ts;
     return NULL;

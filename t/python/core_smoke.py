@@ -115,7 +115,11 @@ def edges():
     t = threading.Thread(target=lambda: res.append(p.restore_profile(hook)))
     t.start()
     t.join()
-    assert res == [True] and sys.getprofile() is mine, (res, sys.getprofile())
+    if sys.version_info >= (3, 9):
+        assert res == [True] and sys.getprofile() is mine, res
+    else:  # no way to reach another thread's profiler: left as it was
+        assert res == [False] and sys.getprofile() is hook, res
+        sys.setprofile(mine)
     # a profile function put over ours is left alone
     p.install()
     sys.setprofile(None)
