@@ -377,6 +377,50 @@ static struct {
 } mem[3];
 static Profiler *mem_owner;
 
+/* Hooks left in a chain at stop because another hook (tracemalloc) was put
+ * over ours: disabled, they forward.  When such a one is found on top again
+ * (tracemalloc stopped and put it back), the next start unwraps it instead
+ * of wrapping it, so start/stop cycles interleaved with tracemalloc neither
+ * grow the chain nor leak.  Plain malloc, as the registry. */
+static struct {
+    evprof_alloc_hook **v;
+    size_t n, cap;
+} orphans[3];
+
+static void orphan_add(int d, evprof_alloc_hook *h)
+{
+    if (orphans[d].n == orphans[d].cap) {
+        size_t cap = orphans[d].cap ? 2 * orphans[d].cap : 8;
+        evprof_alloc_hook **v = realloc(orphans[d].v, cap * sizeof(*v));
+        if (v == NULL)
+            return; /* forwarding for ever, never freed */
+        orphans[d].v = v;
+        orphans[d].cap = cap;
+    }
+    orphans[d].v[orphans[d].n++] = h;
+}
+
+/* The orphan of domain d whose context is ctx, taken off the list. */
+static evprof_alloc_hook *orphan_take(int d, void *ctx)
+{
+    size_t i;
+
+    for (i = 0; i < orphans[d].n; i++)
+        if ((void *)orphans[d].v[i] == ctx) {
+            evprof_alloc_hook *h = orphans[d].v[i];
+            orphans[d].v[i] = orphans[d].v[--orphans[d].n];
+            return h;
+        }
+    return NULL;
+}
+
+static PyObject *orphan_count(PyObject *mod, PyObject *noarg)
+{
+    (void)mod;
+    (void)noarg;
+    return PyLong_FromSize_t(orphans[0].n + orphans[1].n + orphans[2].n);
+}
+
 static int memory_install(Profiler *self)
 {
     int d;
@@ -391,6 +435,7 @@ static int memory_install(Profiler *self)
     for (d = 0; d < 3; d++) {
         evprof_allocator inner, wrap;
         PyMemAllocatorEx a;
+        evprof_alloc_hook *orphan;
 
         if (!(self->domains & (1 << d)))
             continue;
@@ -398,6 +443,19 @@ static int memory_install(Profiler *self)
         evprof_alloc_hook_free(mem[d].retired);
         mem[d].retired = NULL;
         PyMem_GetAllocator(domain_of[d], &mem[d].saved);
+        orphan = orphan_take(d, mem[d].saved.ctx);
+        if (orphan != NULL) {
+            /* Ours, disabled, put back on top: skip it; freed at the next
+             * start (a thread may still be inside). */
+            const evprof_allocator *in = evprof_alloc_hook_inner(orphan);
+
+            mem[d].saved.ctx = in->ctx;
+            mem[d].saved.malloc = in->malloc;
+            mem[d].saved.calloc = in->calloc;
+            mem[d].saved.realloc = in->realloc;
+            mem[d].saved.free = in->free;
+            mem[d].retired = orphan;
+        }
         inner.ctx = mem[d].saved.ctx;
         inner.malloc = mem[d].saved.malloc;
         inner.calloc = mem[d].saved.calloc;
@@ -449,11 +507,16 @@ static void memory_uninstall(Profiler *self)
         PyMem_GetAllocator(domain_of[d], &cur);
         if (cur.ctx == (void *)mem[d].hook) {
             PyMem_SetAllocator(domain_of[d], &mem[d].saved);
+            /* An orphan unwrapped by the start: out of the chain for a
+             * whole run now. */
+            evprof_alloc_hook_free(mem[d].retired);
             /* Freed at the next start: a thread may still be inside. */
             mem[d].retired = mem[d].hook;
         }
-        /* else someone hooked over ours: ours stays, disabled, forwarding
-         * for ever (never freed). */
+        else
+            /* Someone hooked over ours: ours stays, disabled, forwarding,
+             * until it is found on top again. */
+            orphan_add(d, mem[d].hook);
         mem[d].hook = NULL;
     }
     mem_owner = NULL;
@@ -1129,6 +1192,8 @@ static PyMethodDef module_methods[] = {
      "Installs a C profile function that does nothing (benchmark floor)."},
     {"_null_profiler_stop", null_profiler_stop, METH_NOARGS,
      "Removes the calling thread's profile function."},
+    {"_orphan_hooks", orphan_count, METH_NOARGS,
+     "Allocator hooks left disabled in a chain (another hook over ours)."},
     {"memory_hooked", memory_hooked, METH_NOARGS,
      "True while a profiler hooks the PyMem allocators."},
     {"clock_name", clock_name, METH_NOARGS,

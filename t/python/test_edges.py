@@ -342,6 +342,7 @@ class TestEdges(unittest.TestCase):
                 # under us, stopped inside
                 tracemalloc.start(); p.start(); tracemalloc.stop()
                 alloc(); p.stop()
+                orphans = evprof._core._orphan_hooks()
                 for _ in range(20):
                     p.start(); tracemalloc.start(); alloc(); p.stop()
                     tracemalloc.stop()
@@ -349,6 +350,11 @@ class TestEdges(unittest.TestCase):
                 raw = p.retrieve_raw_results()
                 self.assertGreater((raw[:, 2] == 1000).sum(), 100)
                 alloc()
+                # Each of those cycles used to leave one more disabled hook
+                # of ours in the allocator chain (every allocation of the
+                # program then went through all of them), never freed.
+                self.assertLessEqual(evprof._core._orphan_hooks() - orphans,
+                                     3)
 
 
 if __name__ == '__main__':
