@@ -371,54 +371,90 @@ static const PyMemAllocatorDomain domain_of[3] = {
 };
 
 static struct {
-    evprof_alloc_hook *hook;    /* installed, or NULL */
-    evprof_alloc_hook *retired; /* uninstalled at the last stop */
-    PyMemAllocatorEx saved;
+    evprof_alloc_hook *hook;    /* installed and logging, or NULL */
+    PyMemAllocatorEx saved;     /* put back at stop when ours is on top */
 } mem[3];
 static Profiler *mem_owner;
 
-/* Hooks left in a chain at stop because another hook (tracemalloc) was put
- * over ours: disabled, they forward.  When such a one is found on top again
- * (tracemalloc stopped and put it back), the next start unwraps it instead
- * of wrapping it, so start/stop cycles interleaved with tracemalloc neither
- * grow the chain nor leak.  Plain malloc, as the registry. */
+/*
+ * Every hook ever installed, by domain.  None is ever freed: other code may
+ * keep the family it wrapped (tracemalloc calls the raw family it found at
+ * its last start even after it stopped, before it looks again), and a
+ * thread without the GIL may still be inside one.  Instead a hook is reused
+ * with the next profiler's buffer: the one found on top (left there, off,
+ * by a stop under another hook, and put back when that one was removed),
+ * or the one that wraps the same family.  So start/stop cycles, with or
+ * without tracemalloc in between, neither grow the allocator chain nor
+ * leak.  Plain malloc, as the registry.
+ */
 static struct {
     evprof_alloc_hook **v;
     size_t n, cap;
-} orphans[3];
+} pool[3];
 
-static void orphan_add(int d, evprof_alloc_hook *h)
-{
-    if (orphans[d].n == orphans[d].cap) {
-        size_t cap = orphans[d].cap ? 2 * orphans[d].cap : 8;
-        evprof_alloc_hook **v = realloc(orphans[d].v, cap * sizeof(*v));
-        if (v == NULL)
-            return; /* forwarding for ever, never freed */
-        orphans[d].v = v;
-        orphans[d].cap = cap;
-    }
-    orphans[d].v[orphans[d].n++] = h;
-}
-
-/* The orphan of domain d whose context is ctx, taken off the list. */
-static evprof_alloc_hook *orphan_take(int d, void *ctx)
+static evprof_alloc_hook *pool_by_ctx(int d, void *ctx)
 {
     size_t i;
 
-    for (i = 0; i < orphans[d].n; i++)
-        if ((void *)orphans[d].v[i] == ctx) {
-            evprof_alloc_hook *h = orphans[d].v[i];
-            orphans[d].v[i] = orphans[d].v[--orphans[d].n];
-            return h;
-        }
+    for (i = 0; i < pool[d].n; i++)
+        if ((void *)pool[d].v[i] == ctx)
+            return pool[d].v[i];
     return NULL;
 }
 
-static PyObject *orphan_count(PyObject *mod, PyObject *noarg)
+static evprof_alloc_hook *pool_by_inner(int d, const PyMemAllocatorEx *a)
+{
+    size_t i;
+
+    for (i = 0; i < pool[d].n; i++) {
+        const evprof_allocator *in = evprof_alloc_hook_inner(pool[d].v[i]);
+
+        if (in->ctx == a->ctx && in->malloc == a->malloc
+            && in->calloc == a->calloc && in->realloc == a->realloc
+            && in->free == a->free)
+            return pool[d].v[i];
+    }
+    return NULL;
+}
+
+static int pool_add(int d, evprof_alloc_hook *h)
+{
+    if (pool[d].n == pool[d].cap) {
+        size_t cap = pool[d].cap ? 2 * pool[d].cap : 4;
+        evprof_alloc_hook **v = realloc(pool[d].v, cap * sizeof(*v));
+
+        if (v == NULL)
+            return -1;
+        pool[d].v = v;
+        pool[d].cap = cap;
+    }
+    pool[d].v[pool[d].n++] = h;
+    return 0;
+}
+
+static PyObject *pool_count(PyObject *mod, PyObject *noarg)
 {
     (void)mod;
     (void)noarg;
-    return PyLong_FromSize_t(orphans[0].n + orphans[1].n + orphans[2].n);
+    return PyLong_FromSize_t(pool[0].n + pool[1].n + pool[2].n);
+}
+
+static void memory_undo(int upto)
+{
+    int d;
+
+    for (d = upto - 1; d >= 0; d--) {
+        PyMemAllocatorEx cur;
+
+        if (mem[d].hook == NULL)
+            continue;
+        (void)evprof_alloc_hook_enable(mem[d].hook, 0);
+        PyMem_GetAllocator(domain_of[d], &cur);
+        if (cur.ctx == (void *)mem[d].hook)
+            PyMem_SetAllocator(domain_of[d], &mem[d].saved);
+        /* else someone hooked over ours: ours stays, off, forwarding */
+        mem[d].hook = NULL;
+    }
 }
 
 static int memory_install(Profiler *self)
@@ -433,92 +469,80 @@ static int memory_install(Profiler *self)
         return -1;
     }
     for (d = 0; d < 3; d++) {
-        evprof_allocator inner, wrap;
-        PyMemAllocatorEx a;
-        evprof_alloc_hook *orphan;
+        evprof_alloc_hook *h;
+        PyMemAllocatorEx cur;
+        int on_top = 0;
 
         if (!(self->domains & (1 << d)))
             continue;
-        /* A hook retired one stop ago: no thread is still inside it. */
-        evprof_alloc_hook_free(mem[d].retired);
-        mem[d].retired = NULL;
-        PyMem_GetAllocator(domain_of[d], &mem[d].saved);
-        orphan = orphan_take(d, mem[d].saved.ctx);
-        if (orphan != NULL) {
-            /* Ours, disabled, put back on top: skip it; freed at the next
-             * start (a thread may still be inside). */
-            const evprof_allocator *in = evprof_alloc_hook_inner(orphan);
+        PyMem_GetAllocator(domain_of[d], &cur);
+        h = pool_by_ctx(d, cur.ctx);
+        if (h != NULL) {
+            /* Ours, off, on top: turned on again where it is; its inner
+             * family is what stop puts back. */
+            const evprof_allocator *in = evprof_alloc_hook_inner(h);
 
             mem[d].saved.ctx = in->ctx;
             mem[d].saved.malloc = in->malloc;
             mem[d].saved.calloc = in->calloc;
             mem[d].saved.realloc = in->realloc;
             mem[d].saved.free = in->free;
-            mem[d].retired = orphan;
+            on_top = 1;
+        } else {
+            mem[d].saved = cur;
+            h = pool_by_inner(d, &cur);
+            if (h == NULL) {
+                evprof_allocator inner;
+
+                inner.ctx = cur.ctx;
+                inner.malloc = cur.malloc;
+                inner.calloc = cur.calloc;
+                inner.realloc = cur.realloc;
+                inner.free = cur.free;
+                h = evprof_alloc_hook_new(&inner, self->buf, d);
+                if (h == NULL || pool_add(d, h) != 0) {
+                    evprof_alloc_hook_free(h);
+                    PyErr_NoMemory();
+                    memory_undo(d);
+                    return -1;
+                }
+            }
         }
-        inner.ctx = mem[d].saved.ctx;
-        inner.malloc = mem[d].saved.malloc;
-        inner.calloc = mem[d].saved.calloc;
-        inner.realloc = mem[d].saved.realloc;
-        inner.free = mem[d].saved.free;
-        mem[d].hook = evprof_alloc_hook_new(&inner, self->buf, d);
-        if (mem[d].hook == NULL
-            || evprof_alloc_hook_allocator(mem[d].hook, &wrap) != 0) {
-            evprof_alloc_hook_free(mem[d].hook);
-            mem[d].hook = NULL;
-            PyErr_NoMemory();
-            goto undo;
+        if (evprof_alloc_hook_set_buffer(h, self->buf) != 0) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "an allocator hook of evprof is still logging");
+            memory_undo(d);
+            return -1;
         }
-        a.ctx = wrap.ctx;
-        a.malloc = wrap.malloc;
-        a.calloc = wrap.calloc;
-        a.realloc = wrap.realloc;
-        a.free = wrap.free;
-        PyMem_SetAllocator(domain_of[d], &a);
-        (void)evprof_alloc_hook_enable(mem[d].hook, 1);
+        if (!on_top) {
+            evprof_allocator wrap;
+            PyMemAllocatorEx a;
+
+            if (evprof_alloc_hook_allocator(h, &wrap) != 0) {
+                PyErr_SetString(PyExc_SystemError, "no allocator hook");
+                memory_undo(d);
+                return -1;
+            }
+            a.ctx = wrap.ctx;
+            a.malloc = wrap.malloc;
+            a.calloc = wrap.calloc;
+            a.realloc = wrap.realloc;
+            a.free = wrap.free;
+            PyMem_SetAllocator(domain_of[d], &a);
+        }
+        (void)evprof_alloc_hook_enable(h, 1);
+        mem[d].hook = h;
     }
     mem_owner = self;
     Py_INCREF(self);
     return 0;
-undo:
-    for (d = d - 1; d >= 0; d--) {
-        if (mem[d].hook == NULL)
-            continue;
-        (void)evprof_alloc_hook_enable(mem[d].hook, 0);
-        PyMem_SetAllocator(domain_of[d], &mem[d].saved);
-        mem[d].retired = mem[d].hook;
-        mem[d].hook = NULL;
-    }
-    return -1;
 }
 
 static void memory_uninstall(Profiler *self)
 {
-    int d;
-
     if (mem_owner != self)
         return;
-    for (d = 2; d >= 0; d--) {
-        PyMemAllocatorEx cur;
-
-        if (mem[d].hook == NULL)
-            continue;
-        (void)evprof_alloc_hook_enable(mem[d].hook, 0);
-        PyMem_GetAllocator(domain_of[d], &cur);
-        if (cur.ctx == (void *)mem[d].hook) {
-            PyMem_SetAllocator(domain_of[d], &mem[d].saved);
-            /* An orphan unwrapped by the start: out of the chain for a
-             * whole run now. */
-            evprof_alloc_hook_free(mem[d].retired);
-            /* Freed at the next start: a thread may still be inside. */
-            mem[d].retired = mem[d].hook;
-        }
-        else
-            /* Someone hooked over ours: ours stays, disabled, forwarding,
-             * until it is found on top again. */
-            orphan_add(d, mem[d].hook);
-        mem[d].hook = NULL;
-    }
+    memory_undo(3);
     mem_owner = NULL;
     Py_DECREF(self);
 }
@@ -1192,8 +1216,8 @@ static PyMethodDef module_methods[] = {
      "Installs a C profile function that does nothing (benchmark floor)."},
     {"_null_profiler_stop", null_profiler_stop, METH_NOARGS,
      "Removes the calling thread's profile function."},
-    {"_orphan_hooks", orphan_count, METH_NOARGS,
-     "Allocator hooks left disabled in a chain (another hook over ours)."},
+    {"_allocator_hooks", pool_count, METH_NOARGS,
+     "How many allocator hooks were ever made (kept and reused)."},
     {"memory_hooked", memory_hooked, METH_NOARGS,
      "True while a profiler hooks the PyMem allocators."},
     {"clock_name", clock_name, METH_NOARGS,
