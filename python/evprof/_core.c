@@ -1018,12 +1018,17 @@ static int Profiler_init(Profiler *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|i:Profiler", kwlist,
                                      &osize, &domains))
         return -1;
-    if (!PyLong_Check(osize) || PyBool_Check(osize)) {
+    /* Any integer (numpy's too), not a bool. */
+    if (!PyIndex_Check(osize) || PyBool_Check(osize)) {
         PyErr_Format(PyExc_TypeError, "size must be an int, not %.100s",
                      Py_TYPE(osize)->tp_name);
         return -1;
     }
+    osize = PyNumber_Index(osize);
+    if (osize == NULL)
+        return -1;
     size = PyLong_AsSsize_t(osize);
+    Py_DECREF(osize);
     if (size == -1 && PyErr_Occurred())
         return -1;
     if (size <= 0) {

@@ -100,6 +100,7 @@ class EventProfiler:
         self._prof = None
         self._thread_prof = None
         self._hook_obj = None
+        self._thread_hook_obj = None
         self._copy_cache = False
         self._events = []
         self._thread_index = []
@@ -193,7 +194,8 @@ class EventProfiler:
                           else self._buffer)
         if self._threads_option:
             self._thread_prof = getattr(threading, '_profile_hook', None)
-            threading.setprofile(self._thread_hook())
+            self._thread_hook_obj = self._thread_hook()
+            threading.setprofile(self._thread_hook_obj)
         if self._impl == 'python':
             self._buffer.save_profile()
             sys.setprofile(self._hook_obj)
@@ -213,8 +215,11 @@ class EventProfiler:
         """
         ours = self._buffer.restore_profile(self._hook_obj)
         if self._threads_option:
-            threading.setprofile(self._thread_prof)
-            self._thread_prof = None
+            # Unless the program set its own since.
+            if getattr(threading, '_profile_hook',
+                       None) is self._thread_hook_obj:
+                threading.setprofile(self._thread_prof)
+            self._thread_prof = self._thread_hook_obj = None
         self._prof = None
         self._hook_obj = None
         return ours

@@ -66,6 +66,28 @@ class TestEdges(unittest.TestCase):
                 sys.setprofile(None)
                 self.assertEqual(balanced(p.retrieve_results(), 'f'), (1, 1))
 
+    def test_user_thread_profile_kept(self):
+        # Same for threading.setprofile (threads=True).
+        for impl in IMPLS:
+            with self.subTest(impl=impl):
+                p = EventProfiler(impl=impl, memory=False, threads=True)
+                p.start()
+                threading.setprofile(mine)
+                p.stop()
+                self.assertIs(threading._profile_hook, mine)
+                threading.setprofile(None)
+                p.start()
+                p.stop()
+                self.assertIsNone(threading._profile_hook)
+
+    def test_size_any_integer(self):
+        import numpy
+        p = EventProfiler(size=numpy.int64(100), memory=False)
+        self.assertEqual(p._buffer.size, 100)
+        for bad in (1.0, numpy.float64(3), None, '10', True):
+            self.assertRaisesRegex(TypeError, 'size must be an int',
+                                   EventProfiler, size=bad)
+
     def test_no_warning_when_untouched(self):
         for impl in IMPLS:
             with self.subTest(impl=impl):
