@@ -343,6 +343,54 @@ class TestEdges(unittest.TestCase):
                                    size=size)
         self.assertRaises(OverflowError, EventProfiler, size=2 ** 64)
 
+    def test_small_sizes_lossless(self):
+        for impl in IMPLS:
+            for size in (1, 20):
+                with self.subTest(impl=impl, size=size):
+                    p = EventProfiler(impl=impl, size=size, memory=False)
+                    p.start()
+                    for _ in range(50000):
+                        f()
+                    p.stop()
+                    raw = p.retrieve_raw_results()
+                    self.assertEqual(p._buffer.lost(), 0)
+                    key = raw[(raw[:, 2] == 1)][:, 0]
+                    self.assertEqual(balanced(p.retrieve_results(), 'f'),
+                                     (50000, 50000))
+                    self.assertGreaterEqual(len(key), 50000)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def test_thousand_cycles(self):
+        # start/stop 1000 times (and 300 profilers): no reference, object
+        # or allocator hook left behind.
+        def work():
+            return [str(i) for i in range(20)]
+
+        code = work.__code__
+        for impl in IMPLS:
+            with self.subTest(impl=impl):
+                p = EventProfiler(impl=impl, size=100)
+                p.start(); work(); p.stop(); p.retrieve_raw_results()
+                gc.collect()
+                refs = sys.getrefcount(code)
+                objs = len(gc.get_objects())
+                hooks = evprof._core._allocator_hooks()
+                for i in range(1000):
+                    p.start()
+                    work()
+                    p.stop()
+                    p.retrieve_raw_results()
+                for i in range(300):
+                    q = EventProfiler(impl=impl, size=100)
+                    q.start(); work(); q.stop(); q.retrieve_results()
+                del q
+                gc.collect()
+                self.assertEqual(sys.getrefcount(code), refs)
+                self.assertLess(len(gc.get_objects()) - objs, 50)
+                self.assertEqual(evprof._core._allocator_hooks(), hooks)
+                self.assertIsNone(sys.getprofile())
+
     # -- allocators ------------------------------------------------------------
 
     def test_tracemalloc_keeps_our_hook(self):
