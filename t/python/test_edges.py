@@ -330,6 +330,87 @@ class TestEdges(unittest.TestCase):
                 self.assertTrue(r.stderr.rstrip().endswith(
                     'KeyboardInterrupt'), r.stderr)
 
+    # -- processes and threads -----------------------------------------------
+
+    def test_fork_while_profiling(self):
+        # The child goes on profiling (its copy), stops and exits cleanly,
+        # or exits without stopping; the parent is unaffected.
+        for impl in IMPLS:
+            with self.subTest(impl=impl):
+                r = run("""
+                    import os, sys, threading, zlib
+                    p = evprof.EventProfiler(impl=%r, threads=True)
+                    def w():
+                        for i in range(20):
+                            zlib.compress(os.urandom(1 << 18))
+                    t = threading.Thread(target=w)
+                    p.start()
+                    t.start()
+                    def g():
+                        return [str(i) for i in range(100)]
+                    for mode in ('stop', 'exit', '_exit'):
+                        pid = os.fork()
+                        if pid == 0:
+                            g()
+                            if mode == 'stop':
+                                p.stop()
+                                df = p.retrieve_results()
+                                ev = df[df.name == 'g'].event
+                                os._exit(0 if (ev == 'call').sum() == 1
+                                         else 9)
+                            if mode == 'exit':
+                                sys.exit(3)
+                            os._exit(4)
+                        _, st = os.waitpid(pid, 0)
+                        print(mode, os.waitstatus_to_exitcode(st))
+                    t.join()
+                    g()
+                    p.stop()
+                    df = p.retrieve_results()
+                    ev = df[df.name == 'g'].event
+                    print('parent', (ev == 'call').sum(), (ev == 'return').sum())
+                    """ % impl)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.split('\n'),
+                                 ['stop 0', 'exit 3', '_exit 4',
+                                  'parent 1 1', ''])
+                self.assertEqual(r.stderr, '')
+
+    def test_thread_pool_allocating(self):
+        # Threads allocating through the raw domain without the GIL
+        # (zlib, hashlib on big buffers), started before and after start().
+        import concurrent.futures
+        import hashlib
+        import os
+        import zlib
+
+        data = os.urandom(1 << 20)
+
+        def job(i):
+            zlib.compress(data, 1)
+            hashlib.sha256(data).hexdigest()
+            return len(bytes(data[:1000 * (i + 1)]))
+
+        for impl in IMPLS:
+            with self.subTest(impl=impl):
+                early = threading.Thread(target=lambda: [job(0)
+                                                         for _ in range(4)])
+                early.start()
+                p = EventProfiler(impl=impl, size=50, threads=True)
+                p.start()
+                with concurrent.futures.ThreadPoolExecutor(6) as ex:
+                    total = sum(ex.map(job, range(24)))
+                early.join()
+                p.stop()
+                self.assertEqual(total, 1000 * 24 * 25 // 2)
+                df = p.retrieve_results(thread=True)
+                self.assertEqual(p._buffer.lost(), 0)
+                self.assertGreater(df.thread.nunique(), 1)
+                calls, returns = balanced(df, 'job')
+                # impl='c' also hooks the thread already running
+                self.assertEqual(calls, 24) if impl != 'c' else \
+                    self.assertTrue(24 <= calls <= 28, calls)
+
     # -- arguments -------------------------------------------------------------
 
     def test_huge_size(self):
