@@ -80,6 +80,14 @@ class Floor:
         evprof._core._null_profiler_stop()
 
 
+class ClockFloor:
+    def start(self):
+        evprof._core._clock_profiler_start()
+
+    def stop(self):
+        evprof._core._null_profiler_stop()
+
+
 class Evprof:
     def __init__(self, impl, memory=True):
         self.impl = impl
@@ -127,6 +135,7 @@ class Yappi:
 
 def profilers():
     out = [('none', Null()), ('floor (C no-op hook)', Floor()),
+           ('floor + clock read (C hook)', ClockFloor()),
            ("evprof impl='c'", Evprof('c')),
            ("evprof impl='c' memory=False", Evprof('c', memory=False)),
            ("evprof impl='pybind11'", Evprof('pybind11')),

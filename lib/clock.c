@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "evprof.h"
 
@@ -17,6 +18,14 @@
 struct evprof__clock_state evprof__clock;
 
 static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
+
+int64_t evprof__clock_monotonic(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 #if EVPROF_HAVE_TSC && defined(HAVE_CPUID_H)
 /* CPUID 0x80000007 EDX bit 8: the TSC ticks at a constant rate in every
@@ -55,6 +64,8 @@ static void sample(uint64_t *tsc, int64_t *ns)
     uint64_t best = UINT64_MAX;
     int i;
 
+    *tsc = 0;
+    *ns = 0;
     for (i = 0; i < 5; i++) {
         uint64_t t0 = __rdtsc();
         int64_t n = evprof__clock_monotonic();

@@ -8,7 +8,9 @@
 EVPROF_PY_SOURCES = \
 	python/evprof/__init__.py \
 	python/evprof/profiler.py \
-	python/evprof/_report.py
+	python/evprof/_report.py \
+	python/evprof/_event_profiler_c.py \
+	python/evprof/event_profiler.py
 
 PY_TESTS = \
 	t/python/test_api.py \
@@ -16,6 +18,7 @@ PY_TESTS = \
 	t/python/test_events.py \
 	t/python/test_memory.py \
 	t/python/test_robust.py \
+	t/python/test_seed_compat.py \
 	t/python/test_threads.py
 
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
@@ -43,6 +46,7 @@ check-python-versions: lib/libevprof.a
 	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
 	    -o $$dir/_core$$suf $(top_srcdir)/python/evprof/_core.c \
+	    $(top_srcdir)/python/evprof/_writer.c \
 	    lib/libevprof.a $(PTHREAD_LIBS) && \
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir || exit 1; \
 	done
@@ -56,7 +60,8 @@ if ENABLE_PYTHON
 evprofpydir = $(pyexecdir)/evprof
 evprofpy_PYTHON = $(EVPROF_PY_SOURCES)
 evprofpy_LTLIBRARIES = python/evprof/_core.la
-python_evprof__core_la_SOURCES = python/evprof/_core.c
+python_evprof__core_la_SOURCES = python/evprof/_core.c \
+	python/evprof/_writer.c python/evprof/_writer.h
 python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \

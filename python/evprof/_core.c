@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "evprof.h"
+#include "_writer.h"
 
 /* ---- compatibility: 3.8 to 3.13 ---------------------------------------- */
 
@@ -361,6 +362,21 @@ static int null_callback(PyObject *obj, PyFrameObject *frame, int what,
     (void)frame;
     (void)what;
     (void)arg;
+    return 0;
+}
+
+/* The floor of any timeline: a profile function that only reads the clock
+ * (what each event must cost at least; the benchmark shows both floors). */
+static volatile int64_t clock_sink;
+
+static int clock_callback(PyObject *obj, PyFrameObject *frame, int what,
+                          PyObject *arg)
+{
+    (void)obj;
+    (void)frame;
+    (void)what;
+    (void)arg;
+    clock_sink = evprof_clock_ns();
     return 0;
 }
 
@@ -1193,6 +1209,15 @@ static PyObject *null_profiler_start(PyObject *mod, PyObject *noarg)
     Py_RETURN_NONE;
 }
 
+static PyObject *clock_profiler_start(PyObject *mod, PyObject *noarg)
+{
+    (void)mod;
+    (void)noarg;
+    evprof_clock_init();
+    PyEval_SetProfile(clock_callback, NULL);
+    Py_RETURN_NONE;
+}
+
 static PyObject *null_profiler_stop(PyObject *mod, PyObject *noarg)
 {
     (void)mod;
@@ -1219,6 +1244,9 @@ static PyObject *clock_name(PyObject *mod, PyObject *noarg)
 static PyMethodDef module_methods[] = {
     {"_null_profiler_start", null_profiler_start, METH_NOARGS,
      "Installs a C profile function that does nothing (benchmark floor)."},
+    {"_clock_profiler_start", clock_profiler_start, METH_NOARGS,
+     "Installs a C profile function that only reads the clock (benchmark"
+     "\nfloor of a timestamped event); _null_profiler_stop removes it."},
     {"_null_profiler_stop", null_profiler_stop, METH_NOARGS,
      "Removes the calling thread's profile function."},
     {"_allocator_hooks", pool_count, METH_NOARGS,
@@ -1251,7 +1279,8 @@ PyMODINIT_FUNC PyInit__core(void)
     if (PyModule_AddObject(m, "Profiler", (PyObject *)&Profiler_Type) < 0
         || PyModule_AddIntConstant(m, "N_COLUMNS", EVPROF_N_COLUMNS) < 0
         || PyModule_AddStringConstant(m, "LIB_VERSION",
-                                      evprof_version()) < 0) {
+                                      evprof_version()) < 0
+        || evprof_py_add_writer(m) < 0) {
         Py_DECREF(&Profiler_Type);
         Py_DECREF(m);
         return NULL;

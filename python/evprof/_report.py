@@ -188,4 +188,3 @@ def build_columns(res, registry, base, clean):
         'from_mod': table.mod[from_key],
         'from_line': table.lines(from_key, res[:, 4]),
     }
-

@@ -31,7 +31,7 @@ DOMAINS = ('raw', 'mem', 'obj')
 SORTS = ('inclusive', 'exclusive', 'calls', 'bytes', 'net', 'name')
 
 _RUN_VALUE_OPTIONS = {'-o', '--output', '--format', '--impl', '--memory',
-                      '--plot', '--size'}
+                      '--plot', '--size', '--sort'}
 
 
 class UsageError(Exception):

@@ -3,6 +3,7 @@ EventProfiler, WithEventProfiler, EventProfilerDebug: a drop-in for
 cpyquickhelper's event profiler, on the C core of libevprof.
 """
 import atexit
+import operator
 import sys
 import threading
 import warnings
@@ -61,6 +62,16 @@ def _identity(name):
     return name
 
 
+class UnknownEventError(ValueError, KeyError):
+    """
+    An event name :meth:`EventProfiler.log_event` does not know: a
+    ``ValueError``, and a ``KeyError`` as the seed's mapping look-up raised.
+    """
+
+    def __str__(self):
+        return ValueError.__str__(self)
+
+
 class EventProfiler:
     """
     Profiles function calls and memory allocations, every event in order
@@ -93,6 +104,9 @@ class EventProfiler:
             raise TypeError("threads must be a bool, not %s"
                             % type(threads).__name__)
         domains = _domain_mask(memory)
+        if not isinstance(size, (bool, int)) and hasattr(size, '__index__'):
+            # numpy integers, as the seed's pybind11 constructor took them
+            size = operator.index(size)
         self._impl = impl
         self._size = size
         self._threads_option = threads
@@ -105,22 +119,18 @@ class EventProfiler:
         self._events = []
         self._thread_index = []
         self._buffer = _core.Profiler(size, domains)
-        self._fresh = True
 
     @property
     def n_columns(self):
         """Number of int64 stored per event (columns of the raw results)."""
         return _core.N_COLUMNS
 
-    def _reset(self):
-        if not self._fresh:
-            self._buffer.reset()
-        self._fresh = False
-        self._events = []
-        self._thread_index = []
-
     def start(self):
-        """Starts the profiling."""
+        """
+        Starts (or resumes) the profiling.  As in the seed, the events of
+        an earlier start/stop stay: a report covers every run since the
+        profiler was built.
+        """
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
@@ -130,7 +140,6 @@ class EventProfiler:
             raise RuntimeError(
                 "Another EventProfiler is already profiling this thread; "
                 "stop it first.")
-        self._reset()
         self._copy_cache = False
         self._buffer.set_active(True)
         self._buffer.log_marker(sys._getframe(1),
@@ -232,7 +241,12 @@ class EventProfiler:
         :param event: ``'call'``, ``'return'``, ``'c_call'``, ...
         :param arg: the builtin for ``c_*`` events
         """
-        self._buffer.c_log_event(frame, event, arg)
+        try:
+            self._buffer.c_log_event(frame, event, arg)
+        except ValueError as e:
+            if type(e) is ValueError and isinstance(event, str):
+                raise UnknownEventError(str(e)) from None
+            raise
 
     def _empty_cache(self):
         """
@@ -265,13 +279,19 @@ class EventProfiler:
     def retrieve_raw_results(self, empty_cache=True):
         """
         The events as a numpy int64 array, one row an event, columns
-        ``id_frame, id_arg, event, time, value1, value2``; ``value2`` of a
+        ``id_frame, id_arg, event, time, value1, value2``.  As in the
+        seed, ``value1`` and ``value2`` are the block and its size for
+        memory events and 0 for the others; ``value2`` of a
         ``free``/``realloc_free`` row is minus the size freed (0 when the
         block was allocated before the profiling started).
 
         :param empty_cache: moves what the C buffer holds first
         """
-        return fill_freed_sizes(self._raw(empty_cache))
+        res = fill_freed_sizes(self._raw(empty_cache))
+        # The C core keeps the caller's instruction offset in value1 of
+        # function events (for from_line); the seed's raw rows hold 0.
+        res[res[:, 2] < 1000, 4:] = 0
+        return res
 
     def _thread_column(self):
         table = numpy.array([t[0] for t in self._buffer.threads()] or [0],
@@ -402,7 +422,6 @@ class EventProfilerDebug(EventProfiler):
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
-        self._reset()
         self._copy_cache = False
         self._buffer.set_active(True)
         self._buffer.log_marker(sys._getframe(1),

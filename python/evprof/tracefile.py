@@ -13,7 +13,6 @@ wrong and where.
 """
 import os
 import struct
-import time
 import zlib
 
 import numpy
@@ -73,7 +72,8 @@ def _crc(data):
 
 class TraceWriter:
     """
-    Writes a trace file section by section::
+    Writes a trace file section by section, with libevprof's own writer
+    (the one C programs use)::
 
         with TraceWriter(path) as w:
             w.write_meta({'source': 'me'})
@@ -86,24 +86,9 @@ class TraceWriter:
     without an exception); a block that raises leaves no partial file.
     """
 
-    def __init__(self, path, clock=CLOCK_MONOTONIC, pid=None,
-                 clock_ns=None):
+    def __init__(self, path):
         self.path = os.fspath(path)
-        self._f = open(self.path, 'wb')
-        self._events = 0
-        self._sections = 0
-        self._lost = 0
-        if clock_ns is None:
-            clock_ns = time.monotonic_ns()
-        head = _HEADER.pack(MAGIC, VERSION[0], VERSION[1], HEADER_SIZE,
-                            EVENT_SIZE, N_COLUMNS, clock, 0,
-                            os.getpid() if pid is None else pid,
-                            time.time_ns(), clock_ns, 0)
-        self._f.write(head + struct.pack('<I', _crc(head)))
-        self.write_meta({'clock': _CLOCK_NAMES.get(clock, 'unknown'),
-                         'columns': 'id_frame,id_arg,event,time,value1,'
-                                    'value2',
-                         'source': 'evprof (Python)'})
+        self._w = _core_module().TraceWriter(self.path)
 
     def __enter__(self):
         return self
@@ -112,121 +97,59 @@ class TraceWriter:
         if typ is None:
             self.close()
         else:
-            self._f.close()
+            try:
+                self._w.close()
+            except OSError:  # pragma: no cover - already failing
+                pass
             try:
                 os.unlink(self.path)
             except OSError:  # pragma: no cover
                 pass
 
-    def _section(self, kind, parts, required=False):
-        payload_len = sum(len(p) for p in parts)
-        if payload_len > MAX_PAYLOAD:  # pragma: no cover - callers split
-            raise ValueError("section of %d bytes is longer than the format "
-                             "allows" % payload_len)
-        crc = 0
-        for part in parts:
-            crc = zlib.crc32(part, crc)
-        head = _SECTION.pack(kind, FLAG_REQUIRED if required else 0,
-                             payload_len, crc & 0xFFFFFFFF)
-        self._f.write(head + struct.pack('<I', _crc(head)))
-        for part in parts:
-            self._f.write(part)
-        if kind != SEC_END:
-            self._sections += 1
-
     def write_meta(self, pairs):
         """A META section with the (str, str) pairs of dict *pairs*."""
-        out = [struct.pack('<II', len(pairs), 0)]
-        for key, value in pairs.items():
-            k, v = str(key).encode('utf-8'), str(value).encode('utf-8')
-            out += [struct.pack('<II', len(k), len(v)), k, v]
-        self._section(SEC_META, [b''.join(out)])
+        self._w.write_meta(dict(pairs))
 
     def write_threads(self, threads):
         """A THREADS section: a sequence of (ident, native_id, pid)."""
-        rec = numpy.zeros(len(threads), dtype=_THREAD)
-        rec['index'] = numpy.arange(len(threads))
-        for i, (ident, native, pid) in enumerate(threads):
-            rec['ident'][i] = ident & 0xFFFFFFFFFFFFFFFF
-            rec['native_id'][i] = native
-            rec['pid'][i] = pid
-        self._section(SEC_THREADS, [struct.pack('<II', len(threads), 0),
-                                    rec.tobytes()])
+        self._w.write_threads([tuple(int(x) for x in t) for t in threads])
 
     def write_events(self, raw, thread=None, progress=None):
         """
-        EVENTS sections for the int64 array *raw* of shape (n, 6), at most
-        65536 events a section, with the uint32 thread indices *thread*
-        (or none).  *progress* is called with the events written so far.
+        EVENTS sections for the int64 array *raw* of shape (n, 6), with the
+        uint32 thread indices *thread* (or none).  *progress* is called
+        with the events written so far.
         """
-        raw = numpy.asarray(raw)
+        raw = numpy.ascontiguousarray(raw, dtype=_EVENT)
         if raw.ndim != 2 or raw.shape[1] != N_COLUMNS:
             raise ValueError("events must have shape (n, %d), not %r"
                              % (N_COLUMNS, raw.shape))
-        if thread is not None and len(thread) != raw.shape[0]:
-            raise ValueError("%d thread indices for %d events"
-                             % (len(thread), raw.shape[0]))
-        n = raw.shape[0]
-        for lo in range(0, n, EVENTS_PER_SECTION):
-            hi = min(n, lo + EVENTS_PER_SECTION)
-            parts = [struct.pack('<II', hi - lo, 0 if thread is None else 1),
-                     numpy.ascontiguousarray(raw[lo:hi],
-                                             dtype=_EVENT).tobytes()]
-            if thread is not None:
-                parts.append(numpy.ascontiguousarray(
-                    thread[lo:hi], dtype='<u4').tobytes())
-            self._section(SEC_EVENTS, parts, required=True)
-            self._events += hi - lo
-            if progress is not None:
-                progress(hi)
+        if thread is not None:
+            thread = numpy.ascontiguousarray(thread, dtype='<u4')
+        self._w.write_events(raw, thread, progress)
 
     def write_names(self, names):
         """
         NAMES sections: *names* is a sequence of (key, kind, first line,
         name, module, file).
         """
-        out, size, count = [], 0, 0
-        for key, kind, first, name, mod, path in names:
-            strs = [('' if s is None else str(s)).encode('utf-8')
-                    for s in (name, mod, path)]
-            rec = _NAME.pack(int(key), int(kind), int(first),
-                             len(strs[0]), len(strs[1]), len(strs[2]), 0)
-            if size + len(rec) + sum(map(len, strs)) > MAX_PAYLOAD - 8:
-                self._names_section(out, count)
-                out, size, count = [], 0, 0
-            out += [rec] + strs
-            size += len(rec) + sum(map(len, strs))
-            count += 1
-        self._names_section(out, count)
-
-    def _names_section(self, out, count):
-        self._section(SEC_NAMES, [struct.pack('<II', count, 0),
-                                  b''.join(out)])
+        self._w.write_names([(int(k), int(kd), int(first), name, mod, path)
+                             for k, kd, first, name, mod, path in names])
 
     def write_lines(self, keys, offsets, lines):
         """LINES sections: code *keys* at *offsets* are on *lines*."""
-        rec = numpy.zeros(len(keys), dtype=_LINE)
-        rec['key'], rec['offset'], rec['line'] = keys, offsets, lines
-        step = (MAX_PAYLOAD - 8) // _LINE.itemsize
-        for lo in range(0, max(len(rec), 1), step):
-            part = rec[lo:lo + step]
-            self._section(SEC_LINES, [struct.pack('<II', len(part), 0),
-                                      part.tobytes()])
+        self._w.write_lines(numpy.asarray(keys, dtype=numpy.int64).tolist(),
+                            numpy.asarray(offsets,
+                                          dtype=numpy.int64).tolist(),
+                            numpy.asarray(lines, dtype=numpy.int64).tolist())
 
     def add_lost(self, lost):
         """Adds to the count of lost events recorded in the END section."""
-        self._lost += int(lost)
+        self._w.add_lost(int(lost))
 
     def close(self):
         """Writes the END section and closes the file."""
-        if self._f.closed:
-            return
-        try:
-            self._section(SEC_END, [struct.pack('<QQQ', self._events,
-                                                self._sections, self._lost)],
-                          required=True)
-        finally:
-            self._f.close()
+        self._w.close()
 
 
 # ---- reading -------------------------------------------------------------

@@ -136,7 +136,8 @@ class TestApi(unittest.TestCase):
         self.assertGreater(len(after), len(during))
         self.assertIn('f3', set(after['name']))
 
-    def test_restart_is_fresh(self):
+    def test_restart_accumulates(self):
+        # As in the seed: start/stop again resumes, the report covers both.
         ev = EventProfiler(impl='c')
         ev.start()
         f2()
@@ -145,11 +146,13 @@ class TestApi(unittest.TestCase):
         f3()
         ev.stop()
         df = ev.retrieve_results()
-        self.assertNotIn('f2', set(df['name']))
+        self.assertIn('f2', set(df['name']))
         self.assertIn('f3', set(df['name']))
         calls = df[df['event'] == 'call']
-        self.assertEqual(set(calls[calls['name'] == 'f1']['from_name']),
-                         {'f3'})
+        self.assertEqual(sorted(calls[calls['name'] == 'f1']['from_name']),
+                         ['f2', 'f3'])
+        self.assertEqual((df['event'] == 'profiler_start').sum(), 2)
+        self.assertTrue((numpy.diff(df['time'].values) >= 0).all())
 
     def test_clean_file_name(self):
         ev = EventProfiler(impl='c')
