@@ -803,6 +803,45 @@ static PyObject *Hook_vectorcall(PyObject *obj, PyObject *const *args,
     Py_RETURN_NONE;
 }
 
+/* The seed gave sys.setprofile the bound method c_log_event: the hook
+ * compares (and hashes) equal to `profiler.c_log_event`, as
+ * sys.getprofile() == prof._buffer.c_log_event held there. */
+static PyObject *Hook_bound(Hook *h)
+{
+    return PyObject_GetAttrString((PyObject *)h->prof, "c_log_event");
+}
+
+static PyObject *Hook_richcompare(PyObject *a, PyObject *b, int op)
+{
+    PyObject *bound, *res;
+
+    if (op != Py_EQ && op != Py_NE)
+        Py_RETURN_NOTIMPLEMENTED;
+    if (Py_TYPE(b) == &Hook_Type)
+        return PyBool_FromLong((((Hook *)a)->prof == ((Hook *)b)->prof)
+                               == (op == Py_EQ));
+    if (!PyCFunction_Check(b))
+        Py_RETURN_NOTIMPLEMENTED;
+    bound = Hook_bound((Hook *)a);
+    if (bound == NULL)
+        return NULL;
+    res = PyObject_RichCompare(bound, b, op);
+    Py_DECREF(bound);
+    return res;
+}
+
+static Py_hash_t Hook_hash(PyObject *h)
+{
+    PyObject *bound = Hook_bound((Hook *)h);
+    Py_hash_t x;
+
+    if (bound == NULL)
+        return -1;
+    x = PyObject_Hash(bound);
+    Py_DECREF(bound);
+    return x;
+}
+
 static void Hook_dealloc(Hook *h)
 {
     Py_XDECREF(h->prof);
@@ -816,6 +855,8 @@ static PyTypeObject Hook_Type = {
     .tp_dealloc = (destructor)Hook_dealloc,
     .tp_vectorcall_offset = offsetof(Hook, vectorcall),
     .tp_call = PyVectorcall_Call,
+    .tp_richcompare = Hook_richcompare,
+    .tp_hash = Hook_hash,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_doc = "hook(frame, event, arg): logs a profile event into its "
               "profiler (what impl='pybind11' gives to sys.setprofile).",
