@@ -187,9 +187,18 @@ class EventProfiler:
             except Exception:  # pragma: no cover
                 pass
 
+    def _python_hook(self):
+        # self.log_event, without keeping self alive: a profiler dropped
+        # while running is collected (and stopped by __del__).
+        meth = self.log_event
+        if getattr(meth, '__self__', None) is self and \
+                hasattr(meth, '__func__'):
+            return _core.weak_method(self, meth.__func__)
+        return meth
+
     def _thread_hook(self):
         if self._impl == 'python':
-            return self.log_event
+            return self._hook_obj
         if self._impl == 'pybind11':
             return self._hook_obj
         return self._buffer.c_install_thread
@@ -198,7 +207,7 @@ class EventProfiler:
         """Installs the profile function of *impl* (and the thread hook)."""
         self._prof = sys.getprofile()
         # What sys.getprofile() returns while ours is installed.
-        self._hook_obj = (self.log_event if self._impl == 'python' else
+        self._hook_obj = (self._python_hook() if self._impl == 'python' else
                           self._buffer.hook() if self._impl == 'pybind11'
                           else self._buffer)
         if self._threads_option:

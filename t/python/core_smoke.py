@@ -6,6 +6,7 @@ directory of the built module as argument.
 """
 import array
 import dis
+import gc
 import sys
 import threading
 import time
@@ -140,7 +141,28 @@ def edges():
         sys.setrecursionlimit(old)
     assert sys.getprofile() is hook
     assert p.restore_profile(hook) is True and sys.getprofile() is None
+    assert hook == p.c_log_event and hash(hook) == hash(p.c_log_event)
     p.set_active(False)
+
+    # impl='python': a hook holding its object weakly
+    class Obj:
+        def log(self, frame, event, arg):
+            self.seen.append(event)
+
+    o = Obj()
+    o.seen = []
+    weak = _core.weak_method(o, Obj.log)
+    assert weak == o.log and hash(weak) == hash(o.log)
+    sys.setprofile(weak)
+    leaf(1)
+    sys.setprofile(None)
+    assert 'call' in o.seen, o.seen
+    seen = o.seen
+    del o
+    gc.collect()
+    weak(sys._getframe(), 'call', None)  # dead: does nothing
+    assert weak != Obj().log
+    assert 'dead' in repr(weak) or seen[-1] == 'call', repr(weak)
 
 
 main()

@@ -424,6 +424,26 @@ class TestEdges(unittest.TestCase):
                                    size=size)
         self.assertRaises(OverflowError, EventProfiler, size=2 ** 64)
 
+    def test_dropped_while_running_all_impls(self):
+        # impl='python' installed the bound method log_event: the profiler
+        # could not be collected while it ran and logged until exit.
+        for impl in IMPLS:
+            for threads in (False, True):
+                with self.subTest(impl=impl, threads=threads):
+                    p = EventProfiler(impl=impl, threads=threads)
+                    p.start()
+                    self.assertEqual(sys.getprofile(), p.log_event
+                                     if impl == 'python' else
+                                     sys.getprofile())
+                    f()
+                    del p
+                    gc.collect()
+                    self.assertIsNone(sys.getprofile())
+                    self.assertIsNone(getattr(threading, '_profile_hook',
+                                              None))
+                    self.assertFalse(evprof._core.memory_hooked())
+                    self.assertEqual(len(evprof.profiler._running), 0)
+
     def test_small_sizes_lossless(self):
         for impl in IMPLS:
             for size in (1, 20):
