@@ -590,18 +590,25 @@ extern int _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func,
 /* Installs ours (on) in every other thread that has no profile function,
  * or removes it (off) from those where it still is: the profilers of other
  * tools are never replaced nor removed. */
-static void other_threads(Profiler *self, int on)
+/* Off: removes ours (the C profile function of self, or `installed`, the
+ * hook given to sys/threading.setprofile) from every thread but `skip` (the
+ * thread that saved a profiler, restored apart), the calling one included:
+ * the thread that started may have ended, or stop() run elsewhere. */
+static void other_threads(Profiler *self, int on, PyObject *installed,
+                          PyThreadState *skip)
 {
     PyThreadState *me = PyThreadState_Get(), *ts;
 
     for (ts = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
          ts != NULL; ts = PyThreadState_Next(ts)) {
-        if (ts == me)
+        if (ts == (on ? me : skip))
             continue;
         if (on && ts->c_profilefunc == NULL)
             (void)_PyEval_SetProfile(ts, profile_callback, (PyObject *)self);
-        else if (!on && ts->c_profilefunc == profile_callback
-                 && ts->c_profileobj == (PyObject *)self)
+        else if (!on && ((ts->c_profilefunc == profile_callback
+                          && ts->c_profileobj == (PyObject *)self)
+                         || (installed != NULL
+                             && ts->c_profileobj == installed)))
             (void)_PyEval_SetProfile(ts, NULL, NULL);
         PyErr_Clear();
     }
@@ -629,7 +636,7 @@ static PyObject *Profiler_install(Profiler *self, PyObject *args,
     self->all_threads = all && HAVE_OTHER_THREADS;
 #if HAVE_OTHER_THREADS
     if (self->all_threads)
-        other_threads(self, 1);
+        other_threads(self, 1, NULL, NULL);
 #endif
     PyEval_SetProfile(profile_callback, (PyObject *)self);
     Py_RETURN_NONE;
@@ -673,13 +680,21 @@ static PyObject *Profiler_restore_profile(Profiler *self, PyObject *args,
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:restore_profile", kwlist,
                                      &installed))
         return NULL;
-    if (self->all_threads) {
-#if HAVE_OTHER_THREADS
-        other_threads(self, 0);
-#endif
-        self->all_threads = 0;
-    }
     ts = self->saved ? live_tstate(self->saved_tstate) : me;
+#if HAVE_OTHER_THREADS
+    /* Threads that got ours (threads=True; impl='c' also those already
+     * running): removed, where it still is. */
+    other_threads(self, 0, installed != Py_None ? installed : NULL, ts);
+#endif
+    self->all_threads = 0;
+    if (self->saved && ts == NULL) {
+        /* The thread that started has ended: nothing to put back there,
+         * nothing was missed. */
+        Py_CLEAR(self->saved_obj);
+        self->saved = 0;
+        self->saved_tstate = NULL;
+        Py_RETURN_TRUE;
+    }
     ours = ts != NULL
         && ((ts->c_profilefunc == profile_callback
              && ts->c_profileobj == (PyObject *)self)

@@ -138,6 +138,44 @@ class TestEdges(unittest.TestCase):
                     p.stop()
                 self.assertIsNone(sys.getprofile())
 
+    def test_threads_hooks_removed_at_stop(self):
+        # Started in a thread that ended (threads=True, impl='c' hooking the
+        # running threads, the main one too), stopped in the main thread:
+        # ours stayed in the main thread; and the threads started while
+        # profiling (impl 'python', 'pybind11') kept ours after stop().
+        for impl in IMPLS:
+            with self.subTest(impl=impl):
+                p = EventProfiler(impl=impl, threads=True, memory=False)
+                t = threading.Thread(target=p.start)
+                t.start()
+                t.join()
+                with warnings.catch_warnings():
+                    warnings.simplefilter('error')
+                    p.stop()
+                self.assertIsNone(sys.getprofile())
+                self.assertIsNone(threading._profile_hook)
+
+                go, done = threading.Event(), threading.Event()
+                seen = []
+
+                def worker():
+                    f()
+                    go.wait()
+                    seen.append(sys.getprofile())
+                    done.set()
+
+                p.start()
+                w = threading.Thread(target=worker)
+                w.start()
+                f()
+                p.stop()
+                go.set()
+                done.wait()
+                w.join()
+                self.assertEqual(seen, [None])
+                calls, _ = balanced(p.retrieve_results(), 'f')
+                self.assertGreaterEqual(calls, 2)
+
     def test_second_profiler_same_thread(self):
         # Without memory hooks a second profiler used to take the first
         # one's profile function away silently.
