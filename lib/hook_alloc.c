@@ -20,7 +20,7 @@ _Thread_local int evprof__in_hook __attribute__((tls_model("initial-exec")));
 
 struct evprof_alloc_hook {
     evprof_allocator inner;
-    evprof_buffer *buffer;
+    evprof_buffer *buffer;  /* atomic: evprof_alloc_hook_set_buffer */
     int64_t tag;
     int enabled; /* atomic */
     evprof_allocator *slot; /* where evprof_alloc_hook_install put it */
@@ -41,7 +41,8 @@ static void record(const struct evprof_alloc_hook *h, int64_t event,
 {
     /* A full DROP buffer or a failed chunk allocation is counted as lost by
      * the buffer itself; the allocation goes on regardless. */
-    (void)evprof_log(h->buffer, evprof__context, h->tag, event,
+    (void)evprof_log(__atomic_load_n(&h->buffer, __ATOMIC_ACQUIRE),
+                     evprof__context, h->tag, event,
                      (int64_t)(intptr_t)ptr, (int64_t)size);
 }
 
@@ -155,6 +156,16 @@ int evprof_alloc_hook_enable(evprof_alloc_hook *h, int on)
     if (h == NULL)
         return -EINVAL;
     return __atomic_exchange_n(&h->enabled, on ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+int evprof_alloc_hook_set_buffer(evprof_alloc_hook *h, evprof_buffer *b)
+{
+    if (h == NULL || b == NULL)
+        return -EINVAL;
+    if (__atomic_load_n(&h->enabled, __ATOMIC_RELAXED))
+        return -EBUSY;
+    __atomic_store_n(&h->buffer, b, __ATOMIC_RELEASE);
+    return 0;
 }
 
 void evprof_alloc_hook_free(evprof_alloc_hook *h)

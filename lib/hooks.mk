@@ -79,6 +79,7 @@ dist_man_MANS += doc/evprof_trace_write_meta.3 \
 	doc/evprof_alloc_hook_allocator.3 doc/evprof_alloc_hook_inner.3 \
 	doc/evprof_alloc_hook_enable.3 doc/evprof_alloc_hook_install.3 \
 	doc/evprof_alloc_hook_remove.3 doc/evprof_alloc_hook_free.3 \
+	doc/evprof_alloc_hook_set_buffer.3 \
 	doc/evprof_context_set.3 doc/evprof_context_get.3 \
 	doc/evprof_hook_exit.3 doc/evprof_hook_active.3 \
 	doc/evprof_instrument_stop.3 doc/evprof_instrument_running.3 \

@@ -14,6 +14,7 @@ EVPROF_PY_SOURCES = \
 
 PY_TESTS = \
 	t/python/test_api.py \
+	t/python/test_edges.py \
 	t/python/test_events.py \
 	t/python/test_memory.py \
 	t/python/test_robust.py \

@@ -63,7 +63,7 @@ int main(void)
     void *p, *q;
     size_t n;
 
-    plan(53);
+    plan(58);
     b = evprof_buffer_new(64, EVPROF_GROW);
     if (b == NULL)
         bail("buffer");
@@ -151,6 +151,27 @@ int main(void)
     is_int(1, n, "its free logged");
     is_int(1, evprof_alloc_hook_enable(h, 0), "disable: was on");
     is_int(0, evprof_alloc_hook_enable(h, 0), "disable twice: was off");
+    /* Kept and reused with another buffer. */
+    {
+        evprof_buffer *b2 = evprof_buffer_new(16, EVPROF_GROW);
+
+        if (b2 == NULL)
+            bail("buffer 2");
+        is_int(-EINVAL, evprof_alloc_hook_set_buffer(NULL, b2),
+               "set_buffer of NULL");
+        is_int(-EINVAL, evprof_alloc_hook_set_buffer(h, NULL),
+               "set_buffer NULL");
+        evprof_alloc_hook_enable(h2, 0);
+        is_int(0, evprof_alloc_hook_set_buffer(h2, b2), "set_buffer (off)");
+        evprof_alloc_hook_enable(h2, 1);
+        is_int(-EBUSY, evprof_alloc_hook_set_buffer(h2, b),
+               "set_buffer while on: -EBUSY");
+        wrapped2.free(wrapped2.ctx, wrapped2.malloc(wrapped2.ctx, 40));
+        ok(evprof_buffer_count(b2) == 2 && evprof_buffer_count(b) == 0,
+           "logged into the new buffer");
+        evprof_alloc_hook_enable(h2, 0);
+        evprof_buffer_free(b2);
+    }
     evprof_alloc_hook_free(h);
     evprof_alloc_hook_free(h2);
 

@@ -98,6 +98,15 @@ int evprof_alloc_hook_install(evprof_alloc_hook *h, evprof_allocator *slot)
 int evprof_alloc_hook_remove(evprof_alloc_hook *h) EVPROF_WARN_UNUSED;
 
 /*
+ * Makes a hook log into `b` from now on, so that a hook stays installed (or
+ * reachable: other code may keep its family, as tracemalloc keeps the one
+ * it wrapped) across the lifetimes of several buffers instead of being
+ * freed.  Only while logging is off.  0, or -EINVAL (NULL), -EBUSY (on).
+ */
+int evprof_alloc_hook_set_buffer(evprof_alloc_hook *h, evprof_buffer *b)
+    EVPROF_WARN_UNUSED;
+
+/*
  * Frees the hook.  The caller must have uninstalled its family first and
  * know that no thread is still inside it.  NULL is allowed.
  */

@@ -387,11 +387,91 @@ static const PyMemAllocatorDomain domain_of[3] = {
 };
 
 static struct {
-    evprof_alloc_hook *hook;    /* installed, or NULL */
-    evprof_alloc_hook *retired; /* uninstalled at the last stop */
-    PyMemAllocatorEx saved;
+    evprof_alloc_hook *hook;    /* installed and logging, or NULL */
+    PyMemAllocatorEx saved;     /* put back at stop when ours is on top */
 } mem[3];
 static Profiler *mem_owner;
+
+/*
+ * Every hook ever installed, by domain.  None is ever freed: other code may
+ * keep the family it wrapped (tracemalloc calls the raw family it found at
+ * its last start even after it stopped, before it looks again), and a
+ * thread without the GIL may still be inside one.  Instead a hook is reused
+ * with the next profiler's buffer: the one found on top (left there, off,
+ * by a stop under another hook, and put back when that one was removed),
+ * or the one that wraps the same family.  So start/stop cycles, with or
+ * without tracemalloc in between, neither grow the allocator chain nor
+ * leak.  Plain malloc, as the registry.
+ */
+static struct {
+    evprof_alloc_hook **v;
+    size_t n, cap;
+} pool[3];
+
+static evprof_alloc_hook *pool_by_ctx(int d, void *ctx)
+{
+    size_t i;
+
+    for (i = 0; i < pool[d].n; i++)
+        if ((void *)pool[d].v[i] == ctx)
+            return pool[d].v[i];
+    return NULL;
+}
+
+static evprof_alloc_hook *pool_by_inner(int d, const PyMemAllocatorEx *a)
+{
+    size_t i;
+
+    for (i = 0; i < pool[d].n; i++) {
+        const evprof_allocator *in = evprof_alloc_hook_inner(pool[d].v[i]);
+
+        if (in->ctx == a->ctx && in->malloc == a->malloc
+            && in->calloc == a->calloc && in->realloc == a->realloc
+            && in->free == a->free)
+            return pool[d].v[i];
+    }
+    return NULL;
+}
+
+static int pool_add(int d, evprof_alloc_hook *h)
+{
+    if (pool[d].n == pool[d].cap) {
+        size_t cap = pool[d].cap ? 2 * pool[d].cap : 4;
+        evprof_alloc_hook **v = realloc(pool[d].v, cap * sizeof(*v));
+
+        if (v == NULL)
+            return -1;
+        pool[d].v = v;
+        pool[d].cap = cap;
+    }
+    pool[d].v[pool[d].n++] = h;
+    return 0;
+}
+
+static PyObject *pool_count(PyObject *mod, PyObject *noarg)
+{
+    (void)mod;
+    (void)noarg;
+    return PyLong_FromSize_t(pool[0].n + pool[1].n + pool[2].n);
+}
+
+static void memory_undo(int upto)
+{
+    int d;
+
+    for (d = upto - 1; d >= 0; d--) {
+        PyMemAllocatorEx cur;
+
+        if (mem[d].hook == NULL)
+            continue;
+        (void)evprof_alloc_hook_enable(mem[d].hook, 0);
+        PyMem_GetAllocator(domain_of[d], &cur);
+        if (cur.ctx == (void *)mem[d].hook)
+            PyMem_SetAllocator(domain_of[d], &mem[d].saved);
+        /* else someone hooked over ours: ours stays, off, forwarding */
+        mem[d].hook = NULL;
+    }
+}
 
 static int memory_install(Profiler *self)
 {
@@ -405,73 +485,80 @@ static int memory_install(Profiler *self)
         return -1;
     }
     for (d = 0; d < 3; d++) {
-        evprof_allocator inner, wrap;
-        PyMemAllocatorEx a;
+        evprof_alloc_hook *h;
+        PyMemAllocatorEx cur;
+        int on_top = 0;
 
         if (!(self->domains & (1 << d)))
             continue;
-        /* A hook retired one stop ago: no thread is still inside it. */
-        evprof_alloc_hook_free(mem[d].retired);
-        mem[d].retired = NULL;
-        PyMem_GetAllocator(domain_of[d], &mem[d].saved);
-        inner.ctx = mem[d].saved.ctx;
-        inner.malloc = mem[d].saved.malloc;
-        inner.calloc = mem[d].saved.calloc;
-        inner.realloc = mem[d].saved.realloc;
-        inner.free = mem[d].saved.free;
-        mem[d].hook = evprof_alloc_hook_new(&inner, self->buf, d);
-        if (mem[d].hook == NULL
-            || evprof_alloc_hook_allocator(mem[d].hook, &wrap) != 0) {
-            evprof_alloc_hook_free(mem[d].hook);
-            mem[d].hook = NULL;
-            PyErr_NoMemory();
-            goto undo;
+        PyMem_GetAllocator(domain_of[d], &cur);
+        h = pool_by_ctx(d, cur.ctx);
+        if (h != NULL) {
+            /* Ours, off, on top: turned on again where it is; its inner
+             * family is what stop puts back. */
+            const evprof_allocator *in = evprof_alloc_hook_inner(h);
+
+            mem[d].saved.ctx = in->ctx;
+            mem[d].saved.malloc = in->malloc;
+            mem[d].saved.calloc = in->calloc;
+            mem[d].saved.realloc = in->realloc;
+            mem[d].saved.free = in->free;
+            on_top = 1;
+        } else {
+            mem[d].saved = cur;
+            h = pool_by_inner(d, &cur);
+            if (h == NULL) {
+                evprof_allocator inner;
+
+                inner.ctx = cur.ctx;
+                inner.malloc = cur.malloc;
+                inner.calloc = cur.calloc;
+                inner.realloc = cur.realloc;
+                inner.free = cur.free;
+                h = evprof_alloc_hook_new(&inner, self->buf, d);
+                if (h == NULL || pool_add(d, h) != 0) {
+                    evprof_alloc_hook_free(h);
+                    PyErr_NoMemory();
+                    memory_undo(d);
+                    return -1;
+                }
+            }
         }
-        a.ctx = wrap.ctx;
-        a.malloc = wrap.malloc;
-        a.calloc = wrap.calloc;
-        a.realloc = wrap.realloc;
-        a.free = wrap.free;
-        PyMem_SetAllocator(domain_of[d], &a);
-        (void)evprof_alloc_hook_enable(mem[d].hook, 1);
+        if (evprof_alloc_hook_set_buffer(h, self->buf) != 0) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "an allocator hook of evprof is still logging");
+            memory_undo(d);
+            return -1;
+        }
+        if (!on_top) {
+            evprof_allocator wrap;
+            PyMemAllocatorEx a;
+
+            if (evprof_alloc_hook_allocator(h, &wrap) != 0) {
+                PyErr_SetString(PyExc_SystemError, "no allocator hook");
+                memory_undo(d);
+                return -1;
+            }
+            a.ctx = wrap.ctx;
+            a.malloc = wrap.malloc;
+            a.calloc = wrap.calloc;
+            a.realloc = wrap.realloc;
+            a.free = wrap.free;
+            PyMem_SetAllocator(domain_of[d], &a);
+        }
+        (void)evprof_alloc_hook_enable(h, 1);
+        mem[d].hook = h;
     }
     mem_owner = self;
     Py_INCREF(self);
     return 0;
-undo:
-    for (d = d - 1; d >= 0; d--) {
-        if (mem[d].hook == NULL)
-            continue;
-        (void)evprof_alloc_hook_enable(mem[d].hook, 0);
-        PyMem_SetAllocator(domain_of[d], &mem[d].saved);
-        mem[d].retired = mem[d].hook;
-        mem[d].hook = NULL;
-    }
-    return -1;
 }
 
 static void memory_uninstall(Profiler *self)
 {
-    int d;
-
     if (mem_owner != self)
         return;
-    for (d = 2; d >= 0; d--) {
-        PyMemAllocatorEx cur;
-
-        if (mem[d].hook == NULL)
-            continue;
-        (void)evprof_alloc_hook_enable(mem[d].hook, 0);
-        PyMem_GetAllocator(domain_of[d], &cur);
-        if (cur.ctx == (void *)mem[d].hook) {
-            PyMem_SetAllocator(domain_of[d], &mem[d].saved);
-            /* Freed at the next start: a thread may still be inside. */
-            mem[d].retired = mem[d].hook;
-        }
-        /* else someone hooked over ours: ours stays, disabled, forwarding
-         * for ever (never freed). */
-        mem[d].hook = NULL;
-    }
+    memory_undo(3);
     mem_owner = NULL;
     Py_DECREF(self);
 }
@@ -503,18 +590,25 @@ extern int _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func,
 /* Installs ours (on) in every other thread that has no profile function,
  * or removes it (off) from those where it still is: the profilers of other
  * tools are never replaced nor removed. */
-static void other_threads(Profiler *self, int on)
+/* Off: removes ours (the C profile function of self, or `installed`, the
+ * hook given to sys/threading.setprofile) from every thread but `skip` (the
+ * thread that saved a profiler, restored apart), the calling one included:
+ * the thread that started may have ended, or stop() run elsewhere. */
+static void other_threads(Profiler *self, int on, PyObject *installed,
+                          PyThreadState *skip)
 {
     PyThreadState *me = PyThreadState_Get(), *ts;
 
     for (ts = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
          ts != NULL; ts = PyThreadState_Next(ts)) {
-        if (ts == me)
+        if (ts == (on ? me : skip))
             continue;
         if (on && ts->c_profilefunc == NULL)
             (void)_PyEval_SetProfile(ts, profile_callback, (PyObject *)self);
-        else if (!on && ts->c_profilefunc == profile_callback
-                 && ts->c_profileobj == (PyObject *)self)
+        else if (!on && ((ts->c_profilefunc == profile_callback
+                          && ts->c_profileobj == (PyObject *)self)
+                         || (installed != NULL
+                             && ts->c_profileobj == installed)))
             (void)_PyEval_SetProfile(ts, NULL, NULL);
         PyErr_Clear();
     }
@@ -542,37 +636,89 @@ static PyObject *Profiler_install(Profiler *self, PyObject *args,
     self->all_threads = all && HAVE_OTHER_THREADS;
 #if HAVE_OTHER_THREADS
     if (self->all_threads)
-        other_threads(self, 1);
+        other_threads(self, 1, NULL, NULL);
 #endif
     PyEval_SetProfile(profile_callback, (PyObject *)self);
     Py_RETURN_NONE;
 }
 
-/* Restores the profiler saved by install/save_profile in the thread that
- * saved it, when that is the calling thread. */
-static PyObject *Profiler_restore_profile(Profiler *self, PyObject *noarg)
+/* The thread state ts if it is still alive in the calling thread's
+ * interpreter (a thread that ended left a dangling pointer), else NULL. */
+static PyThreadState *live_tstate(PyThreadState *ts)
 {
-    PyThreadState *ts = PyThreadState_Get();
+    PyThreadState *me = PyThreadState_Get(), *t;
 
-    (void)noarg;
-    if (self->all_threads) {
-#if HAVE_OTHER_THREADS
-        other_threads(self, 0);
+    if (ts == NULL || ts == me)
+        return ts;
+#if PY_VERSION_HEX < 0x03090000
+    t = PyInterpreterState_ThreadHead(me->interp);
+#else
+    t = PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me));
 #endif
-        self->all_threads = 0;
-    }
-    if (self->saved && ts == self->saved_tstate) {
-        PyObject *obj = self->saved_obj;
+    for (; t != NULL; t = PyThreadState_Next(t))
+        if (t == ts)
+            return ts;
+    return NULL;
+}
 
-        self->saved_obj = NULL;
+/* restore_profile(installed=None): puts the saved profiler back in the
+ * thread that saved it (also when called from another thread, e.g. stop()
+ * from a worker or a __del__ run by the GC elsewhere), but only where ours
+ * is still in place: the C profile function of self, or `installed` (the
+ * callable given to sys.setprofile).  A profile function that user code or
+ * another tool put over ours is left alone.  Returns True when ours was
+ * found and removed, False when it had been replaced or removed. */
+static PyObject *Profiler_restore_profile(Profiler *self, PyObject *args,
+                                          PyObject *kw)
+{
+    static char *kwlist[] = {"installed", NULL};
+    PyObject *installed = Py_None, *obj;
+    PyThreadState *me = PyThreadState_Get(), *ts;
+    Py_tracefunc func;
+    int ours;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:restore_profile", kwlist,
+                                     &installed))
+        return NULL;
+    ts = self->saved ? live_tstate(self->saved_tstate) : me;
+#if HAVE_OTHER_THREADS
+    /* Threads that got ours (threads=True; impl='c' also those already
+     * running): removed, where it still is. */
+    other_threads(self, 0, installed != Py_None ? installed : NULL, ts);
+#endif
+    self->all_threads = 0;
+    if (self->saved && ts == NULL) {
+        /* The thread that started has ended: nothing to put back there,
+         * nothing was missed. */
+        Py_CLEAR(self->saved_obj);
         self->saved = 0;
-        PyEval_SetProfile(self->saved_func, obj);
-        Py_XDECREF(obj);
-    } else if (ts->c_profilefunc == profile_callback
-               && ts->c_profileobj == (PyObject *)self) {
-        PyEval_SetProfile(NULL, NULL);
+        self->saved_tstate = NULL;
+        Py_RETURN_TRUE;
     }
-    Py_RETURN_NONE;
+    ours = ts != NULL
+        && ((ts->c_profilefunc == profile_callback
+             && ts->c_profileobj == (PyObject *)self)
+            || (installed != Py_None && ts->c_profileobj == installed));
+    func = self->saved ? self->saved_func : NULL;
+    obj = self->saved ? self->saved_obj : NULL;
+    self->saved_obj = NULL;
+    self->saved = 0;
+    self->saved_tstate = NULL;
+    /* Also where nothing is left (ours removed because it raised, as a
+     * Python profile function does at the recursion limit). */
+    if (ours || (ts != NULL && ts->c_profilefunc == NULL && func != NULL)) {
+        if (ts == me)
+            PyEval_SetProfile(func, obj);
+#if HAVE_OTHER_THREADS
+        else if (_PyEval_SetProfile(ts, func, obj) < 0)
+            PyErr_Clear();
+#else
+        else
+            ours = 0; /* cannot reach another thread's profiler here */
+#endif
+    }
+    Py_XDECREF(obj);
+    return PyBool_FromLong(ours);
 }
 
 /* ---- methods ---------------------------------------------------------- */
@@ -641,6 +787,297 @@ static PyObject *Profiler_c_install_thread(Profiler *self,
     Py_RETURN_NONE;
 }
 
+/* ---- the callable given to sys.setprofile (impl='pybind11') ---------- */
+
+#if PY_VERSION_HEX < 0x03090000
+# define Py_TPFLAGS_HAVE_VECTORCALL _Py_TPFLAGS_HAVE_VECTORCALL
+# define PyObject_Vectorcall _PyObject_Vectorcall
+#endif
+
+/* A profile hook object with a vectorcall of its own: unlike a builtin
+ * method it takes no recursion-depth check on each call, so a program at
+ * its recursion limit does not get the hook removed by a RecursionError
+ * raised inside the profiler (and the events after it lost). */
+typedef struct {
+    PyObject_HEAD
+    Profiler *prof;
+    vectorcallfunc vectorcall;
+} Hook;
+
+static PyTypeObject Hook_Type;
+
+static PyObject *Hook_vectorcall(PyObject *obj, PyObject *const *args,
+                                 size_t nargsf, PyObject *kwnames)
+{
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) {
+        PyErr_SetString(PyExc_TypeError,
+                        "the profile hook takes no keyword arguments");
+        return NULL;
+    }
+    if (do_log(((Hook *)obj)->prof, args, PyVectorcall_NARGS(nargsf)) != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* The seed gave sys.setprofile the bound method c_log_event: the hook
+ * compares (and hashes) equal to `profiler.c_log_event`, as
+ * sys.getprofile() == prof._buffer.c_log_event held there. */
+static PyObject *Hook_bound(Hook *h)
+{
+    return PyObject_GetAttrString((PyObject *)h->prof, "c_log_event");
+}
+
+static PyObject *Hook_richcompare(PyObject *a, PyObject *b, int op)
+{
+    PyObject *bound, *res;
+
+    if (op != Py_EQ && op != Py_NE)
+        Py_RETURN_NOTIMPLEMENTED;
+    if (Py_TYPE(b) == &Hook_Type)
+        return PyBool_FromLong((((Hook *)a)->prof == ((Hook *)b)->prof)
+                               == (op == Py_EQ));
+    if (!PyCFunction_Check(b))
+        Py_RETURN_NOTIMPLEMENTED;
+    bound = Hook_bound((Hook *)a);
+    if (bound == NULL)
+        return NULL;
+    res = PyObject_RichCompare(bound, b, op);
+    Py_DECREF(bound);
+    return res;
+}
+
+static Py_hash_t Hook_hash(PyObject *h)
+{
+    PyObject *bound = Hook_bound((Hook *)h);
+    Py_hash_t x;
+
+    if (bound == NULL)
+        return -1;
+    x = PyObject_Hash(bound);
+    Py_DECREF(bound);
+    return x;
+}
+
+static void Hook_dealloc(Hook *h)
+{
+    Py_XDECREF(h->prof);
+    PyObject_Free(h);
+}
+
+static PyTypeObject Hook_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "evprof._core.Hook",
+    .tp_basicsize = sizeof(Hook),
+    .tp_dealloc = (destructor)Hook_dealloc,
+    .tp_vectorcall_offset = offsetof(Hook, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_richcompare = Hook_richcompare,
+    .tp_hash = Hook_hash,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "hook(frame, event, arg): logs a profile event into its "
+              "profiler (what impl='pybind11' gives to sys.setprofile).",
+};
+
+static PyObject *Profiler_hook(Profiler *self, PyObject *noarg)
+{
+    Hook *h = PyObject_New(Hook, &Hook_Type);
+
+    (void)noarg;
+    if (h == NULL)
+        return NULL;
+    Py_INCREF(self);
+    h->prof = self;
+    h->vectorcall = Hook_vectorcall;
+    return (PyObject *)h;
+}
+
+/* ---- impl='python': the profile function, holding its profiler weakly ---
+ *
+ * sys.setprofile(prof.log_event) kept the profiler alive for as long as it
+ * was installed: a profiler dropped while running could never be collected
+ * (its __del__ stops it) and logged until the process exited.  This hook
+ * calls func(obj, frame, event, arg) with obj held by a weak reference
+ * (nothing when it is gone), and compares equal to the bound method
+ * obj.func, which the seed installed. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *ref;   /* weakref to obj */
+    PyObject *func;  /* the function of the method */
+    vectorcallfunc vectorcall;
+} WeakHook;
+
+static PyTypeObject WeakHook_Type;
+
+/* A new reference to obj, or NULL (no error) when it is gone. */
+static PyObject *weakhook_obj(WeakHook *h)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *o = NULL;
+
+    if (PyWeakref_GetRef(h->ref, &o) < 0)
+        PyErr_Clear();
+    return o;
+#else
+    PyObject *o = PyWeakref_GetObject(h->ref);
+
+    if (o == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (o == Py_None)
+        return NULL;
+    Py_INCREF(o);
+    return o;
+#endif
+}
+
+static PyObject *WeakHook_vectorcall(PyObject *obj, PyObject *const *args,
+                                     size_t nargsf, PyObject *kwnames)
+{
+    WeakHook *h = (WeakHook *)obj;
+    PyObject *stack[4], *o, *res;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf), i;
+
+    if (n != 3 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "the profile hook takes (frame, event, arg)");
+        return NULL;
+    }
+    o = weakhook_obj(h);
+    if (o == NULL)
+        Py_RETURN_NONE;
+    stack[0] = o;
+    for (i = 0; i < 3; i++)
+        stack[i + 1] = args[i];
+    res = PyObject_Vectorcall(h->func, stack, 4, NULL);
+    Py_DECREF(o);
+    return res;
+}
+
+static PyObject *WeakHook_bound(WeakHook *h)
+{
+    PyObject *o = weakhook_obj(h), *m;
+
+    if (o == NULL)
+        return NULL;
+    m = PyMethod_New(h->func, o);
+    Py_DECREF(o);
+    return m;
+}
+
+static PyObject *WeakHook_richcompare(PyObject *a, PyObject *b, int op)
+{
+    PyObject *bound, *res;
+
+    if (op != Py_EQ && op != Py_NE)
+        Py_RETURN_NOTIMPLEMENTED;
+    if (a == b)
+        return PyBool_FromLong(op == Py_EQ);
+    if (!PyMethod_Check(b))
+        Py_RETURN_NOTIMPLEMENTED;
+    bound = WeakHook_bound((WeakHook *)a);
+    if (bound == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        return PyBool_FromLong(op == Py_NE);
+    }
+    res = PyObject_RichCompare(bound, b, op);
+    Py_DECREF(bound);
+    return res;
+}
+
+static Py_hash_t WeakHook_hash(PyObject *a)
+{
+    PyObject *bound = WeakHook_bound((WeakHook *)a);
+    Py_hash_t x;
+
+    if (bound == NULL)
+        return PyErr_Occurred() ? -1 : _Py_HashPointer(a);
+    x = PyObject_Hash(bound);
+    Py_DECREF(bound);
+    return x;
+}
+
+static PyObject *WeakHook_repr(PyObject *a)
+{
+    WeakHook *h = (WeakHook *)a;
+    PyObject *o = weakhook_obj(h), *r;
+
+    if (o == NULL)
+        return PyUnicode_FromFormat("<profile hook %R of a dead object>",
+                                    h->func);
+    r = PyUnicode_FromFormat("<profile hook %R of %R>", h->func, o);
+    Py_DECREF(o);
+    return r;
+}
+
+static int WeakHook_traverse(WeakHook *h, visitproc visit, void *arg)
+{
+    Py_VISIT(h->ref);
+    Py_VISIT(h->func);
+    return 0;
+}
+
+static int WeakHook_clear(WeakHook *h)
+{
+    Py_CLEAR(h->ref);
+    Py_CLEAR(h->func);
+    return 0;
+}
+
+static void WeakHook_dealloc(WeakHook *h)
+{
+    PyObject_GC_UnTrack(h);
+    WeakHook_clear(h);
+    PyObject_GC_Del(h);
+}
+
+static PyTypeObject WeakHook_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "evprof._core.WeakHook",
+    .tp_basicsize = sizeof(WeakHook),
+    .tp_dealloc = (destructor)WeakHook_dealloc,
+    .tp_vectorcall_offset = offsetof(WeakHook, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_repr = WeakHook_repr,
+    .tp_richcompare = WeakHook_richcompare,
+    .tp_hash = WeakHook_hash,
+    .tp_traverse = (traverseproc)WeakHook_traverse,
+    .tp_clear = (inquiry)WeakHook_clear,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL
+                | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "hook(frame, event, arg): func(obj, frame, event, arg), obj "
+              "held weakly (impl='python').",
+};
+
+static PyObject *weak_method(PyObject *mod, PyObject *args)
+{
+    PyObject *obj, *func;
+    WeakHook *h;
+
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "OO:weak_method", &obj, &func))
+        return NULL;
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "func must be callable");
+        return NULL;
+    }
+    h = PyObject_GC_New(WeakHook, &WeakHook_Type);
+    if (h == NULL)
+        return NULL;
+    h->func = NULL;
+    h->vectorcall = WeakHook_vectorcall;
+    h->ref = PyWeakref_NewRef(obj, NULL);
+    if (h->ref == NULL) {
+        Py_DECREF(h);
+        return NULL;
+    }
+    Py_INCREF(func);
+    h->func = func;
+    PyObject_GC_Track(h);
+    return (PyObject *)h;
+}
+
 static PyObject *Profiler_log_event(Profiler *self, PyObject *args)
 {
     long long f, a, e, v1, v2;
@@ -689,7 +1126,10 @@ static PyObject *Profiler_set_active(Profiler *self, PyObject *arg)
      * array up front: page faults would otherwise land in the profiled
      * code, one every 85 events. */
     if (on && evprof_buffer_prepare(self->buf, (size_t)self->size) == -ENOMEM)
-        return PyErr_NoMemory();
+        return PyErr_Format(PyExc_MemoryError,
+                            "cannot allocate a buffer chunk of size=%zu "
+                            "events (%zu bytes each)", self->size,
+                            sizeof(evprof_event));
     self->active = on;
     Py_RETURN_NONE;
 }
@@ -838,12 +1278,17 @@ static int Profiler_init(Profiler *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|i:Profiler", kwlist,
                                      &osize, &domains))
         return -1;
-    if (!PyLong_Check(osize) || PyBool_Check(osize)) {
+    /* Any integer (numpy's too), not a bool. */
+    if (!PyIndex_Check(osize) || PyBool_Check(osize)) {
         PyErr_Format(PyExc_TypeError, "size must be an int, not %.100s",
                      Py_TYPE(osize)->tp_name);
         return -1;
     }
+    osize = PyNumber_Index(osize);
+    if (osize == NULL)
+        return -1;
     size = PyLong_AsSsize_t(osize);
+    Py_DECREF(osize);
     if (size == -1 && PyErr_Occurred())
         return -1;
     if (size <= 0) {
@@ -929,6 +1374,9 @@ static PyMethodDef Profiler_methods[] = {
      "c_install_thread(frame, event, arg)\n--\n\n"
      "As c_log_event, and installs the C profile function in the calling "
      "thread (given to threading.setprofile)."},
+    {"hook", (PyCFunction)Profiler_hook, METH_NOARGS,
+     "hook()\n--\n\nA profile function for sys.setprofile that logs into "
+     "this profiler (as c_log_event, without a recursion check)."},
     {"log_event", (PyCFunction)Profiler_log_event, METH_VARARGS,
      "log_event(id_frame, id_arg, event, value1, value2)\n--\n\n"
      "Logs a raw event; returns True."},
@@ -942,8 +1390,12 @@ static PyMethodDef Profiler_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "install(all_threads=False)\n--\n\n"
      "Saves the thread's profiler and installs the C profile function."},
-    {"restore_profile", (PyCFunction)Profiler_restore_profile, METH_NOARGS,
-     "restore_profile()\n--\n\nPuts the saved profiler back."},
+    {"restore_profile", (PyCFunction)(void (*)(void))Profiler_restore_profile,
+     METH_VARARGS | METH_KEYWORDS,
+     "restore_profile(installed=None)\n--\n\n"
+     "Puts the saved profiler back in the thread that saved it, where ours "
+     "(the C profile function or `installed`) is still in place; returns "
+     "whether it was."},
     {"memory_start", (PyCFunction)Profiler_memory_start, METH_NOARGS,
      "memory_start()\n--\n\nHooks the selected PyMem domains."},
     {"memory_stop", (PyCFunction)Profiler_memory_stop, METH_NOARGS,
@@ -1041,6 +1493,12 @@ static PyMethodDef module_methods[] = {
      "\nfloor of a timestamped event); _null_profiler_stop removes it."},
     {"_null_profiler_stop", null_profiler_stop, METH_NOARGS,
      "Removes the calling thread's profile function."},
+    {"_allocator_hooks", pool_count, METH_NOARGS,
+     "How many allocator hooks were ever made (kept and reused)."},
+    {"weak_method", weak_method, METH_VARARGS,
+     "weak_method(obj, func)\n--\n\nA profile function calling "
+     "func(obj, frame, event, arg), obj held weakly; equal to the bound "
+     "method obj.func."},
     {"memory_hooked", memory_hooked, METH_NOARGS,
      "True while a profiler hooks the PyMem allocators."},
     {"clock_name", clock_name, METH_NOARGS,
@@ -1060,7 +1518,8 @@ PyMODINIT_FUNC PyInit__core(void)
 {
     PyObject *m;
 
-    if (PyType_Ready(&Profiler_Type) < 0)
+    if (PyType_Ready(&Profiler_Type) < 0 || PyType_Ready(&Hook_Type) < 0
+        || PyType_Ready(&WeakHook_Type) < 0)
         return NULL;
     m = PyModule_Create(&core_module);
     if (m == NULL)

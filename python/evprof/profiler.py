@@ -113,6 +113,8 @@ class EventProfiler:
         self._started = False
         self._prof = None
         self._thread_prof = None
+        self._hook_obj = None
+        self._thread_hook_obj = None
         self._copy_cache = False
         self._events = []
         self._thread_index = []
@@ -132,6 +134,12 @@ class EventProfiler:
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
+        current = sys.getprofile()
+        if current is not None and any(
+                other._hook_obj is current for other in list(_running)):
+            raise RuntimeError(
+                "Another EventProfiler is already profiling this thread; "
+                "stop it first.")
         self._copy_cache = False
         self._buffer.set_active(True)
         self._buffer.log_marker(sys._getframe(1),
@@ -152,7 +160,7 @@ class EventProfiler:
         if not self._started:
             raise RuntimeError(
                 "The profiler was not started. It must be done first.")
-        self._restore_profiler()
+        replaced = not self._restore_profiler()
         self._buffer.memory_stop()
         self._buffer.log_marker(sys._getframe(1),
                                 self._event_mapping['profiler_sort'])
@@ -164,6 +172,12 @@ class EventProfiler:
         if lost:
             warnings.warn("%d events were lost (out of memory)" % lost,
                           RuntimeWarning, stacklevel=2)
+        if replaced:
+            warnings.warn(
+                "the profile function was replaced or removed while "
+                "profiling (sys.setprofile, another profiler, or an "
+                "exception raised inside it): the events after that are "
+                "missing", RuntimeWarning, stacklevel=2)
 
     def __del__(self):
         # A profiler dropped while running uninstalls itself.
@@ -173,37 +187,60 @@ class EventProfiler:
             except Exception:  # pragma: no cover
                 pass
 
+    def _python_hook(self):
+        # self.log_event, without keeping self alive: a profiler dropped
+        # while running is collected (and stopped by __del__).
+        meth = self.log_event
+        if getattr(meth, '__self__', None) is self and \
+                hasattr(meth, '__func__'):
+            return _core.weak_method(self, meth.__func__)
+        return meth
+
     def _thread_hook(self):
         if self._impl == 'python':
-            return self.log_event
+            return self._hook_obj
         if self._impl == 'pybind11':
-            return self._buffer.c_log_event
+            return self._hook_obj
         return self._buffer.c_install_thread
 
     def _setup_profiler(self):
         """Installs the profile function of *impl* (and the thread hook)."""
         self._prof = sys.getprofile()
+        # What sys.getprofile() returns while ours is installed.
+        self._hook_obj = (self._python_hook() if self._impl == 'python' else
+                          self._buffer.hook() if self._impl == 'pybind11'
+                          else self._buffer)
         if self._threads_option:
             self._thread_prof = getattr(threading, '_profile_hook', None)
-            threading.setprofile(self._thread_hook())
+            self._thread_hook_obj = self._thread_hook()
+            threading.setprofile(self._thread_hook_obj)
         if self._impl == 'python':
             self._buffer.save_profile()
-            sys.setprofile(self.log_event)
+            sys.setprofile(self._hook_obj)
         elif self._impl == 'pybind11':
             self._buffer.save_profile()
-            sys.setprofile(self._buffer.c_log_event)
+            sys.setprofile(self._hook_obj)
         elif self._impl == 'c':
             self._buffer.install(all_threads=self._threads_option)
         else:  # pragma: no cover - checked in __init__
             raise ValueError("Unexpected value for impl=%r." % self._impl)
 
     def _restore_profiler(self):
-        """Puts back the profile function found by :meth:`start`."""
-        self._buffer.restore_profile()
+        """
+        Puts back the profile function found by :meth:`start`, in the
+        thread that started, unless something else replaced ours since;
+        returns whether ours was still in place.
+        """
+        ours = self._buffer.restore_profile(self._hook_obj)
         if self._threads_option:
-            threading.setprofile(self._thread_prof)
-            self._thread_prof = None
+            # Unless the program set its own since.
+            if getattr(threading, '_profile_hook',
+                       None) is self._thread_hook_obj:
+                threading.setprofile(self._thread_prof)
+            self._thread_prof = self._thread_hook_obj = None
         self._prof = None
+        self._hook_obj = None
+        return ours
 
     def log_event(self, frame, event, arg):
         """

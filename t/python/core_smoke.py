@@ -6,6 +6,7 @@ directory of the built module as argument.
 """
 import array
 import dis
+import gc
 import sys
 import threading
 import time
@@ -92,7 +93,76 @@ def main():
     big = [e for e in events if e[2] >= 1000 and e[4] >= 1 << 20]
     assert len(big) == 2 and {name(e[0]) for e in big} == {'work'}, big
     p.reset()
+    edges()
     print(sys.version.split()[0], 'ok', len(events), 'events')
+
+
+def edges():
+    """restore_profile() across threads and interpreter versions."""
+    def mine(frame, event, arg):
+        pass
+
+    def down(n):
+        return down(n + 1)
+
+    p = _core.Profiler(100, 0)
+    p.set_active(True)
+    # installed by hand (impl='pybind11'), stopped from another thread
+    sys.setprofile(mine)
+    p.save_profile()
+    hook = p.hook()
+    sys.setprofile(hook)
+    res = []
+    t = threading.Thread(target=lambda: res.append(p.restore_profile(hook)))
+    t.start()
+    t.join()
+    if sys.version_info >= (3, 9):
+        assert res == [True] and sys.getprofile() is mine, res
+    else:  # no way to reach another thread's profiler: left as it was
+        assert res == [False] and sys.getprofile() is hook, res
+        sys.setprofile(mine)
+    # a profile function put over ours is left alone
+    p.install()
+    sys.setprofile(None)
+    sys.setprofile(mine)
+    assert p.restore_profile() is False
+    assert sys.getprofile() is mine
+    sys.setprofile(None)
+    # the hook stays installed at the recursion limit
+    old = sys.getrecursionlimit()
+    p.save_profile()
+    sys.setprofile(hook)
+    sys.setrecursionlimit(120)
+    try:
+        down(0)
+    except RecursionError:
+        pass
+    finally:
+        sys.setrecursionlimit(old)
+    assert sys.getprofile() is hook
+    assert p.restore_profile(hook) is True and sys.getprofile() is None
+    assert hook == p.c_log_event and hash(hook) == hash(p.c_log_event)
+    p.set_active(False)
+
+    # impl='python': a hook holding its object weakly
+    class Obj:
+        def log(self, frame, event, arg):
+            self.seen.append(event)
+
+    o = Obj()
+    o.seen = []
+    weak = _core.weak_method(o, Obj.log)
+    assert weak == o.log and hash(weak) == hash(o.log)
+    sys.setprofile(weak)
+    leaf(1)
+    sys.setprofile(None)
+    assert 'call' in o.seen, o.seen
+    seen = o.seen
+    del o
+    gc.collect()
+    weak(sys._getframe(), 'call', None)  # dead: does nothing
+    assert weak != Obj().log
+    assert 'dead' in repr(weak) or seen[-1] == 'call', repr(weak)
 
 
 main()
