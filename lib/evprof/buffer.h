@@ -135,11 +135,13 @@ EVPROF_NOINSTR EVPROF_INLINE int evprof_log(evprof_buffer *b,
     int64_t id_frame, int64_t id_arg, int64_t event,
     int64_t value1, int64_t value2)
 {
-    struct evprof__tcache *tc = &evprof__tcache;
-    if (EVPROF_LIKELY(b != NULL && tc->buf == b
-                      && tc->uid == ((const struct evprof__buffer_head *)
-                                     (const void *)b)->uid)) {
-        struct evprof__chunk *c = tc->chunk;
+    /* The thread-local cache is named, not taken by address: GCC 12's
+     * UndefinedBehaviorSanitizer takes a TLS address for a null one. */
+    if (EVPROF_LIKELY(b != NULL && evprof__tcache.buf == b
+                      && evprof__tcache.uid
+                         == ((const struct evprof__buffer_head *)
+                             (const void *)b)->uid)) {
+        struct evprof__chunk *c = evprof__tcache.chunk;
         uint64_t h = c->head;
         if (EVPROF_LIKELY(h < c->limit)) {
             /* Orders these stores after the previous publication of head,
