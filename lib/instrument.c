@@ -27,7 +27,10 @@
 #include "evprof/instrument.h"
 #include "symbols-private.h"
 
-#define CHUNK_EVENTS 65536
+/* 12 MiB chunks: big enough for the buffer to ask for huge pages, which
+ * halves the cost of a recorded call (a page fault every 85 events
+ * otherwise); untouched pages of a thread that records little cost nothing. */
+#define CHUNK_EVENTS 262144
 
 static evprof_buffer *active;   /* the buffer while recording, else NULL */
 static evprof_buffer *buffer;   /* kept across recordings */
