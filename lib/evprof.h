@@ -27,6 +27,15 @@
 /* The hot paths are inlined even where the compiler would rather not
  * (several call sites, -O0): a call would cost as much as the work. */
 # define EVPROF_INLINE static inline __attribute__((always_inline))
+/* Thread-local data the inline fast paths read: initial-exec, so that a
+ * read is one %fs-relative load, also from a shared object. */
+# ifdef __cplusplus
+#  define EVPROF_TLS_EXTERN(type, name) \
+    extern thread_local type name __attribute__((tls_model("initial-exec")))
+# else
+#  define EVPROF_TLS_EXTERN(type, name) \
+    extern _Thread_local type name __attribute__((tls_model("initial-exec")))
+# endif
 # define EVPROF_LIKELY(x) __builtin_expect(!!(x), 1)
 # define EVPROF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else

@@ -98,13 +98,7 @@ struct evprof__tcache {
     struct evprof__chunk *chunk;
 };
 
-#if defined(__cplusplus)
-extern thread_local struct evprof__tcache evprof__tcache
-    __attribute__((tls_model("initial-exec")));
-#else
-extern _Thread_local struct evprof__tcache evprof__tcache
-    __attribute__((tls_model("initial-exec")));
-#endif
+EVPROF_TLS_EXTERN(struct evprof__tcache, evprof__tcache);
 
 int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
                      int64_t event, int64_t value1, int64_t value2);

@@ -31,13 +31,7 @@ typedef struct evprof_allocator {
  * what the thread is running (the Python profile hook: the current code
  * object's key) sets it, so each allocation says who made it.  0 by default.
  */
-#if defined(__cplusplus)
-extern thread_local int64_t evprof__context
-    __attribute__((tls_model("initial-exec")));
-#else
-extern _Thread_local int64_t evprof__context
-    __attribute__((tls_model("initial-exec")));
-#endif
+EVPROF_TLS_EXTERN(int64_t, evprof__context);
 
 EVPROF_NOINSTR static inline void evprof_context_set(int64_t id)
 {
@@ -122,13 +116,7 @@ int evprof_hook_active(void);
 /* ---- function hooks -------------------------------------------------- */
 
 /* Internal: the flag behind evprof_hook_active (set while a hook runs). */
-#if defined(__cplusplus)
-extern thread_local int evprof__in_hook
-    __attribute__((tls_model("initial-exec")));
-#else
-extern _Thread_local int evprof__in_hook
-    __attribute__((tls_model("initial-exec")));
-#endif
+EVPROF_TLS_EXTERN(int, evprof__in_hook);
 
 /*
  * Manual instrumentation: log that the calling thread enters (EVPROF_CALL)
