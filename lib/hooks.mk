@@ -20,9 +20,10 @@ pkgconfig_DATA += lib/evprof-instrument.pc
 DISTCLEANFILES += lib/evprof-instrument.pc
 
 # ---- tests ----
-C_TESTS += t/trace t/hooks t/instrument
+C_TESTS += t/trace t/hooks t/quiesce t/instrument
 t_trace_SOURCES = t/trace.c
 t_hooks_SOURCES = t/hooks.c
+t_quiesce_SOURCES = t/quiesce.c
 t_instrument_SOURCES = t/instrument.c examples/trace-check.h
 t_instrument_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
 t_instrument_CFLAGS = $(AM_CFLAGS) -g $(INSTRUMENT_CFLAGS)
@@ -79,7 +80,7 @@ dist_man_MANS += doc/evprof_trace_write_meta.3 \
 	doc/evprof_alloc_hook_allocator.3 doc/evprof_alloc_hook_inner.3 \
 	doc/evprof_alloc_hook_enable.3 doc/evprof_alloc_hook_install.3 \
 	doc/evprof_alloc_hook_remove.3 doc/evprof_alloc_hook_free.3 \
-	doc/evprof_alloc_hook_set_buffer.3 \
+	doc/evprof_alloc_hook_set_buffer.3 doc/evprof_alloc_hook_quiesce.3 \
 	doc/evprof_context_set.3 doc/evprof_context_get.3 \
 	doc/evprof_hook_exit.3 doc/evprof_hook_active.3 \
 	doc/evprof_instrument_stop.3 doc/evprof_instrument_running.3 \

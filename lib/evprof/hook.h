@@ -92,10 +92,22 @@ int evprof_alloc_hook_install(evprof_alloc_hook *h, evprof_allocator *slot)
 int evprof_alloc_hook_remove(evprof_alloc_hook *h) EVPROF_WARN_UNUSED;
 
 /*
+ * Waits until no thread is logging through `h` any more: after it returns,
+ * a call that found the hook on has finished its logging, and the buffer
+ * it logged into may be freed (the hook was turned off first, with
+ * evprof_alloc_hook_enable; calls that go on forward without logging).  It
+ * waits for the logging of an event or two, never for the inner allocator.
+ * 0, or -EINVAL (NULL), -EBUSY (logging still on), -EDEADLK (called from
+ * inside a hook of this library on this thread).
+ */
+int evprof_alloc_hook_quiesce(evprof_alloc_hook *h);
+
+/*
  * Makes a hook log into `b` from now on, so that a hook stays installed (or
  * reachable: other code may keep its family, as tracemalloc keeps the one
  * it wrapped) across the lifetimes of several buffers instead of being
- * freed.  Only while logging is off.  0, or -EINVAL (NULL), -EBUSY (on).
+ * freed.  Only while logging is off and no call logs (quiesced).  0, or
+ * -EINVAL (NULL), -EBUSY (on, or a call still logging).
  */
 int evprof_alloc_hook_set_buffer(evprof_alloc_hook *h, evprof_buffer *b)
     EVPROF_WARN_UNUSED;
