@@ -1,0 +1,79 @@
+/*
+ * _compat.h: what the extension needs from CPython 3.8 to 3.13 under one
+ * set of names, so that the other files read as for one version.
+ */
+#ifndef EVPROF_PY_COMPAT_H
+#define EVPROF_PY_COMPAT_H 1
+
+#include <Python.h>
+#include <frameobject.h>
+#include <stdint.h>
+
+#if PY_VERSION_HEX < 0x03090000
+static inline PyCodeObject *PyFrame_GetCode(PyFrameObject *f)
+{
+    Py_INCREF(f->f_code);
+    return f->f_code;
+}
+
+static inline PyFrameObject *PyFrame_GetBack(PyFrameObject *f)
+{
+    Py_XINCREF(f->f_back);
+    return f->f_back;
+}
+
+# define Py_TPFLAGS_HAVE_VECTORCALL _Py_TPFLAGS_HAVE_VECTORCALL
+# define PyObject_Vectorcall _PyObject_Vectorcall
+#endif
+
+/* The offset in bytes of the instruction a frame runs (a call site while
+ * the frame waits for its callee), as code.co_lines() counts them. */
+static inline int64_t frame_lasti(PyFrameObject *f)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return (int64_t)PyFrame_GetLasti(f);
+#elif PY_VERSION_HEX >= 0x030A0000
+    return f->f_lasti < 0 ? -1 : (int64_t)f->f_lasti * 2;
+#else
+    return (int64_t)f->f_lasti;
+#endif
+}
+
+/* The exception being raised, kept aside and put back. */
+typedef struct { PyObject *a, *b, *c; } saved_error;
+
+static inline void error_save(saved_error *s)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    s->a = PyErr_GetRaisedException();
+    s->b = s->c = NULL;
+#else
+    PyErr_Fetch(&s->a, &s->b, &s->c);
+#endif
+}
+
+static inline void error_restore(saved_error *s)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(s->a);
+#else
+    PyErr_Restore(s->a, s->b, s->c);
+#endif
+}
+
+static inline PyInterpreterState *tstate_interp(PyThreadState *ts)
+{
+#if PY_VERSION_HEX < 0x03090000
+    return ts->interp;
+#else
+    return PyThreadState_GetInterpreter(ts);
+#endif
+}
+
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+/* Exported by 3.13, but declared in an internal header only. */
+extern int _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func,
+                              PyObject *arg);
+#endif
+
+#endif

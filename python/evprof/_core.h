@@ -1,0 +1,90 @@
+/*
+ * _core.h: the profiler object of evprof._core and what its files share.
+ *
+ *   _core.c     the object, the logging path of the three impls, module
+ *   _registry.c code objects and builtins -> keys
+ *   _session.c  start and stop: profile functions in threads, atomic
+ *               begin/end, fork
+ *   _memory.c   the allocator hooks on the PyMem domains
+ *   _hooks.c    the callables given to sys.setprofile
+ *   _floor.c    the benchmarks' floor hooks
+ *   _writer.c   the trace file writer
+ */
+#ifndef EVPROF_PY_CORE_H
+#define EVPROF_PY_CORE_H 1
+
+#include "_compat.h"
+#include "_registry.h"
+
+#include "evprof.h"
+
+enum { DOM_RAW = 1, DOM_MEM = 2, DOM_OBJ = 4, DOM_ALL = 7 };
+
+typedef struct {
+    PyObject_HEAD
+    evprof_buffer *buf;
+    size_t size;
+    int domains;          /* PyMem domains to hook (DOM_*) */
+    int active;           /* events are logged */
+    struct registry reg;
+    /* the previous profiler of the thread that installed ours */
+    int saved;
+    Py_tracefunc saved_func;
+    PyObject *saved_obj;
+    PyThreadState *saved_tstate;
+    unsigned long saved_thread_id;
+    int all_threads;      /* impl 'c' installed in every thread */
+    /* what sys.setprofile was given (impl 'python' and 'pybind11'), NULL
+     * for the C profile function */
+    PyObject *installed;
+    /* threading._profile_hook: ours, and the one it replaced */
+    int thread_hooked;
+    PyObject *thread_hook;
+    PyObject *saved_thread_hook;
+    PyObject *token;      /* the run begin() started, NULL when stopped */
+    int busy;             /* inside begin/end/install/restore */
+    int forked;           /* stopped by fork() in this child */
+} Profiler;
+
+extern PyTypeObject evp_Profiler_Type;
+
+/* _core.c */
+int evp_profile_callback(PyObject *obj, PyFrameObject *frame, int what,
+                         PyObject *arg);
+int evp_do_log(Profiler *self, PyObject *const *args, Py_ssize_t nargs);
+int evp_log_marker(Profiler *self, PyObject *frame, int64_t event);
+int evp_prepare(Profiler *self);
+int evp_reset(Profiler *self);
+
+/* _memory.c */
+int evp_memory_install(Profiler *self);
+void evp_memory_uninstall(Profiler *self);
+int evp_memory_owned(const Profiler *self);
+void evp_memory_after_fork(void);
+PyObject *evp_memory_hooked(PyObject *mod, PyObject *noarg);
+PyObject *evp_pool_count(PyObject *mod, PyObject *noarg);
+
+/* _session.c: methods of Profiler */
+PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw);
+PyObject *evp_Profiler_end(Profiler *self, PyObject *args);
+PyObject *evp_Profiler_abort(Profiler *self, PyObject *token);
+PyObject *evp_Profiler_install(Profiler *self, PyObject *args, PyObject *kw);
+PyObject *evp_Profiler_restore_profile(Profiler *self, PyObject *args,
+                                       PyObject *kw);
+PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_take_forked(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_call(PyObject *self, PyObject *args, PyObject *kw);
+int evp_session_traverse(Profiler *self, visitproc visit, void *arg);
+void evp_session_clear(Profiler *self);
+
+/* _hooks.c */
+int evp_hooks_ready(void);
+PyObject *evp_Profiler_hook(Profiler *self, PyObject *noarg);
+PyObject *evp_weak_method(PyObject *mod, PyObject *args);
+
+/* _floor.c */
+PyObject *evp_null_profiler_start(PyObject *mod, PyObject *noarg);
+PyObject *evp_clock_profiler_start(PyObject *mod, PyObject *noarg);
+PyObject *evp_null_profiler_stop(PyObject *mod, PyObject *noarg);
+
+#endif
