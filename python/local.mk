@@ -12,10 +12,19 @@ EVPROF_PY_SOURCES = \
 	python/evprof/_event_profiler_c.py \
 	python/evprof/event_profiler.py
 
+# The extension, a file a job (see python/evprof/_core.h).
+EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
+	python/evprof/_session.c python/evprof/_memory.c \
+	python/evprof/_hooks.c python/evprof/_floor.c python/evprof/_writer.c
+EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
+	python/evprof/_compat.h python/evprof/_registry.h \
+	python/evprof/_writer.h
+
 PY_TESTS = \
 	t/python/test_api.py \
 	t/python/test_edges.py \
 	t/python/test_events.py \
+	t/python/test_hazards.py \
 	t/python/test_memory.py \
 	t/python/test_robust.py \
 	t/python/test_seed_compat.py \
@@ -45,8 +54,7 @@ check-python-versions: lib/libevprof.a
 	  $(MKDIR_P) $$dir && \
 	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
-	    -o $$dir/_core$$suf $(top_srcdir)/python/evprof/_core.c \
-	    $(top_srcdir)/python/evprof/_writer.c \
+	    -o $$dir/_core$$suf `for f in $(EVPROF_CORE_C); do echo $(top_srcdir)/$$f; done` \
 	    lib/libevprof.a $(PTHREAD_LIBS) && \
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir || exit 1; \
 	done
@@ -60,8 +68,7 @@ if ENABLE_PYTHON
 evprofpydir = $(pyexecdir)/evprof
 evprofpy_PYTHON = $(EVPROF_PY_SOURCES)
 evprofpy_LTLIBRARIES = python/evprof/_core.la
-python_evprof__core_la_SOURCES = python/evprof/_core.c \
-	python/evprof/_writer.c python/evprof/_writer.h
+python_evprof__core_la_SOURCES = $(EVPROF_CORE_SOURCES)
 python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \

@@ -74,6 +74,7 @@ PyObject *evp_Profiler_restore_profile(Profiler *self, PyObject *args,
 PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_take_forked(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_call(PyObject *self, PyObject *args, PyObject *kw);
+int evp_session_init(void);
 int evp_session_traverse(Profiler *self, visitproc visit, void *arg);
 void evp_session_clear(Profiler *self);
 

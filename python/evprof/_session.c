@@ -109,6 +109,46 @@ static void set_quiet(PyThreadState *ts, Py_tracefunc func, PyObject *obj,
 }
 #endif
 
+#if QUIET_SET
+/*
+ * sys.setprofile's own C function, the trampoline that calls a Python
+ * callable, learned once at import: with it, ours for impl 'python' and
+ * 'pybind11' is set quietly too.  sys.setprofile holds a process-wide
+ * flag while its audit hook runs; a thread starting meanwhile, whose
+ * threading bootstrap calls sys.setprofile, dies with "Cannot install a
+ * profile function while another profile function is being installed".
+ */
+static Py_tracefunc trampoline;
+#endif
+
+int evp_session_init(void)
+{
+#if QUIET_SET
+    PyThreadState *ts = PyThreadState_Get();
+    Py_tracefunc func = ts->c_profilefunc;
+    PyObject *obj = ts->c_profileobj, *setprofile, *r;
+    struct drops d = {{NULL}, 0, NULL};
+    saved_error e;
+
+    error_save(&e);
+    Py_XINCREF(obj);
+    setprofile = PySys_GetObject("setprofile");
+    /* Any callable does: sys.setprofile itself.  No event is reported in
+     * between: a C function called from C makes none. */
+    r = setprofile != NULL
+        ? PyObject_CallFunctionObjArgs(setprofile, setprofile, NULL) : NULL;
+    if (r != NULL && ts->c_profileobj == setprofile)
+        trampoline = ts->c_profilefunc;
+    Py_XDECREF(r);
+    PyErr_Clear();
+    set_quiet(ts, func, obj, &d);
+    Py_XDECREF(obj);
+    drop_now(&d);
+    error_restore(&e);
+#endif
+    return 0;
+}
+
 /* The thread state that saved a profiler, if it is still alive (a thread
  * that ended left a dangling pointer, perhaps reused by a new thread). */
 static PyThreadState *saved_thread(const Profiler *self)
@@ -298,8 +338,9 @@ static int install(Profiler *self, PyObject *installed, PyObject *thread_hook,
         return -1;
     }
 #if QUIET_SET
-    /* The C function is set without the audit hooks: the event once. */
-    if (installed == NULL && PySys_Audit("sys.setprofile", NULL) < 0)
+    /* Set without the audit hooks: the event once, here. */
+    if ((installed == NULL || trampoline != NULL)
+        && PySys_Audit("sys.setprofile", NULL) < 0)
         return -1;
 #endif
     if (thread_hook != NULL && thread_hook_set(self, thread_hook) != 0)
@@ -307,6 +348,11 @@ static int install(Profiler *self, PyObject *installed, PyObject *thread_hook,
     save_current(self, d);
     Py_XINCREF(installed);
     self->installed = installed;
+#if QUIET_SET
+    if (installed != NULL && trampoline != NULL) {
+        set_quiet(ts, trampoline, installed, d);
+    } else
+#endif
     if (installed != NULL) {
         PyObject *setprofile = PySys_GetObject("setprofile"), *r;
 

@@ -4,6 +4,7 @@ cpyquickhelper's event profiler, on the C core of libevprof.
 """
 import atexit
 import operator
+import os
 import sys
 import threading
 import warnings
@@ -28,9 +29,26 @@ _running = weakref.WeakSet()
 def _stop_all():
     for prof in list(_running):
         try:
-            prof.stop()
+            if prof._started:
+                prof.stop()
         except Exception:  # pragma: no cover - best effort at exit
             pass
+
+
+def _after_fork_in_child():
+    # The child has a copy of each running profiler that nobody would
+    # read: it stops, drops what it inherited, and may start again.
+    for prof in list(_running):
+        prof._buffer.after_fork()
+        prof._events = []
+        prof._thread_index = []
+        prof._prof = prof._hook_obj = None
+        prof._thread_prof = prof._thread_hook_obj = None
+    _running.clear()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _domain_mask(memory):
@@ -110,7 +128,6 @@ class EventProfiler:
         self._impl = impl
         self._size = size
         self._threads_option = threads
-        self._started = False
         self._prof = None
         self._thread_prof = None
         self._hook_obj = None
@@ -125,54 +142,93 @@ class EventProfiler:
         """Number of int64 stored per event (columns of the raw results)."""
         return _core.N_COLUMNS
 
+    @property
+    def _started(self):
+        """Whether a run is going on (start() called, stop() not yet)."""
+        return self._buffer.running
+
+    def _hooks(self):
+        """
+        What start() installs: (the object for sys.setprofile or None for
+        the C profile function, what sys.getprofile() then returns, the
+        object for threading.setprofile or None).
+        """
+        if self._impl == 'python':
+            hook = self._python_hook()
+            installed = seen = hook
+        elif self._impl == 'pybind11':
+            installed = seen = self._buffer.hook()
+        else:
+            installed, seen = None, self._buffer
+        thread_hook = None
+        if self._threads_option:
+            thread_hook = (seen if installed is not None
+                           else self._buffer.c_install_thread)
+        return installed, seen, thread_hook
+
     def start(self):
         """
         Starts (or resumes) the profiling.  As in the seed, the events of
         an earlier start/stop stay: a report covers every run since the
         profiler was built.
+
+        Everything is installed in one step (the allocator hooks, the
+        profile function, the thread hook), or nothing when it raises:
+        also when a KeyboardInterrupt or a signal handler strikes during
+        the call.
         """
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
         current = sys.getprofile()
         if current is not None and any(
-                other._hook_obj is current for other in list(_running)):
+                other._started and other._hook_obj is current
+                for other in list(_running)):
             raise RuntimeError(
                 "Another EventProfiler is already profiling this thread; "
                 "stop it first.")
         self._copy_cache = False
-        self._buffer.set_active(True)
-        self._buffer.log_marker(sys._getframe(1),
-                                self._event_mapping['profiler_start'])
+        installed, seen, thread_hook = self._hooks()
+        token = object()
+        self._prof = current
+        self._hook_obj = seen
+        self._thread_prof = getattr(threading, '_profile_hook', None)
+        self._thread_hook_obj = thread_hook
         _running.add(self)
         try:
-            self._buffer.memory_start()
-            self._setup_profiler()
+            self._buffer.begin(token, sys._getframe(1), installed,
+                               thread_hook, self._threads_option)
         except BaseException:
-            _running.discard(self)
-            self._buffer.memory_stop()
-            self._buffer.set_active(False)
+            # begin() undoes itself when it fails; this undoes one that
+            # succeeded just before an asynchronous exception struck.
+            self._buffer.abort(token)
             raise
-        self._started = True
 
     def stop(self):
-        """Stops the profiling."""
+        """
+        Stops the profiling, in one step (see :meth:`start`).  In a child
+        process forked while profiling, the profiler was stopped at the
+        fork (the child's copy of the events is dropped): stop() then
+        returns quietly once.
+        """
         if not self._started:
+            if self._buffer.take_forked():
+                return
             raise RuntimeError(
                 "The profiler was not started. It must be done first.")
-        replaced = not self._restore_profiler()
-        self._buffer.memory_stop()
-        self._buffer.log_marker(sys._getframe(1),
-                                self._event_mapping['profiler_sort'])
-        self._buffer.set_active(False)
-        self._started = False
+        ours = self._buffer.end(sys._getframe(1))
+        if ours is None:
+            # Stopped meanwhile (a signal handler, another thread).
+            return
         _running.discard(self)
+        self._prof = self._hook_obj = None
+        self._thread_prof = self._thread_hook_obj = None
         self._empty_cache()
         lost = self._buffer.lost()
         if lost:
             warnings.warn("%d events were lost (out of memory)" % lost,
                           RuntimeWarning, stacklevel=2)
-        if replaced:
+        if not ours:
             warnings.warn(
                 "the profile function was replaced or removed while "
                 "profiling (sys.setprofile, another profiler, or an "
@@ -181,11 +237,11 @@ class EventProfiler:
 
     def __del__(self):
         # A profiler dropped while running uninstalls itself.
-        if getattr(self, '_started', False):
-            try:
+        try:
+            if self._started:
                 self.stop()
-            except Exception:  # pragma: no cover
-                pass
+        except Exception:  # pragma: no cover
+            pass
 
     def _python_hook(self):
         # self.log_event, without keeping self alive: a profiler dropped
@@ -196,34 +252,15 @@ class EventProfiler:
             return _core.weak_method(self, meth.__func__)
         return meth
 
-    def _thread_hook(self):
-        if self._impl == 'python':
-            return self._hook_obj
-        if self._impl == 'pybind11':
-            return self._hook_obj
-        return self._buffer.c_install_thread
-
     def _setup_profiler(self):
         """Installs the profile function of *impl* (and the thread hook)."""
+        installed, seen, thread_hook = self._hooks()
         self._prof = sys.getprofile()
-        # What sys.getprofile() returns while ours is installed.
-        self._hook_obj = (self._python_hook() if self._impl == 'python' else
-                          self._buffer.hook() if self._impl == 'pybind11'
-                          else self._buffer)
-        if self._threads_option:
-            self._thread_prof = getattr(threading, '_profile_hook', None)
-            self._thread_hook_obj = self._thread_hook()
-            threading.setprofile(self._thread_hook_obj)
-        if self._impl == 'python':
-            self._buffer.save_profile()
-            sys.setprofile(self._hook_obj)
-        elif self._impl == 'pybind11':
-            self._buffer.save_profile()
-            sys.setprofile(self._hook_obj)
-        elif self._impl == 'c':
-            self._buffer.install(all_threads=self._threads_option)
-        else:  # pragma: no cover - checked in __init__
-            raise ValueError("Unexpected value for impl=%r." % self._impl)
+        self._hook_obj = seen
+        self._thread_prof = getattr(threading, '_profile_hook', None)
+        self._thread_hook_obj = thread_hook
+        self._buffer.install(all_threads=self._threads_option,
+                             installed=installed, thread_hook=thread_hook)
 
     def _restore_profiler(self):
         """
@@ -231,15 +268,10 @@ class EventProfiler:
         thread that started, unless something else replaced ours since;
         returns whether ours was still in place.
         """
-        ours = self._buffer.restore_profile(self._hook_obj)
-        if self._threads_option:
-            # Unless the program set its own since.
-            if getattr(threading, '_profile_hook',
-                       None) is self._thread_hook_obj:
-                threading.setprofile(self._thread_prof)
-            self._thread_prof = self._thread_hook_obj = None
+        ours = self._buffer.restore_profile()
         self._prof = None
         self._hook_obj = None
+        self._thread_prof = self._thread_hook_obj = None
         return ours
 
     def log_event(self, frame, event, arg):
@@ -265,18 +297,13 @@ class EventProfiler:
         if self._copy_cache:
             raise RuntimeError(  # pragma: no cover
                 "Profiling cache being copied.")
-        self._copy_cache = True
-        try:
-            n = self._buffer.count()
-            events = numpy.empty((n, _core.N_COLUMNS), dtype=numpy.int64)
-            index = numpy.empty(n, dtype=numpy.uint32)
-            got = self._buffer.dump(events, index)
-            if got:
-                self._events.append(events[:got])
-                self._thread_index.append(index[:got])
-        finally:
-            self._copy_cache = False
-        return got
+        n = self._buffer.count()
+        events = numpy.empty((n, _core.N_COLUMNS), dtype=numpy.int64)
+        index = numpy.empty(n, dtype=numpy.uint32)
+        # The move and the appends are one C call: a signal handler that
+        # empties the cache too cannot interleave with it.
+        return self._buffer.dump(events, index, self._events,
+                                 self._thread_index)
 
     def _raw(self, empty_cache):
         if empty_cache:
@@ -432,18 +459,19 @@ class EventProfilerDebug(EventProfiler):
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
         self._copy_cache = False
-        self._buffer.set_active(True)
-        self._buffer.log_marker(sys._getframe(1),
-                                self._event_mapping['profiler_start'])
-        self._started = True
+        token = object()
+        try:
+            self._buffer.begin(token, sys._getframe(1), hooks=False)
+        except BaseException:
+            self._buffer.abort(token)
+            raise
 
     def stop(self):
         """Stops the profiling started by :meth:`start`."""
         if not self._started:
+            if self._buffer.take_forked():
+                return
             raise RuntimeError(
                 "The profiler was not started. It must be done first.")
-        self._buffer.log_marker(sys._getframe(1),
-                                self._event_mapping['profiler_sort'])
-        self._buffer.set_active(False)
-        self._started = False
-        self._empty_cache()
+        if self._buffer.end(sys._getframe(1)) is not None:
+            self._empty_cache()
