@@ -59,7 +59,41 @@ check-python-versions: lib/libevprof.a
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir || exit 1; \
 	done
 
-clean-local: clean-python-versions
+# The Python tests against an extension built, with the library's sources,
+# under AddressSanitizer and UndefinedBehaviorSanitizer (the interpreter
+# is not: the ASan runtime is preloaded).  Leaks are not checked: the
+# interpreter keeps what it allocated at exit.
+#   make check-python-asan [PY_TESTS='t/python/test_hazards.py ...']
+check-python-asan:
+	@test -n "$(SANITIZE_CFLAGS)" || { echo "compiler lacks -fsanitize=address,undefined"; exit 1; }
+	@suf=`$(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
+	  inc=`$(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
+	  dir=python-asan/python/evprof && $(MKDIR_P) $$dir && \
+	  $(CC) -shared -fPIC -g -O1 -std=gnu11 $(SANITIZE_CFLAGS) \
+	    $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) -DHAVE_CONFIG_H \
+	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
+	    -o $$dir/_core$$suf \
+	    `for f in $(EVPROF_CORE_C) $(lib_libevprof_a_SOURCES); do \
+	       case $$f in *.c) echo $(top_srcdir)/$$f;; esac; done` \
+	    $(PTHREAD_LIBS) && \
+	  asan=`$(CC) -print-file-name=libasan.so` && failed= && \
+	  for t in $(PY_TESTS); do \
+	    echo "== $$t"; \
+	    LD_PRELOAD=$$asan \
+	    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    EVPROF_SRCDIR='$(abs_top_srcdir)' \
+	    EVPROF_BUILDDIR="`pwd`/python-asan" PYTHONDONTWRITEBYTECODE=1 \
+	      $(PYTHON) $(top_srcdir)/$$t > $$dir/`basename $$t .py`.log 2>&1 \
+	      || { failed="$$failed $$t"; tail -40 $$dir/`basename $$t .py`.log; }; \
+	  done; \
+	  if test -n "$$failed"; then echo "FAIL under ASan:$$failed"; exit 1; fi; \
+	  echo "all Python tests pass under ASan+UBSan"
+
+clean-local: clean-python-versions clean-python-asan
+clean-python-asan:
+	rm -rf python-asan
+.PHONY: check-python-asan clean-python-asan
 clean-python-versions:
 	rm -rf python-versions
 .PHONY: clean-python-versions
