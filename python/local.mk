@@ -31,6 +31,7 @@ PY_TESTS = \
 	t/python/test_threads.py
 
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
+	t/python/stress.py \
 	t/python/core_smoke.py \
 	bench/bench_python.py doc/evprof-python.md
 
@@ -64,36 +65,53 @@ check-python-versions: lib/libevprof.a
 # is not: the ASan runtime is preloaded).  Leaks are not checked: the
 # interpreter keeps what it allocated at exit.
 #   make check-python-asan [PY_TESTS='t/python/test_hazards.py ...']
-check-python-asan:
+ASAN_DIR = python-asan/python/evprof
+ASAN_RUN = LD_PRELOAD=`$(CC) -print-file-name=libasan.so` \
+	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	EVPROF_SRCDIR='$(abs_top_srcdir)' \
+	EVPROF_BUILDDIR="`pwd`/python-asan" PYTHONDONTWRITEBYTECODE=1
+python-asan-build:
 	@test -n "$(SANITIZE_CFLAGS)" || { echo "compiler lacks -fsanitize=address,undefined"; exit 1; }
 	@suf=`$(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
 	  inc=`$(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
-	  dir=python-asan/python/evprof && $(MKDIR_P) $$dir && \
+	  $(MKDIR_P) $(ASAN_DIR) && \
 	  $(CC) -shared -fPIC -g -O1 -std=gnu11 $(SANITIZE_CFLAGS) \
 	    $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) -DHAVE_CONFIG_H \
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
-	    -o $$dir/_core$$suf \
+	    -o $(ASAN_DIR)/_core$$suf \
 	    `for f in $(EVPROF_CORE_C) $(lib_libevprof_a_SOURCES); do \
 	       case $$f in *.c) echo $(top_srcdir)/$$f;; esac; done` \
-	    $(PTHREAD_LIBS) && \
-	  asan=`$(CC) -print-file-name=libasan.so` && failed= && \
+	    $(PTHREAD_LIBS)
+
+check-python-asan: python-asan-build
+	@failed= && \
 	  for t in $(PY_TESTS); do \
 	    echo "== $$t"; \
-	    LD_PRELOAD=$$asan \
-	    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    EVPROF_SRCDIR='$(abs_top_srcdir)' \
-	    EVPROF_BUILDDIR="`pwd`/python-asan" PYTHONDONTWRITEBYTECODE=1 \
-	      $(PYTHON) $(top_srcdir)/$$t > $$dir/`basename $$t .py`.log 2>&1 \
-	      || { failed="$$failed $$t"; tail -40 $$dir/`basename $$t .py`.log; }; \
+	    log=$(ASAN_DIR)/`basename $$t .py`.log; \
+	    $(ASAN_RUN) $(PYTHON) $(top_srcdir)/$$t > $$log 2>&1 \
+	      || { failed="$$failed $$t"; tail -40 $$log; }; \
 	  done; \
 	  if test -n "$$failed"; then echo "FAIL under ASan:$$failed"; exit 1; fi; \
 	  echo "all Python tests pass under ASan+UBSan"
 
+# The stress harness (t/python/stress.py): bounded in time, not part of
+# `make check`.  ASAN=yes runs it on the sanitizer build;
+# EVPROF_STRESS_SECONDS and EVPROF_STRESS_ONLY are passed through.
+check-stress: python/evprof/_core.la
+	@if test "$(ASAN)" = yes; then \
+	  $(MAKE) $(AM_MAKEFLAGS) python-asan-build && \
+	  $(ASAN_RUN) $(PYTHON) $(top_srcdir)/t/python/stress.py; \
+	else \
+	  EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  PYTHONDONTWRITEBYTECODE=1 $(PYTHON) $(top_srcdir)/t/python/stress.py; \
+	fi
+.PHONY: python-asan-build check-python-asan check-stress
+
 clean-local: clean-python-versions clean-python-asan
 clean-python-asan:
 	rm -rf python-asan
-.PHONY: check-python-asan clean-python-asan
+.PHONY: clean-python-asan
 clean-python-versions:
 	rm -rf python-versions
 .PHONY: clean-python-versions
