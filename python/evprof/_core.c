@@ -660,6 +660,9 @@ static PyMethodDef Profiler_methods[] = {
      "inherited."},
     {"take_forked", (PyCFunction)evp_Profiler_take_forked, METH_NOARGS,
      "take_forked()\n--\n\nWhether a fork stopped the run (once)."},
+    {"save_profile", (PyCFunction)evp_Profiler_save_profile, METH_NOARGS,
+     "save_profile()\n--\n\nRemembers the calling thread's profile "
+     "function (for one installed by hand)."},
     {"install", (PyCFunction)(void (*)(void))evp_Profiler_install,
      METH_VARARGS | METH_KEYWORDS,
      "install(all_threads=False, installed=None, thread_hook=None)\n--\n\n"

@@ -68,6 +68,7 @@ PyObject *evp_pool_count(PyObject *mod, PyObject *noarg);
 PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw);
 PyObject *evp_Profiler_end(Profiler *self, PyObject *args);
 PyObject *evp_Profiler_abort(Profiler *self, PyObject *token);
+PyObject *evp_Profiler_save_profile(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_install(Profiler *self, PyObject *args, PyObject *kw);
 PyObject *evp_Profiler_restore_profile(Profiler *self, PyObject *args,
                                        PyObject *kw);

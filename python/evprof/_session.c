@@ -235,22 +235,19 @@ static void thread_hook_restore(Profiler *self, struct drops *d)
 
 /* ---- other threads ----------------------------------------------------- */
 
+#if QUIET_SET
 /* Ours into every other thread that has no profile function (the
  * profilers of other tools are never replaced). */
 static void others_install(Profiler *self, struct drops *d)
 {
-#if QUIET_SET
     PyThreadState *me = PyThreadState_Get(), *ts;
 
     for (ts = PyInterpreterState_ThreadHead(tstate_interp(me)); ts != NULL;
          ts = PyThreadState_Next(ts))
         if (ts != me && ts->c_profilefunc == NULL)
             set_quiet(ts, evp_profile_callback, (PyObject *)self, d);
-#else
-    (void)self;
-    (void)d;
-#endif
 }
+#endif
 
 /* Ours out of every thread but `skip` (restored apart). */
 static void others_remove(Profiler *self, PyThreadState *skip,
@@ -436,13 +433,15 @@ static int restore(Profiler *self, struct drops *d)
 #else
         if (ts == me)
             PyEval_SetProfile(self->saved_func, self->saved_obj);
+        else {
 # if PER_THREAD_SET
-        else if (_PyEval_SetProfile(ts, self->saved_func,
-                                    self->saved_obj) < 0)
-            PyErr_Clear();
-# endif
-        else
+            if (_PyEval_SetProfile(ts, self->saved_func,
+                                   self->saved_obj) < 0)
+                PyErr_Clear();
+# else
             ours = 0; /* cannot reach another thread's profiler here */
+# endif
+        }
         if (PyErr_Occurred())
             PyErr_Clear();
 #endif
@@ -469,6 +468,22 @@ static int enter(Profiler *self)
     }
     self->busy = 1;
     return 0;
+}
+
+/* save_profile(): remembers the calling thread's profile function, for a
+ * profile function installed by hand (sys.setprofile) and taken out with
+ * restore_profile(installed). */
+PyObject *evp_Profiler_save_profile(Profiler *self, PyObject *noarg)
+{
+    struct drops d = {{NULL}, 0, NULL};
+
+    (void)noarg;
+    if (enter(self) != 0)
+        return NULL;
+    save_current(self, &d);
+    self->busy = 0;
+    drop_now(&d);
+    Py_RETURN_NONE;
 }
 
 PyObject *evp_Profiler_install(Profiler *self, PyObject *args, PyObject *kw)
