@@ -156,10 +156,12 @@ class TestEdges(unittest.TestCase):
                 self.assertIsNone(threading._profile_hook)
 
                 go, done = threading.Event(), threading.Event()
+                called = threading.Event()
                 seen = []
 
                 def worker():
                     f()
+                    called.set()
                     go.wait()
                     seen.append(sys.getprofile())
                     done.set()
@@ -168,6 +170,7 @@ class TestEdges(unittest.TestCase):
                 w = threading.Thread(target=worker)
                 w.start()
                 f()
+                called.wait()
                 p.stop()
                 go.set()
                 done.wait()
@@ -371,8 +374,10 @@ class TestEdges(unittest.TestCase):
     # -- processes and threads -----------------------------------------------
 
     def test_fork_while_profiling(self):
-        # The child goes on profiling (its copy), stops and exits cleanly,
-        # or exits without stopping; the parent is unaffected.
+        # The child stops at the fork and drops its copy of the events
+        # (nobody would read them); its stop() is quiet, and it may start
+        # the same profiler or another; exit and _exit are clean; the
+        # parent is unaffected.
         for impl in IMPLS:
             with self.subTest(impl=impl):
                 r = run("""
@@ -386,16 +391,27 @@ class TestEdges(unittest.TestCase):
                     t.start()
                     def g():
                         return [str(i) for i in range(100)]
-                    for mode in ('stop', 'exit', '_exit'):
+                    for mode in ('stop', 'restart', 'new', 'exit', '_exit'):
                         pid = os.fork()
                         if pid == 0:
                             g()
+                            ok = (not p._started and sys.getprofile() is None
+                                  and threading._profile_hook is None
+                                  and not evprof._core.memory_hooked())
                             if mode == 'stop':
                                 p.stop()
                                 df = p.retrieve_results()
+                                os._exit(0 if ok and len(df) == 0 else 9)
+                            if mode in ('restart', 'new'):
+                                q = (p if mode == 'restart' else
+                                     evprof.EventProfiler(impl=%r))
+                                q.start()
+                                g()
+                                q.stop()
+                                df = q.retrieve_results()
                                 ev = df[df.name == 'g'].event
-                                os._exit(0 if (ev == 'call').sum() == 1
-                                         else 9)
+                                os._exit(0 if ok and (ev == 'call').sum() == 1
+                                         else 8)
                             if mode == 'exit':
                                 sys.exit(3)
                             os._exit(4)
@@ -407,11 +423,11 @@ class TestEdges(unittest.TestCase):
                     df = p.retrieve_results()
                     ev = df[df.name == 'g'].event
                     print('parent', (ev == 'call').sum(), (ev == 'return').sum())
-                    """ % impl)
+                    """ % (impl, impl))
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(r.stdout.split('\n'),
-                                 ['stop 0', 'exit 3', '_exit 4',
-                                  'parent 1 1', ''])
+                                 ['stop 0', 'restart 0', 'new 0', 'exit 3',
+                                  '_exit 4', 'parent 1 1', ''])
                 self.assertEqual(r.stderr, '')
 
     def test_thread_pool_allocating(self):
