@@ -4,6 +4,7 @@
 # (`make bench`).  Included from Makefile.am.
 
 lib_libevprof_a_SOURCES += lib/trace-private.h lib/trace_write.c \
+	lib/trace-read-private.h lib/trace_tables.c \
 	lib/trace_read.c
 evprofinclude_HEADERS += lib/evprof/trace.h lib/evprof/instrument.h
 
