@@ -21,8 +21,9 @@ pkgconfig_DATA += lib/evprof-instrument.pc
 DISTCLEANFILES += lib/evprof-instrument.pc
 
 # ---- tests ----
-C_TESTS += t/trace t/hooks t/instrument
+C_TESTS += t/trace t/trace-memory t/hooks t/instrument
 t_trace_SOURCES = t/trace.c
+t_trace_memory_SOURCES = t/trace-memory.c
 t_hooks_SOURCES = t/hooks.c
 t_instrument_SOURCES = t/instrument.c examples/trace-check.h
 t_instrument_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples

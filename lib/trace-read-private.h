@@ -10,13 +10,11 @@
 
 #include "trace-private.h"
 
-struct meta {
-    char *key, *value;
-};
-
-struct name {
-    evprof_trace_name n;
-    char *storage;
+/* The entries of one META section: `count` pairs "key\0value\0", each
+ * string cut at its first NUL (the API gives C strings). */
+struct meta_block {
+    char *pairs;
+    uint32_t count;
 };
 
 struct evprof_trace_reader {
@@ -33,16 +31,20 @@ struct evprof_trace_reader {
     uint64_t ev_left;
     uint64_t events, sections, lost;
     uint64_t max_thread;      /* 1 + the largest thread index seen */
-    struct meta *meta;
-    size_t nmeta;
+    /* Tables: memory bounded by the file, a small factor of the bytes of
+     * each section (see trace_tables.c). */
+    struct meta_block *meta;
+    size_t nmeta, meta_cap;
     evprof_thread_info *threads;
     size_t nthreads;
     int have_threads;
-    struct name *names;
-    size_t nnames;
+    evprof_trace_name *names;
+    size_t nnames, names_cap;
+    char **strings;           /* the string storage of each NAMES section */
+    size_t nstrings, strings_cap;
     int names_sorted;
     evprof_trace_line *lines;
-    size_t nlines;
+    size_t nlines, lines_cap;
     int lines_sorted;
 };
 

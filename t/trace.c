@@ -140,10 +140,45 @@ static void craft_check(int code, const char *want, const char *what)
         diag("wanted %d and \"%s\"", code, want ? want : "");
 }
 
+/* META: within a section and across sections the last value of a key
+ * wins; a string is cut at a NUL it holds (the API gives C strings). */
+static void crafted_meta(void)
+{
+    static const unsigned char one[] = {
+        3, 0, 0, 0, 0, 0, 0, 0,
+        1, 0, 0, 0, 1, 0, 0, 0, 'k', 'a',
+        2, 0, 0, 0, 3, 0, 0, 0, 'k', 0, 'y', 0, 'z',
+        1, 0, 0, 0, 0, 0, 0, 0, 'e'
+    };
+    static const unsigned char two[] = {
+        1, 0, 0, 0, 0, 0, 0, 0,
+        1, 0, 0, 0, 1, 0, 0, 0, 'e', 'b'
+    };
+    evprof_trace_reader *r;
+
+    craft_start();
+    craft_section(1, 0, one, sizeof(one), sizeof(one));
+    craft_section(1, 0, two, sizeof(two), sizeof(two));
+    craft_end(0, 2);
+    spit(bad, craft, craft_len);
+    if (evprof_trace_reader_open(bad, &r) == 0
+        && evprof_trace_reader_finish(r) == 0) {
+        is_string("y", evprof_trace_reader_meta(r, "k"),
+                  "META: the last pair of a key wins, cut at its NUL");
+        is_string("b", evprof_trace_reader_meta(r, "e"),
+                  "META: a later section's value wins");
+    } else {
+        ok(0, "META crafted: %s", evprof_trace_reader_error(r));
+        skip("unreadable");
+    }
+    evprof_trace_reader_close(r);
+}
+
 static void crafted(void)
 {
     unsigned char p[256];
 
+    crafted_meta();
     memset(p, 0, sizeof(p));
     memset(p, 0, sizeof(p));
     craft_start();
@@ -263,7 +298,7 @@ int main(void)
     pthread_t th[3];
     evprof_buffer *b;
 
-    plan(74);
+    plan(76);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(good, sizeof(good), "%s/good.evt", dir);
