@@ -54,7 +54,7 @@ static size_t get(evprof_trace_reader *r, void *p, size_t n)
 static int header(evprof_trace_reader *r)
 {
     unsigned char h[TRACE_HEADER_SIZE];
-    size_t k = get(r, h, sizeof(h));
+    size_t k = get(r, h, sizeof(h)), rest;
     uint32_t hsize;
 
     if (ferror(r->f))
@@ -78,7 +78,8 @@ static int header(evprof_trace_reader *r)
                     " (this reader reads %d.x)", r->info.version_major,
                     r->info.version_minor, EVPROF_TRACE_VERSION_MAJOR);
     hsize = get_u32(h + 12);
-    if (hsize < TRACE_HEADER_SIZE || hsize > 4096)
+    /* Any length a u32 holds: doc/trace-format.md sets no upper bound. */
+    if (hsize < TRACE_HEADER_SIZE)
         return evprof__trace_fail(r, -EBADMSG, "bad header size %" PRIu32, hsize);
     if (get_u32(h + 16) != TRACE_EVENT_SIZE
         || get_u32(h + 20) != EVPROF_N_COLUMNS)
@@ -91,12 +92,16 @@ static int header(evprof_trace_reader *r)
     r->info.pid = (int64_t)get_u64(h + 32);
     r->info.created_realtime_ns = (int64_t)get_u64(h + 40);
     r->info.created_clock_ns = (int64_t)get_u64(h + 48);
-    /* A later minor version may have a longer header: skip the rest. */
-    for (; hsize > TRACE_HEADER_SIZE; hsize--)
-        if (fgetc(r->f) == EOF)
-            return evprof__trace_fail(r, -EBADMSG, "truncated header");
-        else
-            r->offset++;
+    /* A later minor version may have a longer header: skip the rest, read
+     * through a small buffer (not seeked past: a pipe cannot seek, and a
+     * seek past the end would not tell that the file is too short). */
+    for (rest = hsize - TRACE_HEADER_SIZE; rest > 0; rest -= k) {
+        k = get(r, h, rest < sizeof(h) ? rest : sizeof(h));
+        if (k == 0)
+            return evprof__trace_fail(r, ferror(r->f) ? -EIO : -EBADMSG,
+                                      "truncated header (%" PRIu64 " of %"
+                                      PRIu32 " bytes)", r->offset, hsize);
+    }
     return 0;
 }
 

@@ -76,7 +76,7 @@ static void *logger(void *arg)
 
 extern uint32_t evprof__crc32(uint32_t, const void *, size_t);
 
-static unsigned char craft[4096];
+static unsigned char craft[16384];
 static size_t craft_len;
 
 static void le(unsigned char *p, uint64_t v, int n)
@@ -174,11 +174,36 @@ static void crafted_meta(void)
     evprof_trace_reader_close(r);
 }
 
+/* Names are bytes: a Latin-1 file name, not UTF-8, comes back as it went. */
+static void raw_names(void)
+{
+    evprof_trace_name nm = { 7, EVPROF_NAME_NATIVE, 3, "f\xe9", "lib\xff.so",
+                             "/tmp/caf\xe9.c" }, got;
+    evprof_trace_writer *w;
+    evprof_trace_reader *r;
+
+    if (evprof_trace_writer_open(bad, &w) != 0)
+        bail("cannot write %s", bad);
+    (void)evprof_trace_write_names(w, &nm, 1);
+    if (evprof_trace_writer_close(w) != 0)
+        bail("cannot write %s", bad);
+    if (evprof_trace_reader_open(bad, &r) == 0
+        && evprof_trace_reader_finish(r) == 0
+        && evprof_trace_reader_find_name(r, 7, &got) == 0)
+        ok(strcmp(got.name, nm.name) == 0 && strcmp(got.module, nm.module) == 0
+           && strcmp(got.file, nm.file) == 0,
+           "names that are not UTF-8 are read back byte for byte");
+    else
+        ok(0, "non-UTF-8 names: %s", evprof_trace_reader_error(r));
+    evprof_trace_reader_close(r);
+}
+
 static void crafted(void)
 {
     unsigned char p[256];
 
     crafted_meta();
+    raw_names();
     memset(p, 0, sizeof(p));
     memset(p, 0, sizeof(p));
     craft_start();
@@ -269,6 +294,19 @@ static void crafted(void)
     craft_end(0, 0);
     craft_check(-EBADMSG, "header size", "a header size of 32");
 
+    /* A later minor version may lengthen the header: any length, the rest
+     * skipped (its bytes are not under the header's checksum). */
+    craft_start();
+    le(craft + 10, 7, 2);
+    le(craft + 12, 64 + 8192, 4);
+    le(craft + 60, evprof__crc32(0, craft, 60), 4);
+    memset(craft + 64, 0xAB, 8192);
+    craft_len += 8192;
+    craft_end(0, 0);
+    craft_check(0, NULL, "version 1.7, a header of 8256 bytes: read");
+    craft_len -= 24 + 24 + 100;
+    craft_check(-EBADMSG, "truncated header", "a long header cut short");
+
     memset(p, 0, sizeof(p));
     craft_start();
     le(craft + 20, 7, 4); /* 7 columns */
@@ -298,7 +336,7 @@ int main(void)
     pthread_t th[3];
     evprof_buffer *b;
 
-    plan(76);
+    plan(79);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(good, sizeof(good), "%s/good.evt", dir);
