@@ -13,7 +13,8 @@ lib_LIBRARIES += lib/libevprof-instrument.a
 lib_libevprof_instrument_a_CFLAGS = $(AM_CFLAGS) -fPIC \
 	-fno-instrument-functions $(LIBDW_CFLAGS)
 lib_libevprof_instrument_a_SOURCES = lib/instrument.c lib/symbols.c \
-	lib/symbols-private.h
+	lib/symbols-private.h lib/instrument-private.h lib/instrument_file.c \
+	lib/instrument_signal.c lib/instrument_write.c
 INSTRUMENT_LIBS = lib/libevprof-instrument.a lib/libevprof.a \
 	$(LIBDW_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 

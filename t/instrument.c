@@ -2,14 +2,16 @@
  * The evprof-instrument library: this test is itself built with
  * -finstrument-functions.  The API (errors, a recording, names), then
  * t/instr-prog run with EVPROF_OUTPUT: plain, exit() from a thread, a
- * thread exiting mid-call, fork().
+ * thread exiting mid-call, fork(), ended by SIGTERM, SIGINT, SIGKILL.
  */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,6 +62,68 @@ static int run(const char *mode, const char *out)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * Runs instr-prog `mode` with EVPROF_OUTPUT=out, with SIGINT ignored when
+ * `ignore_int`; once it says "ready", sends it `sig` (and `sig2` if not
+ * 0).  Its exit status (128 + the signal that killed it); what it said
+ * after "ready" in said[].
+ */
+static int run_killed(const char *mode, const char *out, int ignore_int,
+                      int sig, int sig2, char *said, size_t len)
+{
+    int fd[2], status;
+    size_t n = 0;
+    ssize_t k;
+    char c;
+    pid_t pid;
+
+    if (pipe(fd) != 0)
+        bail("pipe");
+    pid = fork();
+    if (pid < 0)
+        bail("fork");
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        if (ignore_int)
+            signal(SIGINT, SIG_IGN);
+        setenv("EVPROF_OUTPUT", out, 1);
+        execl(prog, prog, mode, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    /* "ready\n" */
+    while (read(fd[0], &c, 1) == 1 && c != '\n')
+        ;
+    kill(pid, sig);
+    if (sig2)
+        kill(pid, sig2);
+    while (n + 1 < len && (k = read(fd[0], said + n, len - 1 - n)) > 0)
+        n += (size_t)k;
+    said[n] = '\0';
+    close(fd[0]);
+    if (waitpid(pid, &status, 0) != pid)
+        bail("waitpid");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The number of files in dir. */
+static int count_files(const char *d)
+{
+    char cmd[PATH_MAX + 32];
+    FILE *p;
+    int n = 0;
+
+    snprintf(cmd, sizeof(cmd), "ls -A '%s'", d);
+    p = popen(cmd, "r");
+    while (p != NULL && fgets(cmd, sizeof(cmd), p) != NULL)
+        n++;
+    if (p != NULL)
+        pclose(p);
+    return n;
+}
+
 static void check(const char *what, const char *path, int want_open,
                   int want_threads)
 {
@@ -97,7 +161,7 @@ int main(int argc, char **argv)
     const char *slash;
 
     (void)argc;
-    plan(49);
+    plan(49 + 4 * 5 + 1 + 4);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     slash = strrchr(argv[0], '/');
@@ -202,6 +266,49 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/texit.evt", dir);
     is_int(0, run("thread-exit", path), "pthread_exit mid-call: ran");
     check("pthread_exit mid-call", path, 1, 2);
+    snprintf(path, sizeof(path), "%s/term.evt", dir);
+    is_int(128 + SIGTERM, run_killed("wait", path, 0, SIGTERM, 0, msg,
+                                     sizeof(msg)),
+           "SIGTERM mid-run: the program dies of it");
+    check("SIGTERM", path, 1, 2);
+    snprintf(path, sizeof(path), "%s/int.evt", dir);
+    is_int(128 + SIGINT, run_killed("wait", path, 0, SIGINT, 0, msg,
+                                    sizeof(msg)),
+           "SIGINT mid-run: the program dies of it");
+    check("SIGINT", path, 1, 2);
+    snprintf(path, sizeof(path), "%s/handler.evt", dir);
+    is_int(42, run_killed("handler", path, 0, SIGTERM, 0, msg, sizeof(msg)),
+           "SIGTERM, the program's own handler: it ran, exit status 42");
+    is_string("handled\n", msg, "the program's handler was called");
+    check("SIGTERM to a program with a handler", path, 1, 2);
+    snprintf(path, sizeof(path), "%s/ignored.evt", dir);
+    is_int(128 + SIGTERM, run_killed("wait", path, 1, SIGINT, SIGTERM, msg,
+                                     sizeof(msg)),
+           "SIGINT ignored by the program stays ignored; SIGTERM kills it");
+    check("SIGINT ignored, then SIGTERM", path, 1, 2);
+    /* An earlier trace at the path outlives a run that never ends well. */
+    {
+        char sub[PATH_MAX - 16];
+        uint64_t before = 0;
+
+        snprintf(sub, sizeof(sub), "%s/kill", dir);
+        if (mkdir(sub, 0777) != 0)
+            bail("mkdir %s", sub);
+        snprintf(path, sizeof(path), "%s/kill.evt", sub);
+        is_int(0, run("plain", path), "SIGKILL: an earlier trace written");
+        if (trace_check_calls(path, &st, msg, sizeof(msg)) == 0)
+            before = st.events;
+        is_int(128 + SIGKILL, run_killed("wait", path, 0, SIGKILL, 0, msg,
+                                         sizeof(msg)),
+               "SIGKILL mid-run: killed");
+        ok(trace_check_calls(path, &st, msg, sizeof(msg)) == 0
+           && before > 0 && st.events == before,
+           "the earlier trace is still there, whole (%llu events)",
+           (unsigned long long)before);
+        is_int(1, count_files(sub), "no temporary file left beside it");
+        unlink(path);
+        rmdir(sub);
+    }
     snprintf(pat, sizeof(pat), "%s/fork-%%p.evt", dir);
     is_int(0, run("fork", pat), "fork: ran, the child exited cleanly");
     {
