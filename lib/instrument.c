@@ -52,6 +52,14 @@ static size_t nretired;
 /* Events the buffer had lost when this recording started. */
 static uint64_t lost_before;
 
+/* What instrumented calls of the process reach (instrument_dl.c), found
+ * when this copy is loaded; the hooks to pass calls on to, when another
+ * definition comes first; the object file holding this copy. */
+static evprof__hooks hooks = EVPROF__HOOKS_OURS;
+static evprof__hook_fn pass_enter, pass_exit;
+static const char *module;
+static char scope_note[PATH_MAX + 128]; /* META "scope", if any */
+
 EVPROF_NOINSTR static int retire(evprof_buffer *b)
 {
     evprof_buffer **v = realloc(retired, (nretired + 1) * sizeof(*v));
@@ -69,20 +77,31 @@ EVPROF_NOINSTR static evprof_buffer *new_buffer(void)
                      : evprof_buffer_new(CHUNK_EVENTS, EVPROF_GROW);
 }
 
-EVPROF_NOINSTR void __cyg_profile_func_enter(void *fn, void *site)
+/* Protected: the instrumented code of the module holding this copy calls
+ * this copy, not the first definition in the global scope (the C
+ * library's empty one, in a program that has none); see instrument_dl.c. */
+#define HOOK EVPROF_NOINSTR __attribute__((visibility("protected")))
+
+HOOK void __cyg_profile_func_enter(void *fn, void *site)
 {
     evprof_buffer *b = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+    evprof__hook_fn pass;
 
     if (b != NULL)
         evprof_hook_enter(b, fn, site);
+    else if ((pass = __atomic_load_n(&pass_enter, __ATOMIC_RELAXED)))
+        pass(fn, site);
 }
 
-EVPROF_NOINSTR void __cyg_profile_func_exit(void *fn, void *site)
+HOOK void __cyg_profile_func_exit(void *fn, void *site)
 {
     evprof_buffer *b = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+    evprof__hook_fn pass;
 
     if (b != NULL)
         evprof_hook_exit(b, fn, site);
+    else if ((pass = __atomic_load_n(&pass_exit, __ATOMIC_RELAXED)))
+        pass(fn, site);
 }
 
 
@@ -147,6 +166,8 @@ int evprof_instrument_start(const char *p)
 
     if (p == NULL || *p == '\0')
         return -EINVAL;
+    if (hooks == EVPROF__HOOKS_OTHER)
+        return -EEXIST;
     pthread_mutex_lock(&lock);
     if (active != NULL) {
         pthread_mutex_unlock(&lock);
@@ -191,6 +212,7 @@ int evprof_instrument_start(const char *p)
     evprof__output_free(&out);
     pattern = pat;
     out = o;
+    evprof__modules_forget();
     evprof__signals_install();
     __atomic_store_n(&active, buffer, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&lock);
@@ -200,6 +222,12 @@ fail:
     evprof__output_free(&o);
     pthread_mutex_unlock(&lock);
     return rc;
+}
+
+/* What the trace holds, when not all the process's calls (META "scope"). */
+EVPROF_NOINSTR static const char *scope(void)
+{
+    return scope_note[0] ? scope_note : NULL;
 }
 
 /* Writes the trace of b where `out` says; called with the lock held. */
@@ -212,7 +240,9 @@ EVPROF_NOINSTR static int write_out(evprof_buffer *b)
         evprof__instrument_drain(b);
         return evprof__output_end(&out, rc);
     }
-    return evprof__output_end(&out, evprof__instrument_write(b, file, lost_before));
+    return evprof__output_end(&out, evprof__instrument_write(b, file,
+                                                             lost_before,
+                                                             scope()));
 }
 
 int evprof_instrument_stop(void)
@@ -295,7 +325,13 @@ __attribute__((constructor)) EVPROF_NOINSTR static void from_env(void)
 #endif
     int rc;
 
-    if (p == NULL || *p == '\0')
+    hooks = evprof__hooks_found(&lock, &pass_enter, &pass_exit, &module);
+    if (hooks == EVPROF__HOOKS_ALONE)
+        snprintf(scope_note, sizeof(scope_note), "only the calls of %s: "
+                 "instrumented code elsewhere in the process calls the C "
+                 "library's empty hooks", module ? module : "?");
+    /* Another copy records (or another tool has the calls): not us. */
+    if (p == NULL || *p == '\0' || hooks == EVPROF__HOOKS_OTHER)
         return;
     if (m != NULL && *m != '\0') {
         char *end;

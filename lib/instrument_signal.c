@@ -54,6 +54,19 @@ EVPROF_NOINSTR static void on_signal(int sig, siginfo_t *info, void *ctx)
     errno = saved;
 }
 
+/* A copy in a shared object must not leave its handler to a signal once
+ * unloaded (dlclose runs this): the program's actions go back. */
+__attribute__((destructor)) void evprof__signals_remove(void)
+{
+    struct sigaction cur;
+    size_t i;
+
+    for (i = 0; i < NHANDLED; i++)
+        if (sigaction(handled[i], NULL, &cur) == 0
+            && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
+            sigaction(handled[i], &previous[i], NULL);
+}
+
 void evprof__signals_install(void)
 {
     struct sigaction ours, cur;

@@ -75,6 +75,7 @@ EVPROF_NOINSTR static int write_tables(evprof_trace_writer *w,
                                        struct set *fns, struct set *sites)
 {
     evprof__symbols *sy = evprof__symbols_new();
+    const evprof__module *m;
     evprof_trace_name *names = NULL;
     evprof_trace_line *lines = NULL;
     char **hex = NULL;
@@ -89,6 +90,9 @@ EVPROF_NOINSTR static int write_tables(evprof_trace_writer *w,
         rc = -ENOMEM;
         goto out;
     }
+    /* Modules unloaded while recording are named from their files. */
+    for (m = evprof__modules_gone(); sy != NULL && m != NULL; m = m->next)
+        evprof__symbols_add_gone(sy, m->path, m->bias, m->lo, m->hi);
     for (i = 0; i < fns->cap; i++) {
         uintptr_t a = fns->v[i];
 
@@ -135,7 +139,7 @@ out:
 }
 
 int evprof__instrument_write(evprof_buffer *b, const char *file,
-                             uint64_t lost_before)
+                             uint64_t lost_before, const char *scope)
 {
     evprof_trace_writer *w;
     evprof_event *ev = NULL;
@@ -144,6 +148,7 @@ int evprof__instrument_write(evprof_buffer *b, const char *file,
     struct set fns = { NULL, 0, 0 }, sites = { NULL, 0, 0 };
     char exe[PATH_MAX];
     size_t n, i, nt;
+    uint64_t total = 0;
     ssize_t k;
     int rc;
 
@@ -165,6 +170,8 @@ int evprof__instrument_write(evprof_buffer *b, const char *file,
         exe[k] = '\0';
         evprof_trace_write_meta(w, "program", exe);
     }
+    if (scope != NULL)
+        evprof_trace_write_meta(w, "scope", scope);
     ev = malloc(BATCH * sizeof(*ev));
     thr = malloc(BATCH * sizeof(*thr));
     if (ev == NULL || thr == NULL) {
@@ -173,6 +180,7 @@ int evprof__instrument_write(evprof_buffer *b, const char *file,
     }
     while ((n = evprof_buffer_dump_ex(b, ev, thr, BATCH)) > 0) {
         rc = evprof_trace_write_events(w, ev, thr, n);
+        total += n;
         for (i = 0; i < n && rc == 0; i++)
             if ((rc = set_add(&fns, (uintptr_t)ev[i].id_frame)) == 0)
                 rc = set_add(&sites, (uintptr_t)ev[i].id_arg);
@@ -189,7 +197,13 @@ int evprof__instrument_write(evprof_buffer *b, const char *file,
         if (evprof_buffer_thread(b, i, &info[i]) != 0)
             break;
     rc = evprof_trace_write_threads(w, info, i);
-    if (rc == 0)
+    /* An empty trace is most often code that does not reach these hooks:
+     * the file says so, since the library does not print. */
+    if (rc == 0 && total == 0)
+        rc = evprof_trace_write_meta(w, "warning", "no call was recorded: "
+                                     "no code built with "
+                                     "-finstrument-functions called the hooks "
+                                     "of this copy of evprof-instrument");    if (rc == 0)
         rc = evprof_trace_writer_add_lost(w, evprof_buffer_lost(b)
                                           - lost_before);
     if (rc == 0)

@@ -10,9 +10,14 @@
  *   handler      the same, the program's own SIGTERM handler installed
  *                before recording starts (again): it says "handled" and
  *                _exit(42)s
+ *   dlopen P     loads the shared object P, calls its plugin_work, unloads
+ *                it, exits
  */
+#include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +103,30 @@ static void on_term(int sig)
     _exit(42);
 }
 
+/* Calls plugin_work of the shared object `path`, then unloads it. */
+static int use_plugin(const char *path)
+{
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    int (*work)(int), (*start)(const char *);
+
+    if (h == NULL) {
+        fprintf(stderr, "%s\n", dlerror());
+        return 5;
+    }
+    work = (int (*)(int))(uintptr_t)dlsym(h, "plugin_work");
+    if (work == NULL)
+        return 6;
+    /* A plugin with its own copy of evprof-instrument defers to ours. */
+    start = (int (*)(const char *))(uintptr_t)dlsym(h, "plugin_start");
+    if (start != NULL && start("/dev/null") != -EEXIST)
+        return 8;
+    sink += work(8);
+    if (dlclose(h) != 0)
+        return 7;
+    sink += fib(6);
+    return 0;
+}
+
 static void *fib_thread(void *arg)
 {
     sink += fib(*(int *)arg);
@@ -163,6 +192,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "fork") == 0)
         return do_fork();
+    if (strcmp(mode, "dlopen") == 0 && argc > 2)
+        return use_plugin(argv[2]);
     if (strcmp(mode, "wait") == 0)
         return wait_for_signal();
     if (strcmp(mode, "handler") == 0) {

@@ -2,7 +2,9 @@
  * The evprof-instrument library: this test is itself built with
  * -finstrument-functions.  The API (errors, a recording, names), then
  * t/instr-prog run with EVPROF_OUTPUT: plain, exit() from a thread, a
- * thread exiting mid-call, fork(), ended by SIGTERM, SIGINT, SIGKILL.
+ * thread exiting mid-call, fork(), ended by SIGTERM, SIGINT, SIGKILL; then
+ * instrumented shared objects (t/instr-plugin*.so) loaded with dlopen by a
+ * program that is not instrumented (t/instr-host) and by one that is.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,7 +23,8 @@
 #include "trace-check.h"
 
 static char dir[] = "/tmp/evprof-instr-XXXXXX";
-static char prog[PATH_MAX];
+static char prog[PATH_MAX], host[PATH_MAX], plugin[PATH_MAX],
+    bare[PATH_MAX];
 
 __attribute__((noinline)) int square(int x);
 __attribute__((noinline)) int square(int x)
@@ -42,6 +45,100 @@ static void *worker(void *arg)
 {
     *(int *)arg = sum_squares(50);
     return NULL;
+}
+
+/* Runs `exe` with arguments a1, a2 (or NULL) and EVPROF_OUTPUT=out; its
+ * exit status (128 + the signal that killed it). */
+static int run_exe(const char *exe, const char *a1, const char *a2,
+                   const char *out)
+{
+    pid_t pid = fork();
+    int status;
+
+    if (pid < 0)
+        bail("fork");
+    if (pid == 0) {
+        setenv("EVPROF_OUTPUT", out, 1);
+        execl(exe, exe, a1, a2, (char *)NULL);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid)
+        bail("waitpid");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The META value of `key` in the trace at path, copied; "" if none. */
+static const char *meta_of(const char *path, const char *key)
+{
+    static char value[1024];
+    evprof_trace_reader *r;
+    const char *v = NULL;
+
+    value[0] = '\0';
+    if (evprof_trace_reader_open(path, &r) == 0
+        && evprof_trace_reader_finish(r) == 0)
+        v = evprof_trace_reader_meta(r, key);
+    snprintf(value, sizeof(value), "%s", v ? v : "");
+    evprof_trace_reader_close(r);
+    return value;
+}
+
+/* Shared objects loaded with dlopen. */
+static void plugins(void)
+{
+    struct trace_calls st;
+    char path[PATH_MAX], msg[512], file[512];
+    int line = 0, good;
+
+    snprintf(path, sizeof(path), "%s/plugin.evt", dir);
+    is_int(0, run_exe(host, plugin, NULL, path),
+           "plugin with its own copy, in a program that is not "
+           "instrumented: ran");
+    good = trace_check_calls(path, &st, msg, sizeof(msg)) == 0;
+    ok(good && st.calls > 0, "its calls are recorded (%llu)",
+       (unsigned long long)st.calls);
+    if (!good)
+        diag("%s", msg);
+    ok(trace_find_function(path, "plugin_fib", file, sizeof(file), &line)
+       == 0, "plugin_fib is named");
+    ok(strstr(meta_of(path, "scope"), "only the calls of") != NULL,
+       "the trace says it holds the plugin's calls only: %s",
+       meta_of(path, "scope"));
+    is_string("", meta_of(path, "warning"), "no warning");
+
+    snprintf(path, sizeof(path), "%s/plugin-closed.evt", dir);
+    is_int(128 + SIGTERM, run_exe(host, plugin, "close", path),
+           "unloaded, then SIGTERM: killed by it (no handler left in "
+           "unmapped code)");
+    ok(trace_find_function(path, "plugin_fib", file, sizeof(file), &line)
+       == 0, "the trace was written at dlclose, plugin_fib named");
+
+    snprintf(path, sizeof(path), "%s/prog-plugin.evt", dir);
+    is_int(0, run_exe(prog, "dlopen", plugin, path),
+           "plugin with its own copy, in an instrumented program: ran, its "
+           "copy's start gives -EEXIST");
+    good = trace_check_calls(path, &st, msg, sizeof(msg)) == 0;
+    ok(good, "one trace, well-formed (%llu calls)",
+       (unsigned long long)st.calls);
+    if (!good)
+        diag("%s", msg);
+    ok(trace_find_function(path, "plugin_fib", file, sizeof(file), &line)
+       == 0 && trace_find_function(path, "fib", file, sizeof(file), &line)
+       == 0, "the plugin's calls (named after dlclose) and the program's");
+    is_string("", meta_of(path, "scope"), "the whole process: no scope");
+
+    snprintf(path, sizeof(path), "%s/prog-bare.evt", dir);
+    is_int(0, run_exe(prog, "dlopen", bare, path),
+           "plugin without a copy, in an instrumented program: ran");
+    ok(trace_find_function(path, "plugin_fib", file, sizeof(file), &line)
+       == 0, "its functions are named, though unloaded before the trace "
+       "was written (%s)", file[0] ? file : "no source file");
+
+    snprintf(path, sizeof(path), "%s/nothing.evt", dir);
+    is_int(0, run_exe(host, bare, NULL, path),
+           "plugin without a copy, in a program without one: ran");
+    ok(access(path, F_OK) != 0, "nothing recorded, no file: nothing "
+       "of evprof-instrument is loaded");
 }
 
 /* Runs instr-prog `mode` with EVPROF_OUTPUT=out; its exit status. */
@@ -161,13 +258,25 @@ int main(int argc, char **argv)
     const char *slash;
 
     (void)argc;
-    plan(49 + 4 * 5 + 1 + 4);
+    plan(49 + 4 * 5 + 1 + 4 + 15);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     slash = strrchr(argv[0], '/');
     snprintf(file, sizeof(file), "%.*sinstr-prog",
              slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
     if (realpath(file, prog) == NULL)
+        bail("no %s", file);
+    snprintf(file, sizeof(file), "%.*sinstr-host",
+             slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+    if (realpath(file, host) == NULL)
+        bail("no %s", file);
+    snprintf(file, sizeof(file), "%.*s.libs/instr-plugin.so",
+             slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+    if (realpath(file, plugin) == NULL)
+        bail("no %s", file);
+    snprintf(file, sizeof(file), "%.*s.libs/instr-plugin-bare.so",
+             slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+    if (realpath(file, bare) == NULL)
         bail("no %s", file);
     snprintf(path, sizeof(path), "%s/api.evt", dir);
 
@@ -309,6 +418,7 @@ int main(int argc, char **argv)
         unlink(path);
         rmdir(sub);
     }
+    plugins();
     snprintf(pat, sizeof(pat), "%s/fork-%%p.evt", dir);
     is_int(0, run("fork", pat), "fork: ran, the child exited cleanly");
     {
