@@ -57,10 +57,14 @@ uint64_t evprof_buffer_lost(const evprof_buffer *b)
 
     if (b == NULL)
         return 0;
-    n = __atomic_load_n(&b->lost, __ATOMIC_RELAXED);
     if (b->head.policy != EVPROF_RING)
-        return n;
+        return __atomic_load_n(&b->lost, __ATOMIC_RELAXED);
+    /* A RING's overwrites are counted twice over: those a dump skipped (in
+     * b->lost) and those no dump has seen yet (head - tail - capacity).  A
+     * dump moves events from the second count to the first, under the
+     * lock: both are read under it too, or the sum could go down. */
     pthread_mutex_lock((pthread_mutex_t *)&b->lock);
+    n = __atomic_load_n(&b->lost, __ATOMIC_RELAXED);
     for (t = b->threads; t != NULL; t = t->next) {
         chunk_avail(b, t->oldest, &over);
         n += over;

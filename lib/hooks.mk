@@ -4,6 +4,7 @@
 # (`make bench`).  Included from Makefile.am.
 
 lib_libevprof_a_SOURCES += lib/trace-private.h lib/trace_write.c \
+	lib/trace-read-private.h lib/trace_tables.c \
 	lib/trace_read.c
 evprofinclude_HEADERS += lib/evprof/trace.h lib/evprof/instrument.h
 
@@ -12,7 +13,8 @@ lib_LIBRARIES += lib/libevprof-instrument.a
 lib_libevprof_instrument_a_CFLAGS = $(AM_CFLAGS) -fPIC \
 	-fno-instrument-functions $(LIBDW_CFLAGS)
 lib_libevprof_instrument_a_SOURCES = lib/instrument.c lib/symbols.c \
-	lib/symbols-private.h
+	lib/symbols-private.h lib/instrument-private.h lib/instrument_file.c \
+	lib/instrument_signal.c lib/instrument_write.c lib/instrument_dl.c
 INSTRUMENT_LIBS = lib/libevprof-instrument.a lib/libevprof.a \
 	$(LIBDW_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 
@@ -20,8 +22,9 @@ pkgconfig_DATA += lib/evprof-instrument.pc
 DISTCLEANFILES += lib/evprof-instrument.pc
 
 # ---- tests ----
-C_TESTS += t/trace t/hooks t/quiesce t/instrument
+C_TESTS += t/trace t/trace-memory t/hooks t/quiesce t/instrument
 t_trace_SOURCES = t/trace.c
+t_trace_memory_SOURCES = t/trace-memory.c
 t_hooks_SOURCES = t/hooks.c
 t_quiesce_SOURCES = t/quiesce.c
 t_instrument_SOURCES = t/instrument.c examples/trace-check.h
@@ -34,6 +37,23 @@ check_PROGRAMS += t/instr-prog
 t_instr_prog_SOURCES = t/instr-prog.c
 t_instr_prog_CFLAGS = $(AM_CFLAGS) -g $(INSTRUMENT_CFLAGS)
 t_instr_prog_LDADD = $(INSTRUMENT_LIBS)
+
+# A shared object built with -finstrument-functions, with its own copy of
+# evprof-instrument and without, and a program that is not instrumented to
+# load it (t/instrument runs them).
+check_LTLIBRARIES = t/instr-plugin.la t/instr-plugin-bare.la
+PLUGIN_LDFLAGS = -module -rpath /nowhere -avoid-version -shared
+t_instr_plugin_la_SOURCES = t/instr-plugin.c
+t_instr_plugin_la_CPPFLAGS = $(AM_CPPFLAGS) -DEVPROF_TEST_COPY
+t_instr_plugin_la_CFLAGS = $(AM_CFLAGS) -g $(INSTRUMENT_CFLAGS)
+t_instr_plugin_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+t_instr_plugin_la_LIBADD = $(INSTRUMENT_LIBS)
+t_instr_plugin_bare_la_SOURCES = t/instr-plugin.c
+t_instr_plugin_bare_la_CFLAGS = $(AM_CFLAGS) -g $(INSTRUMENT_CFLAGS)
+t_instr_plugin_bare_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+check_PROGRAMS += t/instr-host
+t_instr_host_SOURCES = t/instr-host.c
+t_instr_host_LDADD = $(DL_LIBS)
 
 # ---- examples, checked against the installed tree ----
 EXTRA_DIST += examples/alloc.c examples/calls.c examples/check_trace.c \

@@ -16,16 +16,16 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evprof/instrument.h"
-#include "symbols-private.h"
+#include "instrument-private.h"
 
 /* 12 MiB chunks: big enough for the buffer to ask for huge pages, which
  * halves the cost of a recorded call (a page fault every 85 events
@@ -36,7 +36,7 @@ static evprof_buffer *active;   /* the buffer while recording, else NULL */
 static evprof_buffer *buffer;   /* kept across recordings */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *pattern;           /* as given: "%p" is expanded per process */
-static char *path;              /* the file of this process */
+static evprof__output out;      /* where the trace of this process goes */
 static int registered;
 /* A forked child's copy of the parent's buffer, when `retired` has no room
  * for it: never touched, but kept reachable (for leak checkers). */
@@ -51,6 +51,14 @@ static size_t nretired;
 
 /* Events the buffer had lost when this recording started. */
 static uint64_t lost_before;
+
+/* What instrumented calls of the process reach (instrument_dl.c), found
+ * when this copy is loaded; the hooks to pass calls on to, when another
+ * definition comes first; the object file holding this copy. */
+static evprof__hooks hooks = EVPROF__HOOKS_OURS;
+static evprof__hook_fn pass_enter, pass_exit;
+static const char *module;
+static char scope_note[PATH_MAX + 128]; /* META "scope", if any */
 
 EVPROF_NOINSTR static int retire(evprof_buffer *b)
 {
@@ -69,82 +77,33 @@ EVPROF_NOINSTR static evprof_buffer *new_buffer(void)
                      : evprof_buffer_new(CHUNK_EVENTS, EVPROF_GROW);
 }
 
-EVPROF_NOINSTR void __cyg_profile_func_enter(void *fn, void *site)
+/* Protected: the instrumented code of the module holding this copy calls
+ * this copy, not the first definition in the global scope (the C
+ * library's empty one, in a program that has none); see instrument_dl.c. */
+#define HOOK EVPROF_NOINSTR __attribute__((visibility("protected")))
+
+HOOK void __cyg_profile_func_enter(void *fn, void *site)
 {
     evprof_buffer *b = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+    evprof__hook_fn pass;
 
     if (b != NULL)
         evprof_hook_enter(b, fn, site);
+    else if ((pass = __atomic_load_n(&pass_enter, __ATOMIC_RELAXED)))
+        pass(fn, site);
 }
 
-EVPROF_NOINSTR void __cyg_profile_func_exit(void *fn, void *site)
+HOOK void __cyg_profile_func_exit(void *fn, void *site)
 {
     evprof_buffer *b = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+    evprof__hook_fn pass;
 
     if (b != NULL)
         evprof_hook_exit(b, fn, site);
+    else if ((pass = __atomic_load_n(&pass_exit, __ATOMIC_RELAXED)))
+        pass(fn, site);
 }
 
-/*
- * `pat` with "%p" replaced by the pid and "%%" by "%", made absolute (the
- * program may change directory before the file is written at exit); NULL
- * if no memory.
- */
-EVPROF_NOINSTR static char *expand(const char *pat)
-{
-    size_t n = strlen(pat) + 1, i;
-    const char *s;
-    char pid[32], cwd[PATH_MAX], *out, *o;
-
-    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-    cwd[0] = '\0';
-    if (pat[0] != '/' && getcwd(cwd, sizeof(cwd) - 1) != NULL)
-        strcat(cwd, "/");
-    else
-        cwd[0] = '\0';
-    n += strlen(cwd);
-    for (s = pat; *s; s++)
-        if (s[0] == '%' && s[1] == 'p')
-            n += strlen(pid);
-    out = malloc(n);
-    if (out == NULL)
-        return NULL;
-    strcpy(out, cwd);
-    for (s = pat, o = out + strlen(cwd); *s; s++) {
-        if (s[0] == '%' && s[1] == 'p') {
-            for (i = 0; pid[i]; i++)
-                *o++ = pid[i];
-            s++;
-        } else if (s[0] == '%' && s[1] == '%') {
-            *o++ = '%';
-            s++;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Creates (truncates) the file now, so that a bad path fails early. */
-EVPROF_NOINSTR static int check_writable(const char *p)
-{
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-
-    if (fd < 0)
-        return errno ? -errno : -EIO;
-    close(fd);
-    return 0;
-}
-
-/* Drops what a buffer still holds (events logged after a stop). */
-EVPROF_NOINSTR static void drain(evprof_buffer *b)
-{
-    evprof_event ev[256];
-
-    while (evprof_buffer_dump(b, ev, 256) > 0)
-        ;
-}
 
 EVPROF_NOINSTR static void at_exit(void)
 {
@@ -155,7 +114,7 @@ EVPROF_NOINSTR static void at_exit(void)
     rc = evprof_instrument_stop();
     if (rc < 0 && rc != -ESRCH)
         fprintf(stderr, "evprof-instrument: cannot write the trace %s: %s\n",
-                path ? path : "(null)", strerror(-rc));
+                out.path ? out.path : "(null)", strerror(-rc));
 }
 
 EVPROF_NOINSTR static void fork_prepare(void)
@@ -171,6 +130,7 @@ EVPROF_NOINSTR static void fork_parent(void)
 
 EVPROF_NOINSTR static void fork_child(void)
 {
+    evprof__output o;
     char *p;
 
     pthread_mutex_unlock(&lock);
@@ -184,41 +144,42 @@ EVPROF_NOINSTR static void fork_child(void)
     buffer = NULL;
     if (pattern == NULL || strstr(pattern, "%p") == NULL)
         return; /* documented: the child does not record */
-    p = expand(pattern);
-    if (p == NULL || check_writable(p) != 0) {
-        free(p);
+    p = evprof__instrument_expand(pattern);
+    if (p == NULL || evprof__output_prepare(p, &o) != 0)
         return;
-    }
     buffer = new_buffer();
     if (buffer == NULL) {
-        free(p);
+        evprof__output_free(&o);
         return;
     }
     lost_before = 0;
-    free(path);
-    path = p;
+    evprof__output_free(&out);
+    out = o;
     __atomic_store_n(&active, buffer, __ATOMIC_RELEASE);
 }
 
 int evprof_instrument_start(const char *p)
 {
+    evprof__output o = { NULL, NULL };
     char *pat, *exp;
     int rc;
 
     if (p == NULL || *p == '\0')
         return -EINVAL;
+    if (hooks == EVPROF__HOOKS_OTHER)
+        return -EEXIST;
     pthread_mutex_lock(&lock);
     if (active != NULL) {
         pthread_mutex_unlock(&lock);
         return -EBUSY;
     }
     pat = strdup(p);
-    exp = pat ? expand(p) : NULL;
+    exp = pat ? evprof__instrument_expand(p) : NULL;
     if (exp == NULL) {
         rc = -ENOMEM;
         goto fail;
     }
-    rc = check_writable(exp);
+    rc = evprof__output_prepare(exp, &o);
     if (rc < 0)
         goto fail;
     if (buffer != NULL
@@ -237,7 +198,7 @@ int evprof_instrument_start(const char *p)
         rc = -ENOMEM;
         goto fail;
     }
-    drain(buffer);
+    evprof__instrument_drain(buffer);
     lost_before = evprof_buffer_lost(buffer);
     if (!registered) {
         if (atexit(at_exit) != 0
@@ -248,196 +209,40 @@ int evprof_instrument_start(const char *p)
         registered = 1;
     }
     free(pattern);
-    free(path);
+    evprof__output_free(&out);
     pattern = pat;
-    path = exp;
+    out = o;
+    evprof__modules_forget();
+    evprof__signals_install();
     __atomic_store_n(&active, buffer, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&lock);
     return 0;
 fail:
     free(pat);
-    free(exp);
+    evprof__output_free(&o);
     pthread_mutex_unlock(&lock);
     return rc;
 }
 
-/* ---- writing: events, then the names of the addresses they hold ------ */
-
-/* A set of addresses (open addressing; 0 is the empty slot). */
-struct set {
-    uintptr_t *v;
-    size_t cap, n;
-};
-
-EVPROF_NOINSTR static int set_add(struct set *s, uintptr_t a)
+/* What the trace holds, when not all the process's calls (META "scope"). */
+EVPROF_NOINSTR static const char *scope(void)
 {
-    size_t i;
-
-    if (a == 0)
-        return 0;
-    if (2 * (s->n + 1) > s->cap) {
-        struct set t = { NULL, s->cap ? 2 * s->cap : 1024, 0 };
-
-        t.v = calloc(t.cap, sizeof(*t.v));
-        if (t.v == NULL)
-            return -ENOMEM;
-        for (i = 0; i < s->cap; i++)
-            if (s->v[i] != 0)
-                set_add(&t, s->v[i]);
-        free(s->v);
-        *s = t;
-    }
-    for (i = (a * 0x9E3779B97F4A7C15u) >> 7 & (s->cap - 1); s->v[i] != 0;
-         i = (i + 1) & (s->cap - 1))
-        if (s->v[i] == a)
-            return 0;
-    s->v[i] = a;
-    s->n++;
-    return 0;
+    return scope_note[0] ? scope_note : NULL;
 }
 
-EVPROF_NOINSTR static char *hex_name(uintptr_t a)
+/* Writes the trace of b where `out` says; called with the lock held. */
+EVPROF_NOINSTR static int write_out(evprof_buffer *b)
 {
-    char *s = malloc(2 + 2 * sizeof(a) + 1);
+    const char *file;
+    int rc = evprof__output_begin(&out, &file);
 
-    if (s != NULL)
-        snprintf(s, 2 + 2 * sizeof(a) + 1, "0x%lx", (unsigned long)a);
-    return s;
-}
-
-/* Names for every function address, lines for every call site. */
-EVPROF_NOINSTR static int write_tables(evprof_trace_writer *w,
-                                       struct set *fns, struct set *sites)
-{
-    evprof__symbols *sy = evprof__symbols_new();
-    evprof_trace_name *names = NULL;
-    evprof_trace_line *lines = NULL;
-    char **hex = NULL;
-    size_t i, nn = 0, nl = 0, nh = 0;
-    evprof__sym s;
-    int rc = 0;
-
-    names = calloc(fns->n + sites->n + 1, sizeof(*names));
-    lines = calloc(sites->n + 1, sizeof(*lines));
-    hex = calloc(fns->n + 1, sizeof(*hex));
-    if (names == NULL || lines == NULL || hex == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    for (i = 0; i < fns->cap; i++) {
-        uintptr_t a = fns->v[i];
-
-        if (a == 0)
-            continue;
-        names[nn].key = (int64_t)a;
-        names[nn].kind = EVPROF_NAME_NATIVE;
-        if (sy != NULL && evprof__symbols_find(sy, a, &s) == 0) {
-            names[nn].name = s.name;
-            names[nn].module = s.module;
-            names[nn].file = s.file;
-            names[nn].first_line = s.line;
-        } else {
-            if (sy != NULL)
-                names[nn].module = s.module;
-            names[nn].name = hex[nh++] = hex_name(a);
-        }
-        nn++;
-    }
-    for (i = 0; sy != NULL && i < sites->cap; i++) {
-        uintptr_t a = sites->v[i];
-
-        /* The line of the call: key = the calling function, offset = the
-         * return address's distance from its start. */
-        if (a != 0 && evprof__symbols_find(sy, a, &s) == 0 && s.line > 0
-            && s.start != 0) {
-            lines[nl].key = (int64_t)s.start;
-            lines[nl].offset = (int64_t)(a - s.start);
-            lines[nl].line = s.line;
-            nl++;
-        }
-    }
-    rc = evprof_trace_write_names(w, names, nn);
-    if (rc == 0 && nl > 0)
-        rc = evprof_trace_write_lines(w, lines, nl);
-out:
-    for (i = 0; hex != NULL && i < nh; i++)
-        free(hex[i]);
-    free(hex);
-    free(names);
-    free(lines);
-    evprof__symbols_free(sy);
-    return rc;
-}
-
-EVPROF_NOINSTR static int write_trace(evprof_buffer *b, const char *file)
-{
-    evprof_trace_writer *w;
-    evprof_event *ev = NULL;
-    uint32_t *thr = NULL;
-    evprof_thread_info *info = NULL;
-    struct set fns = { NULL, 0, 0 }, sites = { NULL, 0, 0 };
-    char exe[PATH_MAX];
-    size_t n, i, nt;
-    ssize_t k;
-    int rc;
-
-    rc = evprof_trace_writer_open(file, &w);
     if (rc < 0) {
-        drain(b);
-        return rc;
+        evprof__instrument_drain(b);
+        return evprof__output_end(&out, rc);
     }
-    evprof_trace_write_meta(w, "source", "evprof-instrument");
-    evprof_trace_write_meta(w, "id_frame", "function address");
-    evprof_trace_write_meta(w, "id_arg", "call site address");
-#ifdef HAVE_LIBDW
-    evprof_trace_write_meta(w, "resolver", "libdw");
-#else
-    evprof_trace_write_meta(w, "resolver", "elf-symtab");
-#endif
-    k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (k > 0) {
-        exe[k] = '\0';
-        evprof_trace_write_meta(w, "program", exe);
-    }
-    ev = malloc(CHUNK_EVENTS * sizeof(*ev));
-    thr = malloc(CHUNK_EVENTS * sizeof(*thr));
-    if (ev == NULL || thr == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    while ((n = evprof_buffer_dump_ex(b, ev, thr, CHUNK_EVENTS)) > 0) {
-        rc = evprof_trace_write_events(w, ev, thr, n);
-        for (i = 0; i < n && rc == 0; i++)
-            if ((rc = set_add(&fns, (uintptr_t)ev[i].id_frame)) == 0)
-                rc = set_add(&sites, (uintptr_t)ev[i].id_arg);
-        if (rc < 0)
-            goto out;
-    }
-    nt = evprof_buffer_thread_count(b);
-    info = calloc(nt + 1, sizeof(*info));
-    if (info == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    for (i = 0; i < nt; i++)
-        if (evprof_buffer_thread(b, i, &info[i]) != 0)
-            break;
-    rc = evprof_trace_write_threads(w, info, i);
-    if (rc == 0)
-        rc = evprof_trace_writer_add_lost(w, evprof_buffer_lost(b)
-                                          - lost_before);
-    if (rc == 0)
-        rc = write_tables(w, &fns, &sites);
-out:
-    i = (size_t)evprof_trace_writer_close(w);
-    if (rc == 0)
-        rc = (int)i;
-    free(ev);
-    free(thr);
-    free(info);
-    free(fns.v);
-    free(sites.v);
-    return rc;
+    return evprof__output_end(&out, evprof__instrument_write(b, file,
+                                                             lost_before,
+                                                             scope()));
 }
 
 int evprof_instrument_stop(void)
@@ -451,9 +256,37 @@ int evprof_instrument_stop(void)
         pthread_mutex_unlock(&lock);
         return -ESRCH;
     }
-    rc = write_trace(b, path);
+    rc = write_out(b);
     pthread_mutex_unlock(&lock);
     return rc;
+}
+
+void evprof__instrument_stop_from_signal(void)
+{
+    struct timespec ms = { 0, 1000000 };
+    evprof_buffer *b;
+    int i, rc;
+
+    /* Not pthread_mutex_lock: the signal may have come in the middle of a
+     * start or stop on this very thread.  A trace being written by another
+     * thread gets a second to finish; then we give up. */
+    for (i = 0; pthread_mutex_trylock(&lock) != 0; i++) {
+        if (i == 1000)
+            return;
+        nanosleep(&ms, NULL);
+    }
+    b = __atomic_exchange_n(&active, NULL, __ATOMIC_ACQ_REL);
+    if (b != NULL && (rc = write_out(b)) < 0) {
+        /* write(2), not stdio: stdio may be what the signal interrupted. */
+        static const char msg[] = "evprof-instrument: cannot write the "
+            "trace on a signal: ";
+        const char *why = evprof_strerror(rc);
+
+        if (write(2, msg, sizeof(msg) - 1) >= 0
+            && write(2, why, strlen(why)) >= 0)
+            (void)!write(2, "\n", 1);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 int evprof_instrument_set_limit(size_t max_events)
@@ -476,7 +309,7 @@ int evprof_instrument_running(void)
 
 const char *evprof_instrument_path(void)
 {
-    return path;
+    return out.path;
 }
 
 /* EVPROF_OUTPUT=path starts a recording before main (not in set-user-ID
@@ -492,7 +325,13 @@ __attribute__((constructor)) EVPROF_NOINSTR static void from_env(void)
 #endif
     int rc;
 
-    if (p == NULL || *p == '\0')
+    hooks = evprof__hooks_found(&lock, &pass_enter, &pass_exit, &module);
+    if (hooks == EVPROF__HOOKS_ALONE)
+        snprintf(scope_note, sizeof(scope_note), "only the calls of %s: "
+                 "instrumented code elsewhere in the process calls the C "
+                 "library's empty hooks", module ? module : "?");
+    /* Another copy records (or another tool has the calls): not us. */
+    if (p == NULL || *p == '\0' || hooks == EVPROF__HOOKS_OTHER)
         return;
     if (m != NULL && *m != '\0') {
         char *end;

@@ -29,4 +29,11 @@ int evprof__symbols_find(evprof__symbols *s, uintptr_t addr, evprof__sym *out)
     EVPROF_NOINSTR;
 void evprof__symbols_free(evprof__symbols *s) EVPROF_NOINSTR;
 
+/* A module no longer loaded: the object file `path`, loaded at `bias`,
+ * was at [lo, hi).  Its functions are then named from that file, unless
+ * another module is loaded there now.  0 or a negative code. */
+int evprof__symbols_add_gone(evprof__symbols *s, const char *path,
+                             uintptr_t bias, uintptr_t lo, uintptr_t hi)
+    EVPROF_NOINSTR;
+
 #endif /* EVPROF_SYMBOLS_PRIVATE_H */

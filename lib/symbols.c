@@ -99,6 +99,23 @@ void evprof__symbols_free(evprof__symbols *s)
     free(s);
 }
 
+int evprof__symbols_add_gone(evprof__symbols *s, const char *path,
+                             uintptr_t bias, uintptr_t lo, uintptr_t hi)
+{
+    Dwfl_Module *m;
+
+    (void)hi;
+    if (s == NULL)
+        return -EINVAL;
+    /* Another module mapped there since: its live mapping wins. */
+    if (dwfl_addrmodule(s->dwfl, (Dwarf_Addr)lo) != NULL)
+        return -EBUSY;
+    dwfl_report_begin_add(s->dwfl);
+    m = dwfl_report_elf(s->dwfl, path, path, -1, (GElf_Addr)bias, false);
+    dwfl_report_end(s->dwfl, NULL, NULL);
+    return m != NULL ? 0 : -ENOENT;
+}
+
 #else /* !HAVE_LIBDW: the ELF symbol tables, read by hand */
 
 #include <elf.h>
@@ -133,8 +150,16 @@ struct object {
     struct object *next;
 };
 
+/* A module unloaded: where it was. */
+struct gone {
+    char *path;
+    uintptr_t bias, lo, hi;
+    struct gone *next;
+};
+
 struct evprof__symbols {
     struct object *objects;
+    struct gone *gone;
 };
 
 evprof__symbols *evprof__symbols_new(void)
@@ -267,6 +292,17 @@ int evprof__symbols_find(evprof__symbols *s, uintptr_t addr, evprof__sym *out)
     if (s == NULL)
         return -EINVAL;
     dl_iterate_phdr(find_object, &f);
+    if (!f.found) {
+        const struct gone *g;
+
+        for (g = s->gone; g != NULL; g = g->next)
+            if (addr >= g->lo && addr < g->hi) {
+                f.name = g->path;
+                f.bias = g->bias;
+                f.found = 1;
+                break;
+            }
+    }
     if (!f.found)
         return -ENOENT;
     /* The main program has an empty name. */
@@ -320,12 +356,38 @@ int evprof__symbols_find(evprof__symbols *s, uintptr_t addr, evprof__sym *out)
     return 0;
 }
 
+int evprof__symbols_add_gone(evprof__symbols *s, const char *path,
+                             uintptr_t bias, uintptr_t lo, uintptr_t hi)
+{
+    struct gone *g;
+
+    if (s == NULL)
+        return -EINVAL;
+    g = calloc(1, sizeof(*g));
+    if (g == NULL || (g->path = strdup(path)) == NULL) {
+        free(g);
+        return -ENOMEM;
+    }
+    g->bias = bias;
+    g->lo = lo;
+    g->hi = hi;
+    g->next = s->gone;
+    s->gone = g;
+    return 0;
+}
+
 void evprof__symbols_free(evprof__symbols *s)
 {
     struct object *o, *next;
+    struct gone *g, *gnext;
 
     if (s == NULL)
         return;
+    for (g = s->gone; g != NULL; g = gnext) {
+        gnext = g->next;
+        free(g->path);
+        free(g);
+    }
     for (o = s->objects; o != NULL; o = next) {
         next = o->next;
         if (o->map != NULL)

@@ -1,9 +1,11 @@
 /* Four threads logging at once while another dumps: nothing lost in GROW,
  * each thread's events in its own order, times never backwards per thread;
- * RING and DROP account for every event. */
+ * RING and DROP account for every event, and their lost count never goes
+ * down while others log and dump. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <evprof.h>
 
@@ -142,11 +144,83 @@ static void run(int policy, size_t capacity)
     free(thr);
 }
 
+struct churn {
+    evprof_buffer *b;
+    int stop;
+};
+
+static void *log_until_stopped(void *arg)
+{
+    struct churn *c = arg;
+    int64_t i = 0;
+
+    while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
+        (void)evprof_log(c->b, 1, 0, EVPROF_CALL, i++, 0);
+    return NULL;
+}
+
+static void *dump_until_stopped(void *arg)
+{
+    struct churn *c = arg;
+    static evprof_event out[4096];
+
+    while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
+        evprof_buffer_dump(c->b, out, 4096);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* evprof_buffer_lost() read in a loop while two threads log and one dumps,
+ * for about a second: a counter, it never goes down. */
+static void lost_monotonic(int policy)
+{
+    static const char *pname[] = { "GROW", "RING", "DROP" };
+    struct churn c = { NULL, 0 };
+    pthread_t tid[3];
+    uint64_t prev = 0, cur, drops = 0, reads = 0;
+    double end = now_s() + 1.0;
+    int i;
+
+    c.b = evprof_buffer_new(4096, policy);
+    if (c.b == NULL)
+        bail("out of memory");
+    for (i = 0; i < 3; i++)
+        if (pthread_create(&tid[i], NULL, i < 2 ? log_until_stopped
+                           : dump_until_stopped, &c) != 0)
+            bail("pthread_create failed");
+    while (now_s() < end) {
+        cur = evprof_buffer_lost(c.b);
+        if (cur < prev) {
+            if (drops++ == 0)
+                diag("lost() went from %llu to %llu",
+                     (unsigned long long)prev, (unsigned long long)cur);
+        }
+        prev = cur;
+        reads++;
+    }
+    __atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+    for (i = 0; i < 3; i++)
+        pthread_join(tid[i], NULL);
+    is_int(0, (int64_t)drops, "%s: lost() never decreases under concurrent "
+           "logs and dumps (%llu reads, %llu lost)", pname[policy],
+           (unsigned long long)reads, (unsigned long long)prev);
+    evprof_buffer_free(c.b);
+}
+
 int main(void)
 {
-    plan(3 * 9);
+    plan(3 * 9 + 2);
     run(EVPROF_GROW, 4096);
     run(EVPROF_RING, 1000);
     run(EVPROF_DROP, 1000);
+    lost_monotonic(EVPROF_RING);
+    lost_monotonic(EVPROF_DROP);
     return 0;
 }

@@ -76,7 +76,7 @@ static void *logger(void *arg)
 
 extern uint32_t evprof__crc32(uint32_t, const void *, size_t);
 
-static unsigned char craft[4096];
+static unsigned char craft[16384];
 static size_t craft_len;
 
 static void le(unsigned char *p, uint64_t v, int n)
@@ -140,10 +140,70 @@ static void craft_check(int code, const char *want, const char *what)
         diag("wanted %d and \"%s\"", code, want ? want : "");
 }
 
+/* META: within a section and across sections the last value of a key
+ * wins; a string is cut at a NUL it holds (the API gives C strings). */
+static void crafted_meta(void)
+{
+    static const unsigned char one[] = {
+        3, 0, 0, 0, 0, 0, 0, 0,
+        1, 0, 0, 0, 1, 0, 0, 0, 'k', 'a',
+        2, 0, 0, 0, 3, 0, 0, 0, 'k', 0, 'y', 0, 'z',
+        1, 0, 0, 0, 0, 0, 0, 0, 'e'
+    };
+    static const unsigned char two[] = {
+        1, 0, 0, 0, 0, 0, 0, 0,
+        1, 0, 0, 0, 1, 0, 0, 0, 'e', 'b'
+    };
+    evprof_trace_reader *r;
+
+    craft_start();
+    craft_section(1, 0, one, sizeof(one), sizeof(one));
+    craft_section(1, 0, two, sizeof(two), sizeof(two));
+    craft_end(0, 2);
+    spit(bad, craft, craft_len);
+    if (evprof_trace_reader_open(bad, &r) == 0
+        && evprof_trace_reader_finish(r) == 0) {
+        is_string("y", evprof_trace_reader_meta(r, "k"),
+                  "META: the last pair of a key wins, cut at its NUL");
+        is_string("b", evprof_trace_reader_meta(r, "e"),
+                  "META: a later section's value wins");
+    } else {
+        ok(0, "META crafted: %s", evprof_trace_reader_error(r));
+        skip("unreadable");
+    }
+    evprof_trace_reader_close(r);
+}
+
+/* Names are bytes: a Latin-1 file name, not UTF-8, comes back as it went. */
+static void raw_names(void)
+{
+    evprof_trace_name nm = { 7, EVPROF_NAME_NATIVE, 3, "f\xe9", "lib\xff.so",
+                             "/tmp/caf\xe9.c" }, got;
+    evprof_trace_writer *w;
+    evprof_trace_reader *r;
+
+    if (evprof_trace_writer_open(bad, &w) != 0)
+        bail("cannot write %s", bad);
+    (void)evprof_trace_write_names(w, &nm, 1);
+    if (evprof_trace_writer_close(w) != 0)
+        bail("cannot write %s", bad);
+    if (evprof_trace_reader_open(bad, &r) == 0
+        && evprof_trace_reader_finish(r) == 0
+        && evprof_trace_reader_find_name(r, 7, &got) == 0)
+        ok(strcmp(got.name, nm.name) == 0 && strcmp(got.module, nm.module) == 0
+           && strcmp(got.file, nm.file) == 0,
+           "names that are not UTF-8 are read back byte for byte");
+    else
+        ok(0, "non-UTF-8 names: %s", evprof_trace_reader_error(r));
+    evprof_trace_reader_close(r);
+}
+
 static void crafted(void)
 {
     unsigned char p[256];
 
+    crafted_meta();
+    raw_names();
     memset(p, 0, sizeof(p));
     memset(p, 0, sizeof(p));
     craft_start();
@@ -234,6 +294,19 @@ static void crafted(void)
     craft_end(0, 0);
     craft_check(-EBADMSG, "header size", "a header size of 32");
 
+    /* A later minor version may lengthen the header: any length, the rest
+     * skipped (its bytes are not under the header's checksum). */
+    craft_start();
+    le(craft + 10, 7, 2);
+    le(craft + 12, 64 + 8192, 4);
+    le(craft + 60, evprof__crc32(0, craft, 60), 4);
+    memset(craft + 64, 0xAB, 8192);
+    craft_len += 8192;
+    craft_end(0, 0);
+    craft_check(0, NULL, "version 1.7, a header of 8256 bytes: read");
+    craft_len -= 24 + 24 + 100;
+    craft_check(-EBADMSG, "truncated header", "a long header cut short");
+
     memset(p, 0, sizeof(p));
     craft_start();
     le(craft + 20, 7, 4); /* 7 columns */
@@ -263,7 +336,7 @@ int main(void)
     pthread_t th[3];
     evprof_buffer *b;
 
-    plan(74);
+    plan(79);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(good, sizeof(good), "%s/good.evt", dir);

@@ -10,9 +10,12 @@
  * thread's context) while recording, from every thread.  Recording starts
  * by itself when the environment variable EVPROF_OUTPUT names the trace file
  * (before main), or with evprof_instrument_start; the trace file is written
- * by evprof_instrument_stop, or at exit.  "%p" in the path is replaced by
- * the process id; a child made by fork() records into its own file when the
- * path has "%p" and stops recording otherwise.
+ * by evprof_instrument_stop, at exit, or when SIGTERM or SIGINT ends the
+ * program.  It is written under a temporary name and renamed over the path
+ * once complete: a run that does not finish leaves an earlier trace alone.
+ * "%p" in the path is replaced by the process id; a child made by fork()
+ * records into its own file when the path has "%p" and stops recording
+ * otherwise.
  */
 #ifndef EVPROF_INSTRUMENT_H
 #define EVPROF_INSTRUMENT_H 1
@@ -29,9 +32,12 @@ extern "C" {
 
 /*
  * Starts recording, to be written to `path` ("%p": the process id, "%%":
- * "%").  The file is created now, so that an unwritable path fails here.
+ * "%").  Checked now (a file can be made in its directory), so that an
+ * unwritable path fails here; a file already there is left as it is until
+ * the new trace replaces it.  Installs handlers for SIGTERM and SIGINT
+ * that write the trace (see evprof_instrument_start(3), SIGNALS).
  * 0, or -EINVAL (path NULL or empty), -EBUSY (already recording), -EACCES,
- * -ENOENT, ... (the file cannot be created), -ENOMEM.
+ * -ENOENT, -EISDIR, ... (the file cannot be written), -ENOMEM.
  */
 int evprof_instrument_start(const char *path) EVPROF_NOINSTR
     EVPROF_WARN_UNUSED;

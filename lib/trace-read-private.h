@@ -1,0 +1,68 @@
+/*
+ * trace-read-private.h: the trace reader's state, shared by trace_read.c
+ * (the file: header, sections, events) and trace_tables.c (the tables the
+ * sections hold).  Not installed.
+ */
+#ifndef EVPROF_TRACE_READ_PRIVATE_H
+#define EVPROF_TRACE_READ_PRIVATE_H 1
+
+#include <stdio.h>
+
+#include "trace-private.h"
+
+/* The entries of one META section: `count` pairs "key\0value\0", each
+ * string cut at its first NUL (the API gives C strings). */
+struct meta_block {
+    char *pairs;
+    uint32_t count;
+};
+
+struct evprof_trace_reader {
+    FILE *f;
+    uint64_t offset;          /* of the next byte to read */
+    evprof_trace_info info;
+    int error;
+    int done;
+    char msg[256];
+    unsigned char *buf;       /* the payload of the current section */
+    size_t cap;
+    /* the EVENTS section being read */
+    const unsigned char *ev, *thr;
+    uint64_t ev_left;
+    uint64_t events, sections, lost;
+    uint64_t max_thread;      /* 1 + the largest thread index seen */
+    /* Tables: memory bounded by the file, a small factor of the bytes of
+     * each section (see trace_tables.c). */
+    struct meta_block *meta;
+    size_t nmeta, meta_cap;
+    evprof_thread_info *threads;
+    size_t nthreads;
+    int have_threads;
+    evprof_trace_name *names;
+    size_t nnames, names_cap;
+    char **strings;           /* the string storage of each NAMES section */
+    size_t nstrings, strings_cap;
+    int names_sorted;
+    evprof_trace_line *lines;
+    size_t nlines, lines_cap;
+    int lines_sorted;
+};
+
+/* Sets the reader's error (the first one sticks) and message; returns the
+ * error. */
+int evprof__trace_fail(evprof_trace_reader *r, int code, const char *format,
+                       ...) __attribute__((format(printf, 3, 4)));
+
+/* Parse the payload r->buf[0..len) of a table section found at offset
+ * `at`; 0 or the error. */
+int evprof__trace_parse_meta(evprof_trace_reader *r, uint64_t at, size_t len);
+int evprof__trace_parse_threads(evprof_trace_reader *r, uint64_t at,
+                                size_t len);
+int evprof__trace_parse_names(evprof_trace_reader *r, uint64_t at,
+                              size_t len);
+int evprof__trace_parse_lines(evprof_trace_reader *r, uint64_t at,
+                              size_t len);
+/* Frees what the table sections left. */
+void evprof__trace_tables_free(evprof_trace_reader *r);
+
+#endif /* EVPROF_TRACE_READ_PRIVATE_H */
