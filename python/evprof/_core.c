@@ -748,6 +748,8 @@ static PyMethodDef module_methods[] = {
      "weak_method(obj, func)\n--\n\nA profile function calling "
      "func(obj, frame, event, arg), obj held weakly; equal to the bound "
      "method obj.func."},
+    {"after_fork", evp_after_fork, METH_NOARGS,
+     "In a forked child: the allocator hooks off, whoever had them."},
     {"memory_hooked", evp_memory_hooked, METH_NOARGS,
      "True while a profiler hooks the PyMem allocators."},
     {"clock_name", clock_name, METH_NOARGS,

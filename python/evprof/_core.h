@@ -73,6 +73,7 @@ PyObject *evp_Profiler_install(Profiler *self, PyObject *args, PyObject *kw);
 PyObject *evp_Profiler_restore_profile(Profiler *self, PyObject *args,
                                        PyObject *kw);
 PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg);
+PyObject *evp_after_fork(PyObject *mod, PyObject *noarg);
 PyObject *evp_Profiler_take_forked(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_call(PyObject *self, PyObject *args, PyObject *kw);
 int evp_session_init(void);

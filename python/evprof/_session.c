@@ -76,13 +76,16 @@ static void drop_now(struct drops *d)
 
 /* Is the profile function of ts ours: the C function with self, or the
  * object given to sys.setprofile, or self reached through the trampoline
- * (sys.setprofile(sys.getprofile()) after the program saved ours). */
+ * (sys.setprofile(sys.getprofile()) after the program saved ours), or the
+ * thread hook in a thread that started and has had no event yet. */
 static int is_ours(const Profiler *self, const PyThreadState *ts)
 {
-    return ts->c_profileobj != NULL
-        && (ts->c_profileobj == (PyObject *)self
-            || (self->installed != NULL
-                && ts->c_profileobj == self->installed));
+    PyObject *o = ts->c_profileobj;
+
+    return o != NULL
+        && (o == (PyObject *)self
+            || (self->installed != NULL && o == self->installed)
+            || (self->thread_hook != NULL && o == self->thread_hook));
 }
 
 #if QUIET_SET
@@ -423,7 +426,6 @@ static int restore(Profiler *self, struct drops *d)
     (void)me;
     ours = ts != NULL && is_ours(self, ts);
     others_remove(self, ts, d);
-    thread_hook_restore(self, d);
     if (ts != NULL && self->saved
         && (ours || (ts->c_profilefunc == NULL && self->saved_func != NULL))) {
         /* Also where nothing is left: ours removed because it raised, as
@@ -446,6 +448,7 @@ static int restore(Profiler *self, struct drops *d)
             PyErr_Clear();
 #endif
     }
+    thread_hook_restore(self, d);
     forget_saved(self, d);
     drop_later(d, self->installed);
     self->installed = NULL;
@@ -689,6 +692,16 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     self->forked = 1;
     drop_now(&d);
     Py_RETURN_TRUE;
+}
+
+/* The allocator hooks of whichever profiler had them, in a forked child:
+ * also a profiler started without EventProfiler (the _profiling_* API). */
+PyObject *evp_after_fork(PyObject *mod, PyObject *noarg)
+{
+    (void)mod;
+    (void)noarg;
+    evp_memory_after_fork();
+    Py_RETURN_NONE;
 }
 
 PyObject *evp_Profiler_take_forked(Profiler *self, PyObject *noarg)

@@ -45,6 +45,7 @@ def _after_fork_in_child():
         prof._prof = prof._hook_obj = None
         prof._thread_prof = prof._thread_hook_obj = None
     _running.clear()
+    _core.after_fork()
 
 
 if hasattr(os, 'register_at_fork'):

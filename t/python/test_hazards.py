@@ -257,6 +257,23 @@ class TestHazards(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr[-3000:])
         self.assertEqual(r.stdout, '{(True, True, True, True)}\n')
 
+    def test_fork_module_api(self):
+        # The seed's module-level C API hooks the allocators without an
+        # EventProfiler: a forked child drops those hooks too.
+        r = run("""
+            import os
+            from evprof import _event_profiler_c as c
+            c._profiling_start(100, True)
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0 if not evprof._core.memory_hooked() else 5)
+            _, st = os.waitpid(pid, 0)
+            print(os.waitstatus_to_exitcode(st), evprof._core.memory_hooked())
+            c._profiling_stop()
+            """)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        self.assertEqual(r.stdout, '0 True\n')
+
     def test_getprofile_setprofile_idiom(self):
         # old = sys.getprofile(); sys.setprofile(mine); ...;
         # sys.setprofile(old): what getprofile() returns is a working
