@@ -432,9 +432,16 @@ class WithEventProfiler:
         self.threads = threads
 
     def __enter__(self):
-        self.prof_ = EventProfiler(size=self.size, impl=self.impl,
-                                   memory=self.memory, threads=self.threads)
-        self.prof_.start()
+        prof = EventProfiler(size=self.size, impl=self.impl,
+                             memory=self.memory, threads=self.threads)
+        self.prof_ = prof
+        try:
+            prof.start()
+        except BaseException:
+            # An exception that struck right after start() returned: the
+            # with block is not entered and __exit__ not called.
+            prof._buffer.end(None)
+            raise
         return self
 
     def __exit__(self, typ, value, traceback):
