@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evprof.h"
 #include "_writer.h"
@@ -113,12 +114,14 @@ static PyObject *TraceWriter_write_meta(TraceWriter *self, PyObject *pairs)
     Py_RETURN_NONE;
 }
 
-/* A sequence of (ident, native_id[, ...]) tuples. */
+/* A sequence of (ident, native_id[, pid]) tuples; without a pid, the
+ * thread is of this process. */
 static PyObject *TraceWriter_write_threads(TraceWriter *self,
                                            PyObject *threads)
 {
     PyObject *seq;
     evprof_thread_info *info;
+    int64_t *pid;
     Py_ssize_t n, i;
     int code;
 
@@ -129,35 +132,42 @@ static PyObject *TraceWriter_write_threads(TraceWriter *self,
         return NULL;
     n = PySequence_Fast_GET_SIZE(seq);
     info = PyMem_Calloc((size_t)(n ? n : 1), sizeof(*info));
-    if (info == NULL) {
-        Py_DECREF(seq);
-        return PyErr_NoMemory();
+    pid = PyMem_Calloc((size_t)(n ? n : 1), sizeof(*pid));
+    if (info == NULL || pid == NULL) {
+        PyErr_NoMemory();
+        goto fail;
     }
     for (i = 0; i < n; i++) {
         PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
         unsigned long long ident;
-        long long native;
+        long long native, p = (long long)getpid();
 
-        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2) {
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2
+            || PyTuple_GET_SIZE(t) > 3) {
             PyErr_SetString(PyExc_TypeError,
-                            "a thread is a tuple (ident, native_id, ...)");
+                            "a thread is a tuple (ident, native_id[, pid])");
             goto fail;
         }
         ident = PyLong_AsUnsignedLongLongMask(PyTuple_GET_ITEM(t, 0));
         native = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 1));
+        if (PyTuple_GET_SIZE(t) == 3 && !PyErr_Occurred())
+            p = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 2));
         if (PyErr_Occurred())
             goto fail;
         info[i].ident = (uint64_t)ident;
         info[i].native_id = (int64_t)native;
+        pid[i] = (int64_t)p;
     }
-    code = evprof_trace_write_threads(self->w, info, (size_t)n);
+    code = evprof_trace_write_threads_pid(self->w, info, pid, (size_t)n);
     PyMem_Free(info);
+    PyMem_Free(pid);
     Py_DECREF(seq);
     if (code < 0)
         return raise_code(self, code);
     Py_RETURN_NONE;
 fail:
     PyMem_Free(info);
+    PyMem_Free(pid);
     Py_DECREF(seq);
     return NULL;
 }
@@ -428,7 +438,8 @@ static PyMethodDef TraceWriter_methods[] = {
     { "write_meta", (PyCFunction)TraceWriter_write_meta, METH_O,
       "write_meta(dict): a META section of str pairs." },
     { "write_threads", (PyCFunction)TraceWriter_write_threads, METH_O,
-      "write_threads(seq): a THREADS section of (ident, native_id, ...)." },
+      "write_threads(seq): a THREADS section of (ident, native_id[, pid])\n"
+      "tuples; a thread without a pid is of this process." },
     { "write_events", (PyCFunction)(void (*)(void))TraceWriter_write_events,
       METH_VARARGS | METH_KEYWORDS,
       "write_events(raw, thread=None, progress=None): EVENTS sections of\n"

@@ -120,6 +120,36 @@ class TestRoundTrip(TempDir):
         self.assertEqual(list(df['thread'].unique()), [1])
         self.assertEqual(int(df['value2'].sum()), 0)
 
+    def threads_section(self, path):
+        """The (ident, native_id, pid) records of the THREADS section."""
+        with open(path, 'rb') as f:
+            data = f.read()
+        pos = struct.unpack_from('<I', data, 12)[0]
+        while pos < len(data):
+            kind, _, length = struct.unpack_from('<IIQ', data, pos)
+            if kind == tracefile.SEC_THREADS:
+                count = struct.unpack_from('<I', data, pos + 24)[0]
+                return [struct.unpack_from('<8xQqq', data, pos + 32 + 32 * i)
+                        for i in range(count)]
+            pos += 24 + length
+        self.fail('no THREADS section in %s' % path)
+
+    def test_thread_pids(self):
+        # The pid of each thread is written as given (a trace merged from
+        # several processes), and this process's when none is given.
+        path = self.path('pids.evt')
+        raw = numpy.zeros((3, 6), dtype=numpy.int64)
+        threads = [(11, 12, 4242), (21, 22, 4343), (31, 32)]
+        with tracefile.TraceWriter(path) as w:
+            w.write_events(raw, numpy.array([0, 1, 2], numpy.uint32))
+            w.write_threads(threads)
+        want = [(11, 12, 4242), (21, 22, 4343), (31, 32, os.getpid())]
+        self.assertEqual(self.threads_section(path), want)
+        self.assertEqual(tracefile.read_trace(path).threads, want)
+        with tracefile.TraceWriter(path) as w:
+            with self.assertRaisesRegex(TypeError, r'native_id\[, pid\]'):
+                w.write_threads([(1, 2, 3, 4)])
+
     def test_native_names(self):
         # As evprof-instrument writes them: key = function address.
         path = self.path('native.evt')
