@@ -82,9 +82,46 @@ static int TraceWriter_init(TraceWriter *self, PyObject *args, PyObject *kw)
     return 0;
 }
 
+/*
+ * The UTF-8 of str(obj); the bytes object made goes to `keep`.  Lone
+ * surrogates (strings decoded from non-UTF-8 bytes with
+ * errors='surrogateescape', as os.fsdecode and the trace reader do) are
+ * written back as the bytes they stand for.  The file keeps lengths but
+ * the C API takes C strings: a NUL would cut the string short, so it is
+ * refused.
+ */
+static const char *encoded(PyObject *obj, PyObject *keep)
+{
+    PyObject *s, *b;
+    const char *p = NULL;
+
+    s = PyObject_Str(obj);
+    if (s == NULL)
+        return NULL;
+    b = PyUnicode_AsEncodedString(s, "utf-8", "surrogateescape");
+    if (b == NULL) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    if (strlen(PyBytes_AS_STRING(b)) != (size_t)PyBytes_GET_SIZE(b))
+        PyErr_Format(PyExc_ValueError, "%R: a trace file string cannot "
+                     "hold a NUL character", s);
+    else if (PyList_Append(keep, b) == 0)
+        p = PyBytes_AS_STRING(b);
+    Py_DECREF(s);
+    Py_DECREF(b);
+    return p;
+}
+
+/* As encoded(), "" for None. */
+static const char *utf8_of(PyObject *obj, PyObject *keep)
+{
+    return obj == Py_None ? "" : encoded(obj, keep);
+}
+
 static PyObject *TraceWriter_write_meta(TraceWriter *self, PyObject *pairs)
 {
-    PyObject *key, *value, *ks, *vs;
+    PyObject *key, *value, *keep;
     Py_ssize_t pos = 0;
     int code = 0;
 
@@ -95,20 +132,20 @@ static PyObject *TraceWriter_write_meta(TraceWriter *self, PyObject *pairs)
                      Py_TYPE(pairs)->tp_name);
         return NULL;
     }
+    keep = PyList_New(0);
+    if (keep == NULL)
+        return NULL;
     while (code == 0 && PyDict_Next(pairs, &pos, &key, &value)) {
-        const char *k, *v;
+        const char *k = encoded(key, keep);
+        const char *v = k != NULL ? encoded(value, keep) : NULL;
 
-        ks = PyObject_Str(key);
-        vs = ks != NULL ? PyObject_Str(value) : NULL;
-        k = vs != NULL ? PyUnicode_AsUTF8(ks) : NULL;
-        v = k != NULL ? PyUnicode_AsUTF8(vs) : NULL;
-        if (v != NULL)
-            code = evprof_trace_write_meta(self->w, k, v);
-        Py_XDECREF(ks);
-        Py_XDECREF(vs);
-        if (v == NULL)
+        if (v == NULL) {
+            Py_DECREF(keep);
             return NULL;
+        }
+        code = evprof_trace_write_meta(self->w, k, v);
     }
+    Py_DECREF(keep);
     if (code < 0)
         return raise_code(self, code);
     Py_RETURN_NONE;
@@ -246,24 +283,6 @@ done:
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
-}
-
-/* The UTF-8 of str(obj), "" for None; the new str goes to `keep`. */
-static const char *utf8_of(PyObject *obj, PyObject *keep)
-{
-    PyObject *s;
-    const char *p;
-
-    if (obj == Py_None)
-        return "";
-    s = PyObject_Str(obj);
-    if (s == NULL)
-        return NULL;
-    p = PyUnicode_AsUTF8(s);
-    if (p == NULL || PyList_Append(keep, s) < 0)
-        p = NULL;
-    Py_DECREF(s);
-    return p;
 }
 
 /* A sequence of (key, kind, first_line, name, module, file). */

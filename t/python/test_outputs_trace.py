@@ -150,6 +150,26 @@ class TestRoundTrip(TempDir):
             with self.assertRaisesRegex(TypeError, r'native_id\[, pid\]'):
                 w.write_threads([(1, 2, 3, 4)])
 
+    def test_nul_refused(self):
+        # The C writer takes C strings: a NUL would cut a string short.
+        path = self.path('nul.evt')
+        with tracefile.TraceWriter(path) as w:
+            with self.assertRaisesRegex(ValueError, 'NUL'):
+                w.write_names([(1, 1, 1, 'a\0b', 'm', 'f')])
+            with self.assertRaisesRegex(ValueError, 'NUL'):
+                w.write_meta({'k': 'v\0'})
+
+    def test_surrogates_written_as_bytes(self):
+        # os.fsdecode keeps the bytes of a Latin-1 file name as surrogates:
+        # they go into the file as those bytes.
+        path = self.path('latin1.evt')
+        name = os.fsdecode(b'caf\xe9.py')
+        with tracefile.TraceWriter(path) as w:
+            w.write_meta({'program': name})
+            w.write_names([(1, 1, 1, 'f', name, name)])
+        with open(path, 'rb') as f:
+            self.assertEqual(f.read().count(b'caf\xe9.py'), 3)
+
     def test_native_names(self):
         # As evprof-instrument writes them: key = function address.
         path = self.path('native.evt')
