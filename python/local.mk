@@ -47,6 +47,7 @@ check-python-versions: lib/libevprof.a
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
 	    -o $$dir/_core$$suf $(top_srcdir)/python/evprof/_core.c \
 	    $(top_srcdir)/python/evprof/_writer.c \
+	    $(top_srcdir)/python/evprof/_reader.c \
 	    lib/libevprof.a $(PTHREAD_LIBS) && \
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir || exit 1; \
 	done
@@ -61,7 +62,8 @@ evprofpydir = $(pyexecdir)/evprof
 evprofpy_PYTHON = $(EVPROF_PY_SOURCES)
 evprofpy_LTLIBRARIES = python/evprof/_core.la
 python_evprof__core_la_SOURCES = python/evprof/_core.c \
-	python/evprof/_writer.c python/evprof/_writer.h
+	python/evprof/_writer.c python/evprof/_writer.h \
+	python/evprof/_reader.c
 python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \
