@@ -303,11 +303,24 @@ class _NameTable:
         sel = numpy.flatnonzero(idx > 0)
         if sel.size == 0 or not self.line_of:
             return out
-        pairs = numpy.stack([keys[sel], offsets[sel]], 1)
-        upairs, inverse = numpy.unique(pairs, axis=0, return_inverse=True)
+        off = offsets[sel]
+        if (self.keys.size < 1 << 31 and int(off.min()) >= -(1 << 31)
+                and int(off.max()) < 1 << 31):
+            # Entry and offset packed in one int64: sorting them is ten
+            # times faster than sorting rows of two.
+            packed = (idx[sel] << 32) | (off & 0xFFFFFFFF)
+            upacked, inverse = numpy.unique(packed, return_inverse=True)
+            ukeys = self.keys[(upacked >> 32) - 1]
+            uoff = upacked & 0xFFFFFFFF
+            uoff[uoff >= 1 << 31] -= 1 << 32
+        else:
+            pairs = numpy.stack([keys[sel], off], 1)
+            upairs, inverse = numpy.unique(pairs, axis=0,
+                                           return_inverse=True)
+            ukeys, uoff = upairs[:, 0], upairs[:, 1]
         get = self.line_of.get
-        ulines = numpy.array([get((k, o), -1) for k, o in upairs.tolist()],
-                             dtype=numpy.int64)
+        ulines = numpy.array([get(pair, -1) for pair in zip(
+            ukeys.tolist(), uoff.tolist())], dtype=numpy.int64)
         out[sel] = ulines[inverse.reshape(-1)]
         return out
 

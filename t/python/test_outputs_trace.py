@@ -310,6 +310,36 @@ class TestRoundTrip(TempDir):
         self.assertEqual(list(df['mod']), ['prog.c', 'prog.c', '/bin/prog'])
         self.assertEqual(list(df['lineno']), [7, 7, -1])
 
+    def test_call_site_lines(self):
+        # Offsets of any size (those of native call sites are differences
+        # of addresses), negative ones included.
+        path = self.path('sites.evt')
+        offsets = [8, -4, 1 << 40, -(1 << 40), 8, (1 << 31) - 1]
+        raw = numpy.zeros((len(offsets) + 1, 6), dtype=numpy.int64)
+        raw[:, 0] = 0x500
+        raw[:, 1] = 0x400
+        raw[:, 2] = 1
+        raw[:-1, 4] = offsets
+        raw[-1, 4] = 12  # a call site with no line
+        with tracefile.TraceWriter(path) as w:
+            w.write_events(raw)
+            w.write_names([(0x400, tracefile.KIND_NATIVE, 7, 'main',
+                            '/bin/prog', 'prog.c'),
+                           (0x500, tracefile.KIND_NATIVE, 3, 'f',
+                            '/bin/prog', 'prog.c')])
+            w.write_lines([0x400] * 5, [8, -4, 1 << 40, -(1 << 40),
+                                        (1 << 31) - 1], [10, 11, 12, 13, 14])
+        want = [10, 11, 12, 13, 10, 14, -1]
+        self.assertEqual(evprof.load(path)['from_line'].tolist(), want)
+        # Without the offsets past 32 bits.
+        with tracefile.TraceWriter(path) as w:
+            w.write_events(raw[[0, 1, 4, 5, 6]])
+            w.write_names([(0x400, tracefile.KIND_NATIVE, 7, 'main',
+                            '/bin/prog', 'prog.c')])
+            w.write_lines([0x400] * 3, [8, -4, (1 << 31) - 1], [10, 11, 14])
+        self.assertEqual(evprof.load(path)['from_line'].tolist(),
+                         [10, 11, 10, 14, -1])
+
     def test_empty_profile(self):
         path = self.path('empty.evt')
         with tracefile.TraceWriter(path):
