@@ -339,10 +339,9 @@ def _columns(trace, clean):
         lambda from_idx: table.lines(from_idx, from_key, res[:, 4]))
 
 
-def trace_to_frame(trace, clean_file_name=None, thread=False):
-    """The DataFrame of :meth:`EventProfiler.retrieve_results` of a trace."""
+def _frame_data(trace, clean_file_name, thread):
+    """The columns of :func:`trace_to_frame`, as a dict of arrays."""
     import numpy
-    import pandas
     if clean_file_name is None:
         def clean_file_name(name):
             return name
@@ -354,20 +353,28 @@ def trace_to_frame(trace, clean_file_name=None, thread=False):
             'value1': numpy.where(mem, res[:, 4], 0),
             'value2': numpy.where(mem, res[:, 5], 0)}
     data.update(_columns(trace, clean_file_name))
-    df = pandas.DataFrame(data, columns=COLUMNS)
+    data = {name: data[name] for name in COLUMNS}
     if thread:
         idents = numpy.array([t[0] for t in trace.threads] or [0],
                              dtype=numpy.uint64).astype(numpy.int64)
         if trace.thread is None:
-            df['thread'] = numpy.full(len(df), idents[0], dtype=numpy.int64)
+            data['thread'] = numpy.full(res.shape[0], idents[0],
+                                        dtype=numpy.int64)
         else:
             # Events of sections without thread indices get the first
             # thread, as in a file without any.
             index = trace.thread
             if (index == NO_THREAD).any():
                 index = numpy.where(index == NO_THREAD, 0, index)
-            df['thread'] = idents[index]
-    return df
+            data['thread'] = idents[index]
+    return data
+
+
+def trace_to_frame(trace, clean_file_name=None, thread=False):
+    """The DataFrame of :meth:`EventProfiler.retrieve_results` of a trace."""
+    import pandas
+    data = _frame_data(trace, clean_file_name, thread)
+    return pandas.DataFrame(data, columns=list(data))
 
 
 def load(path, clean_file_name=None, thread=False, progress=None):
@@ -381,8 +388,12 @@ def load(path, clean_file_name=None, thread=False, progress=None):
     :raises TraceFileError: (a ValueError) the file is truncated, corrupted,
         of an unsupported version or not a trace file
     """
-    return trace_to_frame(read_trace(path, progress=progress),
-                          clean_file_name=clean_file_name, thread=thread)
+    import pandas
+    data = _frame_data(read_trace(path, progress=progress),
+                       clean_file_name, thread)
+    # The events are freed before pandas copies the columns into its
+    # blocks, the moment memory peaks.
+    return pandas.DataFrame(data, columns=list(data))
 
 
 # ---- from a profiler to a file -------------------------------------------
