@@ -72,6 +72,38 @@ static void atfork_register(void)
     pthread_atfork(fork_prepare, fork_release, fork_release);
 }
 
+/*
+ * The largest chunk worth asking malloc for: the machine's physical memory
+ * (SIZE_MAX when unknown).  A chunk is written from end to end, and
+ * evprof_buffer_prepare touches all of it at once: a bigger one could only
+ * thrash, or get the process killed once an overcommitting kernel had
+ * granted it; and some allocators (AddressSanitizer's) abort on such sizes
+ * instead of returning NULL.  Computed once, from evprof_buffer_new, so
+ * that the slow path of evprof_log (possibly inside an allocator hook)
+ * makes no system call for it.
+ */
+static size_t max_chunk;
+
+static size_t max_chunk_bytes(void)
+{
+    size_t v = __atomic_load_n(&max_chunk, __ATOMIC_RELAXED);
+
+    if (v == 0) {
+        long pages = -1, page = -1;
+
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+        pages = sysconf(_SC_PHYS_PAGES);
+        page = sysconf(_SC_PAGESIZE);
+#endif
+        v = SIZE_MAX;
+        if (pages > 0 && page > 0
+            && (unsigned long)pages <= SIZE_MAX / (unsigned long)page)
+            v = (size_t)pages * (size_t)page;
+        __atomic_store_n(&max_chunk, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
 {
     evprof_buffer *b;
@@ -84,6 +116,7 @@ evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
         return NULL;
     }
     evprof_clock_init();
+    (void)max_chunk_bytes();
     b = calloc(1, sizeof(*b));
     if (b == NULL) {
         errno = ENOMEM;
@@ -137,7 +170,8 @@ void evprof_buffer_free(evprof_buffer *b)
     free(b);
 }
 
-/* A chunk with `slots` events, its fast-path fields ready. */
+/* A chunk with `slots` events, its fast-path fields ready; NULL when it
+ * cannot be had (or is bigger than the memory of the machine). */
 static struct chunk *chunk_new(const evprof_buffer *b, struct thread *owner)
 {
     uint64_t slots = chunk_slots(b);
@@ -145,6 +179,8 @@ static struct chunk *chunk_new(const evprof_buffer *b, struct thread *owner)
 
     size_t bytes = sizeof(*c) + (size_t)slots * sizeof(evprof_event);
 
+    if (bytes > max_chunk_bytes())
+        return NULL;
     c = malloc(bytes);
     if (c == NULL)
         return NULL;

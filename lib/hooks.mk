@@ -85,7 +85,8 @@ bench-instrument: bench/instr_plain$(EXEEXT) bench/instr_hooked$(EXEEXT)
 dist_man_MANS += doc/evprof_trace_writer_open.3 doc/evprof_trace_reader_open.3 \
 	doc/evprof_alloc_hook_new.3 doc/evprof_hook_enter.3 doc/evprof_instrument_start.3
 dist_man_MANS += doc/evprof_trace_write_meta.3 \
-	doc/evprof_trace_write_threads.3 doc/evprof_trace_write_events.3 \
+	doc/evprof_trace_write_threads.3 doc/evprof_trace_write_threads_pid.3 \
+	doc/evprof_trace_write_events.3 \
 	doc/evprof_trace_write_buffer.3 doc/evprof_trace_write_names.3 \
 	doc/evprof_trace_write_lines.3 doc/evprof_trace_writer_add_lost.3 \
 	doc/evprof_trace_writer_close.3 doc/evprof_trace_reader_info.3 \

@@ -210,8 +210,16 @@ int evprof_trace_write_meta(evprof_trace_writer *w, const char *key,
 int evprof_trace_write_threads(evprof_trace_writer *w,
                                const evprof_thread_info *info, size_t n)
 {
+    return evprof_trace_write_threads_pid(w, info, NULL, n);
+}
+
+int evprof_trace_write_threads_pid(evprof_trace_writer *w,
+                                   const evprof_thread_info *info,
+                                   const int64_t *pid, size_t n)
+{
     size_t i;
     unsigned char *p;
+    int64_t self = (int64_t)getpid();
 
     if (w == NULL)
         return -EINVAL;
@@ -226,7 +234,7 @@ int evprof_trace_write_threads(evprof_trace_writer *w,
         put_u32(p + 4, 0);
         put_u64(p + 8, info[i].ident);
         put_u64(p + 16, (uint64_t)info[i].native_id);
-        put_u64(p + 24, (uint64_t)getpid());
+        put_u64(p + 24, (uint64_t)(pid != NULL ? pid[i] : self));
     }
     return emit(w, SEC_THREADS, 0, 8 + n * THREAD_RECORD);
 }

@@ -79,9 +79,16 @@ int evprof_trace_writer_open(const char *path, evprof_trace_writer **out)
 int evprof_trace_write_meta(evprof_trace_writer *w, const char *key,
                             const char *value);
 
-/* A THREADS section: thread i of the events is info[i]. */
+/* A THREADS section: thread i of the events is info[i], a thread of the
+ * calling process. */
 int evprof_trace_write_threads(evprof_trace_writer *w,
                                const evprof_thread_info *info, size_t n);
+
+/* The same, thread i being of process pid[i] (pid NULL: the calling
+ * process), e.g. for traces of several processes merged into one. */
+int evprof_trace_write_threads_pid(evprof_trace_writer *w,
+                                   const evprof_thread_info *info,
+                                   const int64_t *pid, size_t n);
 
 /* EVENTS sections for n events; thread may be NULL (no thread index). */
 int evprof_trace_write_events(evprof_trace_writer *w, const evprof_event *ev,

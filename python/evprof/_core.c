@@ -780,6 +780,7 @@ PyMODINIT_FUNC PyInit__core(void)
         || PyModule_AddIntConstant(m, "N_COLUMNS", EVPROF_N_COLUMNS) < 0
         || PyModule_AddStringConstant(m, "LIB_VERSION",
                                       evprof_version()) < 0
+        || evprof_py_add_reader(m) < 0
         || evprof_py_add_writer(m) < 0) {
         Py_DECREF(&evp_Profiler_Type);
         Py_DECREF(m);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evprof.h"
 #include "_writer.h"
@@ -81,9 +82,46 @@ static int TraceWriter_init(TraceWriter *self, PyObject *args, PyObject *kw)
     return 0;
 }
 
+/*
+ * The UTF-8 of str(obj); the bytes object made goes to `keep`.  Lone
+ * surrogates (strings decoded from non-UTF-8 bytes with
+ * errors='surrogateescape', as os.fsdecode and the trace reader do) are
+ * written back as the bytes they stand for.  The file keeps lengths but
+ * the C API takes C strings: a NUL would cut the string short, so it is
+ * refused.
+ */
+static const char *encoded(PyObject *obj, PyObject *keep)
+{
+    PyObject *s, *b;
+    const char *p = NULL;
+
+    s = PyObject_Str(obj);
+    if (s == NULL)
+        return NULL;
+    b = PyUnicode_AsEncodedString(s, "utf-8", "surrogateescape");
+    if (b == NULL) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    if (strlen(PyBytes_AS_STRING(b)) != (size_t)PyBytes_GET_SIZE(b))
+        PyErr_Format(PyExc_ValueError, "%R: a trace file string cannot "
+                     "hold a NUL character", s);
+    else if (PyList_Append(keep, b) == 0)
+        p = PyBytes_AS_STRING(b);
+    Py_DECREF(s);
+    Py_DECREF(b);
+    return p;
+}
+
+/* As encoded(), "" for None. */
+static const char *utf8_of(PyObject *obj, PyObject *keep)
+{
+    return obj == Py_None ? "" : encoded(obj, keep);
+}
+
 static PyObject *TraceWriter_write_meta(TraceWriter *self, PyObject *pairs)
 {
-    PyObject *key, *value, *ks, *vs;
+    PyObject *key, *value, *keep;
     Py_ssize_t pos = 0;
     int code = 0;
 
@@ -94,31 +132,33 @@ static PyObject *TraceWriter_write_meta(TraceWriter *self, PyObject *pairs)
                      Py_TYPE(pairs)->tp_name);
         return NULL;
     }
+    keep = PyList_New(0);
+    if (keep == NULL)
+        return NULL;
     while (code == 0 && PyDict_Next(pairs, &pos, &key, &value)) {
-        const char *k, *v;
+        const char *k = encoded(key, keep);
+        const char *v = k != NULL ? encoded(value, keep) : NULL;
 
-        ks = PyObject_Str(key);
-        vs = ks != NULL ? PyObject_Str(value) : NULL;
-        k = vs != NULL ? PyUnicode_AsUTF8(ks) : NULL;
-        v = k != NULL ? PyUnicode_AsUTF8(vs) : NULL;
-        if (v != NULL)
-            code = evprof_trace_write_meta(self->w, k, v);
-        Py_XDECREF(ks);
-        Py_XDECREF(vs);
-        if (v == NULL)
+        if (v == NULL) {
+            Py_DECREF(keep);
             return NULL;
+        }
+        code = evprof_trace_write_meta(self->w, k, v);
     }
+    Py_DECREF(keep);
     if (code < 0)
         return raise_code(self, code);
     Py_RETURN_NONE;
 }
 
-/* A sequence of (ident, native_id[, ...]) tuples. */
+/* A sequence of (ident, native_id[, pid]) tuples; without a pid, the
+ * thread is of this process. */
 static PyObject *TraceWriter_write_threads(TraceWriter *self,
                                            PyObject *threads)
 {
     PyObject *seq;
     evprof_thread_info *info;
+    int64_t *pid;
     Py_ssize_t n, i;
     int code;
 
@@ -129,35 +169,42 @@ static PyObject *TraceWriter_write_threads(TraceWriter *self,
         return NULL;
     n = PySequence_Fast_GET_SIZE(seq);
     info = PyMem_Calloc((size_t)(n ? n : 1), sizeof(*info));
-    if (info == NULL) {
-        Py_DECREF(seq);
-        return PyErr_NoMemory();
+    pid = PyMem_Calloc((size_t)(n ? n : 1), sizeof(*pid));
+    if (info == NULL || pid == NULL) {
+        PyErr_NoMemory();
+        goto fail;
     }
     for (i = 0; i < n; i++) {
         PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
         unsigned long long ident;
-        long long native;
+        long long native, p = (long long)getpid();
 
-        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2) {
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2
+            || PyTuple_GET_SIZE(t) > 3) {
             PyErr_SetString(PyExc_TypeError,
-                            "a thread is a tuple (ident, native_id, ...)");
+                            "a thread is a tuple (ident, native_id[, pid])");
             goto fail;
         }
         ident = PyLong_AsUnsignedLongLongMask(PyTuple_GET_ITEM(t, 0));
         native = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 1));
+        if (PyTuple_GET_SIZE(t) == 3 && !PyErr_Occurred())
+            p = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 2));
         if (PyErr_Occurred())
             goto fail;
         info[i].ident = (uint64_t)ident;
         info[i].native_id = (int64_t)native;
+        pid[i] = (int64_t)p;
     }
-    code = evprof_trace_write_threads(self->w, info, (size_t)n);
+    code = evprof_trace_write_threads_pid(self->w, info, pid, (size_t)n);
     PyMem_Free(info);
+    PyMem_Free(pid);
     Py_DECREF(seq);
     if (code < 0)
         return raise_code(self, code);
     Py_RETURN_NONE;
 fail:
     PyMem_Free(info);
+    PyMem_Free(pid);
     Py_DECREF(seq);
     return NULL;
 }
@@ -236,24 +283,6 @@ done:
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
-}
-
-/* The UTF-8 of str(obj), "" for None; the new str goes to `keep`. */
-static const char *utf8_of(PyObject *obj, PyObject *keep)
-{
-    PyObject *s;
-    const char *p;
-
-    if (obj == Py_None)
-        return "";
-    s = PyObject_Str(obj);
-    if (s == NULL)
-        return NULL;
-    p = PyUnicode_AsUTF8(s);
-    if (p == NULL || PyList_Append(keep, s) < 0)
-        p = NULL;
-    Py_DECREF(s);
-    return p;
 }
 
 /* A sequence of (key, kind, first_line, name, module, file). */
@@ -428,7 +457,8 @@ static PyMethodDef TraceWriter_methods[] = {
     { "write_meta", (PyCFunction)TraceWriter_write_meta, METH_O,
       "write_meta(dict): a META section of str pairs." },
     { "write_threads", (PyCFunction)TraceWriter_write_threads, METH_O,
-      "write_threads(seq): a THREADS section of (ident, native_id, ...)." },
+      "write_threads(seq): a THREADS section of (ident, native_id[, pid])\n"
+      "tuples; a thread without a pid is of this process." },
     { "write_events", (PyCFunction)(void (*)(void))TraceWriter_write_events,
       METH_VARARGS | METH_KEYWORDS,
       "write_events(raw, thread=None, progress=None): EVENTS sections of\n"

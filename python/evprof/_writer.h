@@ -1,5 +1,6 @@
 /*
- * _writer.h: the trace writer type of evprof._core (_writer.c).
+ * _writer.h: the trace file types of evprof._core: the writer (_writer.c)
+ * and the reader (_reader.c), each added to the module by its function.
  */
 #ifndef EVPROF_PY_WRITER_H
 #define EVPROF_PY_WRITER_H 1
@@ -8,5 +9,9 @@
 
 /* Adds evprof._core.TraceWriter to the module: 0, or -1 with an error. */
 int evprof_py_add_writer(PyObject *module);
+
+/* Adds evprof._core.TraceReader, TraceBuffer and TraceFileError: 0, or -1
+ * with an error. */
+int evprof_py_add_reader(PyObject *module);
 
 #endif /* EVPROF_PY_WRITER_H */

@@ -74,7 +74,10 @@ def write_chrome_trace(df, path, pid=None, thread_names=None,
     written = 0
     n_counters = 0
 
-    with open(path, 'w', encoding='utf-8') as f:
+    # Names that were not UTF-8 hold lone surrogates: backslashreplace
+    # writes them as the JSON escape \udcNN, so the file stays valid JSON
+    # and json.load gives the same strings back.
+    with open(path, 'w', encoding='utf-8', errors='backslashreplace') as f:
         f.write('{"displayTimeUnit":"ns","otherData":%s,"traceEvents":[\n'
                 % _dumps({'producer': 'evprof', 't0_ns': t0,
                           'version': 1}))

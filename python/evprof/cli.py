@@ -266,17 +266,18 @@ def _write_outputs(prof, opts, fmt, err, program, started=None):
                     process_name=program)
                 hint = 'open it in https://ui.perfetto.dev or chrome://tracing'
             else:
-                timeline().to_csv(out, index=False, chunksize=100000)
+                timeline().to_csv(out, index=False, chunksize=100000,
+                                  errors='surrogateescape')
                 hint = 'one line an event'
         print('evprof: timeline written to %s (%s)' % (out, hint),
               file=err)
     if opts.plot:
         evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
-                                  title='evprof: %s' % program)
+                                  title=_printable('evprof: %s' % program))
         print('evprof: picture written to %s' % opts.plot, file=err)
     if fmt is None and not opts.plot:
         table = evprof.summary.summary(timeline(), sort=opts.sort)
-        print(evprof.summary.format_summary(table))
+        print(_printable(evprof.summary.format_summary(table)))
 
 
 def _cmd_run(argv, err):
@@ -345,6 +346,16 @@ def _cmd_run(argv, err):
     return status
 
 
+def _printable(text):
+    """
+    *text* with the bytes that were not UTF-8 in the trace (lone surrogates,
+    from names of a Latin-1 directory) shown as \\xNN, which any stdout
+    can print, as Python's stderr shows them.
+    """
+    return text.encode('utf-8', 'surrogateescape').decode(
+        'utf-8', 'backslashreplace')
+
+
 def _load(path, progress=None):
     import evprof
     if not os.path.exists(path):
@@ -364,8 +375,8 @@ def _cmd_report(opts, out):
              trace.info.get('clock'), trace.info.get('pid'),
              ', %d events lost' % trace.lost if trace.lost else ''),
           file=out)
-    print(evprof.summary.format_summary(
-        table, None if opts.limit == 0 else opts.limit), file=out)
+    print(_printable(evprof.summary.format_summary(
+        table, None if opts.limit == 0 else opts.limit)), file=out)
     return 0
 
 
@@ -388,11 +399,13 @@ def _cmd_convert(opts, err):
                 progress=bar, process_name=trace.meta.get('program',
                                                           'evprof'))
         elif opts.format == 'csv':
-            df.to_csv(out, index=False, chunksize=100000)
+            df.to_csv(out, index=False, chunksize=100000,
+                      errors='surrogateescape')
         elif opts.format == 'png':
             evprof.plot.plot_timeline(
                 df, out, thread_names=names,
-                title='evprof: %s' % trace.meta.get('program', opts.file))
+                title=_printable('evprof: %s' % trace.meta.get(
+                    'program', opts.file)))
         else:
             raise UsageError('convert: %s is already an evprof trace'
                              % opts.file)

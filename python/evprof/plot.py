@@ -69,9 +69,11 @@ def plot_timeline(df, path, title=None, width=14.0, height=8.0, dpi=100,
                                  numpy.stack([x0, y0 + 0.9], 1)], 1)
             fid, table = function_ids(sl['name'], sl['mod'], sl['lineno'])
             cmap = matplotlib.colormaps['tab20']
-            hues = numpy.array([zlib.crc32(('%s %s' % (n, m)).encode())
-                                % 20 for n, m in zip(table['name'],
-                                                     table['mod'])])
+            # surrogateescape: names that were not UTF-8 in a trace.
+            hues = numpy.array([
+                zlib.crc32(('%s %s' % (n, m)).encode('utf-8',
+                                                     'surrogateescape')) % 20
+                for n, m in zip(table['name'], table['mod'])])
             colors = cmap(hues[fid] / 19.0)
             top.add_collection(PolyCollection(verts, facecolors=colors,
                                               edgecolors='none'))

@@ -1,24 +1,20 @@
 """
 The evprof trace file (doc/trace-format.md, version 1.0), written and read
-section by section: events go out and come in 65536 at a time, so a trace
-is never copied whole into one buffer, and every byte read is checked.
+by libevprof's own writer and reader (the code C programs use, checked
+against every truncation and fuzzed), section by section.
 
-:func:`write_trace` writes raw events with their name tables,
+:class:`TraceWriter` writes raw events with their name tables,
 :func:`read_trace` reads any trace file (also those of the C library's
 ``evprof_trace_writer`` and of ``evprof-instrument``) into a
 :class:`Trace`, and :func:`load` gives back the DataFrame of
 :meth:`EventProfiler.retrieve_results`.  A truncated, corrupted or foreign
 file raises :class:`TraceFileError` (a :class:`ValueError`) naming what is
-wrong and where.
+wrong and where.  numpy and pandas are imported when arrays are asked for.
 """
+import errno
 import os
-import struct
-import zlib
 
-import numpy
-import pandas
-
-from ._report import assemble_columns
+from ._core import TraceFileError  # noqa: F401 (evprof.TraceFileError)
 
 MAGIC = b'\x89EVPROF\n'
 VERSION = (1, 0)
@@ -27,13 +23,9 @@ EVENT_SIZE = 48
 N_COLUMNS = 6
 EVENTS_PER_SECTION = 65536
 MAX_PAYLOAD = 64 << 20
-MAX_HEADER = 1 << 16
 
 SEC_META, SEC_THREADS, SEC_EVENTS, SEC_NAMES, SEC_LINES = 1, 2, 3, 4, 5
 SEC_END = 0xFFFF
-_SECTION_NAMES = {SEC_META: 'META', SEC_THREADS: 'THREADS',
-                  SEC_EVENTS: 'EVENTS', SEC_NAMES: 'NAMES',
-                  SEC_LINES: 'LINES', SEC_END: 'END'}
 FLAG_REQUIRED = 1
 
 CLOCK_MONOTONIC, CLOCK_TSC = 1, 2
@@ -41,25 +33,22 @@ _CLOCK_NAMES = {CLOCK_MONOTONIC: 'monotonic', CLOCK_TSC: 'tsc'}
 
 KIND_OTHER, KIND_CODE, KIND_BUILTIN, KIND_NATIVE = 0, 1, 2, 3
 
+#: the thread index of an event whose EVENTS section has none
+NO_THREAD = 0xFFFFFFFF
+
+#: META keys the library and this package write, read into Trace.meta
+#: with ``thread_name.IDENT`` for every thread of the THREADS table
+META_KEYS = ('evprof', 'clock', 'columns', 'source', 'program', 'resolver',
+             'impl', 'id_frame', 'id_arg', 'value1', 'value2')
+
 COLUMNS = ['time', 'value1', 'value2', 'event', 'name', 'mod', 'lineno',
            'from_name', 'from_mod', 'from_line']
 
-_HEADER = struct.Struct('<8sHHIIIII qqq I')
-_SECTION = struct.Struct('<IIQI')
-_NAME = struct.Struct('<qiiIIII')
-_THREAD = numpy.dtype([('index', '<u4'), ('pad', '<u4'), ('ident', '<u8'),
-                       ('native_id', '<i8'), ('pid', '<i8')])
-_LINE = numpy.dtype([('key', '<i8'), ('offset', '<i8'), ('line', '<i4'),
-                     ('pad', '<u4')])
-_EVENT = numpy.dtype('<i8')
 
-
-class TraceFileError(ValueError):
-    """A file that is not a valid evprof trace: says what and where."""
-
-
-def _crc(data):
-    return zlib.crc32(data) & 0xFFFFFFFF
+def _line_dtype():
+    import numpy
+    return numpy.dtype([('key', '<i8'), ('offset', '<i8'), ('line', '<i4'),
+                        ('pad', '<u4')])
 
 
 # ---- writing -------------------------------------------------------------
@@ -115,7 +104,8 @@ class TraceWriter:
         uint32 thread indices *thread* (or none).  *progress* is called
         with the events written so far.
         """
-        raw = numpy.ascontiguousarray(raw, dtype=_EVENT)
+        import numpy
+        raw = numpy.ascontiguousarray(raw, dtype=numpy.int64)
         if raw.ndim != 2 or raw.shape[1] != N_COLUMNS:
             raise ValueError("events must have shape (n, %d), not %r"
                              % (N_COLUMNS, raw.shape))
@@ -133,6 +123,7 @@ class TraceWriter:
 
     def write_lines(self, keys, offsets, lines):
         """LINES sections: code *keys* at *offsets* are on *lines*."""
+        import numpy
         self._w.write_lines(numpy.asarray(keys, dtype=numpy.int64).tolist(),
                             numpy.asarray(offsets,
                                           dtype=numpy.int64).tolist(),
@@ -156,17 +147,26 @@ class Trace:
 
     :ivar info: dict of the header (version, clock, pid, created_realtime_ns,
         created_clock_ns)
-    :ivar meta: dict of the META pairs
+    :ivar meta: dict of the META pairs of :data:`META_KEYS` and of
+        ``thread_name.IDENT`` for the threads of the file
     :ivar events: int64 array (n, 6): id_frame, id_arg, event, time,
         value1, value2
-    :ivar thread: uint32 array of the thread index of each event, or None
+    :ivar thread: uint32 array of the thread index of each event
+        (:data:`NO_THREAD` for the events of sections without), or None
+        when no section has any
     :ivar threads: list of (ident, native_id, pid), by index
     :ivar names: DataFrame key, kind, first_line, name, module, file
     :ivar lines: structured array key, offset, line
     :ivar lost: events the writer counted as lost
+
+    Strings that are not UTF-8 in the file are decoded with
+    ``errors='surrogateescape'``: :class:`TraceWriter` writes them back as
+    the same bytes.
     """
 
     def __init__(self):
+        import numpy
+        import pandas
         self.info = {}
         self.meta = {}
         self.events = numpy.empty((0, N_COLUMNS), dtype=numpy.int64)
@@ -177,228 +177,66 @@ class Trace:
              'kind': numpy.empty(0, numpy.int32),
              'first_line': numpy.empty(0, numpy.int32),
              'name': [], 'module': [], 'file': []})
-        self.lines = numpy.empty(0, dtype=_LINE)
+        self.lines = numpy.empty(0, dtype=_line_dtype())
         self.lost = 0
-
-
-class _Reader:
-    """Reads and checks a trace file, section by section."""
-
-    def __init__(self, path):
-        self.path = os.fspath(path)
-        self.f = open(self.path, 'rb')
-        self.pos = 0
-
-    def fail(self, msg):
-        raise TraceFileError('%s: %s' % (self.path, msg))
-
-    def read(self, n):
-        data = self.f.read(n)
-        self.pos += len(data)
-        return data
-
-    def header(self):
-        head = self.read(HEADER_SIZE)
-        if not head:
-            self.fail("empty file: not an evprof trace")
-        if head[:len(MAGIC)] != MAGIC[:len(head)]:
-            self.fail("not an evprof trace file (bad magic number)")
-        if len(head) < HEADER_SIZE:
-            self.fail("truncated header (%d of %d bytes)"
-                      % (len(head), HEADER_SIZE))
-        (_, major, minor, hsize, esize, ncol, clock, _flags, pid, real,
-         mono, _res) = _HEADER.unpack(head[:60])
-        if struct.unpack('<I', head[60:])[0] != _crc(head[:60]):
-            self.fail("corrupted header (checksum mismatch)")
-        if major != VERSION[0]:
-            self.fail("unsupported trace version %d.%d (this reader reads "
-                      "%d.x)" % (major, minor, VERSION[0]))
-        if esize != EVENT_SIZE or ncol != N_COLUMNS:
-            self.fail("unsupported event layout (%d columns, %d bytes an "
-                      "event)" % (ncol, esize))
-        if hsize < HEADER_SIZE or hsize > MAX_HEADER:
-            self.fail("bad header size %d" % hsize)
-        if hsize > HEADER_SIZE:
-            rest = self.read(hsize - HEADER_SIZE)
-            if len(rest) < hsize - HEADER_SIZE:
-                self.fail("truncated header")
-        return {'version': '%d.%d' % (major, minor),
-                'clock': _CLOCK_NAMES.get(clock, 'unknown'),
-                'pid': pid, 'created_realtime_ns': real,
-                'created_clock_ns': mono}
-
-    def sections(self):
-        """Yields (type, payload, offset) for each checked section."""
-        while True:
-            at = self.pos
-            head = self.read(_SECTION.size + 4)
-            if not head:
-                self.fail("truncated file: no END section")
-            if len(head) < _SECTION.size + 4:
-                self.fail("truncated section header at offset %d" % at)
-            kind, flags, length, crc = _SECTION.unpack(head[:20])
-            if struct.unpack('<I', head[20:])[0] != _crc(head[:20]):
-                self.fail("corrupted section header at offset %d" % at)
-            name = _SECTION_NAMES.get(kind, 'type %d' % kind)
-            if length > MAX_PAYLOAD:
-                self.fail("%s section at offset %d too long (%d bytes)"
-                          % (name, at, length))
-            payload = self.read(length)
-            if len(payload) < length:
-                self.fail("truncated %s section at offset %d (%d of %d "
-                          "bytes)" % (name, at, len(payload), length))
-            if _crc(payload) != crc:
-                self.fail("corrupted %s section at offset %d (checksum "
-                          "mismatch)" % (name, at))
-            if kind not in _SECTION_NAMES and flags & FLAG_REQUIRED:
-                self.fail("unknown required section type %d at offset %d"
-                          % (kind, at))
-            yield kind, payload, at
-            if kind == SEC_END:
-                return
-
-
-def _count(rd, name, payload, at, item=None):
-    if len(payload) < 8:
-        rd.fail("%s section at offset %d too short" % (name, at))
-    count, flags = struct.unpack_from('<II', payload)
-    if item is not None and len(payload) != 8 + count * item:
-        rd.fail("%s section at offset %d: length does not match its count"
-                % (name, at))
-    return count, flags
-
-
-def _strings(rd, name, payload, at, pos, lengths, entry):
-    out = []
-    for n in lengths:
-        if pos + n > len(payload):
-            rd.fail("%s section at offset %d: strings of entry %d past its "
-                    "end" % (name, at, entry))
-        try:
-            out.append(payload[pos:pos + n].decode('utf-8'))
-        except UnicodeDecodeError:
-            rd.fail("%s section at offset %d: entry %d is not UTF-8"
-                    % (name, at, entry))
-        pos += n
-    return out, pos
 
 
 def read_trace(path, progress=None):
     """
-    Reads and checks a trace file into a :class:`Trace`.
+    Reads and checks a trace file into a :class:`Trace`, with libevprof's
+    reader (``evprof_trace_reader_open(3)``).
 
     :param path: the file
     :param progress: called with the events read so far, or None
-    :raises FileNotFoundError: no such file
+    :raises FileNotFoundError: no such file (and the other OSErrors)
     :raises TraceFileError: the file is truncated, corrupted, of an
         unsupported version, or not a trace file
     """
-    rd = _Reader(path)
-    with rd.f:
+    import numpy
+    import pandas
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        # The reader would only see a read error.
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR),
+                                path)
+    reader = _core_module().TraceReader(path)
+    try:
+        head = reader.info()
+        events, thread = reader.read(progress)
         trace = Trace()
-        trace.info = rd.header()
-        chunks, tchunks, names, lines = [], [], [], []
-        n_events = 0
-        n_sections = 0
-        has_thread = None
-        for kind, payload, at in rd.sections():
-            if kind == SEC_END:
-                if len(payload) != 24:
-                    rd.fail("END section at offset %d: bad length %d"
-                            % (at, len(payload)))
-                events, sections, lost = struct.unpack('<QQQ', payload)
-                if events != n_events or sections != n_sections:
-                    rd.fail("END counts do not match: %d events in %d "
-                            "sections announced, %d in %d read"
-                            % (events, sections, n_events, n_sections))
-                trace.lost = lost
-                break
-            n_sections += 1
-            if kind == SEC_META:
-                count, _ = _count(rd, 'META', payload, at)
-                pos = 8
-                for i in range(count):
-                    if pos + 8 > len(payload):
-                        rd.fail("META section at offset %d: entry %d past "
-                                "its end" % (at, i))
-                    lk, lv = struct.unpack_from('<II', payload, pos)
-                    (k, v), pos = _strings(rd, 'META', payload, at, pos + 8,
-                                           (lk, lv), i)
-                    trace.meta[k] = v
-                if pos != len(payload):
-                    rd.fail("META section at offset %d: %d stray bytes"
-                            % (at, len(payload) - pos))
-            elif kind == SEC_THREADS:
-                count, _ = _count(rd, 'THREADS', payload, at,
-                                  _THREAD.itemsize)
-                rec = numpy.frombuffer(payload, dtype=_THREAD, offset=8)
-                if (rec['index'] != numpy.arange(count)).any():
-                    rd.fail("THREADS section at offset %d: threads out of "
-                            "order" % at)
-                trace.threads = [(int(r['ident']), int(r['native_id']),
-                                  int(r['pid'])) for r in rec]
-            elif kind == SEC_EVENTS:
-                count, flags = _count(rd, 'EVENTS', payload, at)
-                if flags & ~1:
-                    rd.fail("EVENTS section at offset %d: unknown flags "
-                            "0x%x" % (at, flags))
-                per = EVENT_SIZE + (4 if flags & 1 else 0)
-                if len(payload) != 8 + count * per:
-                    rd.fail("EVENTS section at offset %d: length does not "
-                            "match its %d events" % (at, count))
-                if has_thread is None:
-                    has_thread = bool(flags & 1)
-                elif has_thread != bool(flags & 1):
-                    rd.fail("EVENTS section at offset %d: thread indices "
-                            "in some sections only" % at)
-                ev = numpy.frombuffer(payload, dtype=_EVENT, offset=8,
-                                      count=count * N_COLUMNS)
-                chunks.append(ev.reshape(count, N_COLUMNS))
-                if flags & 1:
-                    tchunks.append(numpy.frombuffer(
-                        payload, dtype='<u4', count=count,
-                        offset=8 + count * EVENT_SIZE))
-                n_events += count
-                if progress is not None:
-                    progress(n_events)
-            elif kind == SEC_NAMES:
-                count, _ = _count(rd, 'NAMES', payload, at)
-                pos = 8
-                for i in range(count):
-                    if pos + _NAME.size > len(payload):
-                        rd.fail("NAMES section at offset %d: entry %d past "
-                                "its end" % (at, i))
-                    key, kd, first, ln, lm, lf, _ = _NAME.unpack_from(
-                        payload, pos)
-                    strs, pos = _strings(rd, 'NAMES', payload, at,
-                                         pos + _NAME.size, (ln, lm, lf), i)
-                    names.append((key, kd, first) + tuple(strs))
-                if pos != len(payload):
-                    rd.fail("NAMES section at offset %d: %d stray bytes"
-                            % (at, len(payload) - pos))
-            elif kind == SEC_LINES:
-                _count(rd, 'LINES', payload, at, _LINE.itemsize)
-                lines.append(numpy.frombuffer(payload, dtype=_LINE,
-                                              offset=8))
-        if rd.f.read(1):
-            rd.fail("data after the END section (offset %d)" % rd.pos)
-    if chunks:
-        trace.events = numpy.concatenate(chunks).astype(numpy.int64)
-    if has_thread:
-        trace.thread = numpy.concatenate(tchunks).astype(numpy.uint32)
-        if trace.thread.size and int(trace.thread.max()) >= len(
-                trace.threads):
-            rd.fail("events refer to thread %d, the file lists %d"
-                    % (int(trace.thread.max()), len(trace.threads)))
-    if names:
-        key, kind, first, name, mod, path_ = zip(*names)
-        trace.names = pandas.DataFrame({
-            'key': numpy.array(key, dtype=numpy.int64),
-            'kind': numpy.array(kind, dtype=numpy.int32),
-            'first_line': numpy.array(first, dtype=numpy.int32),
-            'name': list(name), 'module': list(mod), 'file': list(path_)})
-    if lines:
-        trace.lines = numpy.concatenate(lines)
+        trace.info = {'version': '%d.%d' % (head['version_major'],
+                                            head['version_minor']),
+                      'clock': _CLOCK_NAMES.get(head['clock'], 'unknown'),
+                      'pid': head['pid'],
+                      'created_realtime_ns': head['created_realtime_ns'],
+                      'created_clock_ns': head['created_clock_ns']}
+        trace.events = numpy.asarray(events)
+        if thread is not None:
+            trace.thread = numpy.asarray(thread)
+        trace.threads = reader.threads()
+        keys = list(META_KEYS) + ['thread_name.%d' % t[0]
+                                  for t in trace.threads]
+        for key in keys:
+            value = reader.meta(key)
+            if value is not None:
+                trace.meta[key] = value
+        names = reader.names()
+        if names:
+            key, kind, first, name, mod, file_ = zip(*names)
+            trace.names = pandas.DataFrame({
+                'key': numpy.array(key, dtype=numpy.int64),
+                'kind': numpy.array(kind, dtype=numpy.int32),
+                'first_line': numpy.array(first, dtype=numpy.int32),
+                'name': list(name), 'module': list(mod),
+                'file': list(file_)})
+        lines = numpy.asarray(reader.lines())
+        trace.lines = numpy.zeros(lines.shape[0], dtype=_line_dtype())
+        trace.lines['key'] = lines[:, 0]
+        trace.lines['offset'] = lines[:, 1]
+        trace.lines['line'] = lines[:, 2]
+        trace.lost = reader.lost
+    finally:
+        reader.close()
     return trace
 
 
@@ -409,6 +247,7 @@ class _NameTable:
     """Names of the keys of a trace, looked up vectorised (index 0: none)."""
 
     def __init__(self, trace, clean):
+        import numpy
         names = trace.names.drop_duplicates('key', keep='last')
         names = names.sort_values('key', kind='stable')
         n = len(names) + 1
@@ -447,6 +286,7 @@ class _NameTable:
 
     def index(self, keys):
         """Indexes of *keys* into the tables, 0 for unknown keys."""
+        import numpy
         if self.keys.size == 0:
             return numpy.zeros(keys.shape[0], dtype=numpy.int64)
         pos = numpy.searchsorted(self.keys, keys)
@@ -458,21 +298,37 @@ class _NameTable:
         The line of each (key, offset); -1 when none is known.  One
         dictionary look-up per distinct pair, not per event.
         """
+        import numpy
         out = numpy.full(keys.shape[0], -1, dtype=numpy.int64)
         sel = numpy.flatnonzero(idx > 0)
         if sel.size == 0 or not self.line_of:
             return out
-        pairs = numpy.stack([keys[sel], offsets[sel]], 1)
-        upairs, inverse = numpy.unique(pairs, axis=0, return_inverse=True)
+        off = offsets[sel]
+        if (self.keys.size < 1 << 31 and int(off.min()) >= -(1 << 31)
+                and int(off.max()) < 1 << 31):
+            # Entry and offset packed in one int64: sorting them is ten
+            # times faster than sorting rows of two.
+            packed = (idx[sel] << 32) | (off & 0xFFFFFFFF)
+            upacked, inverse = numpy.unique(packed, return_inverse=True)
+            ukeys = self.keys[(upacked >> 32) - 1]
+            uoff = upacked & 0xFFFFFFFF
+            uoff[uoff >= 1 << 31] -= 1 << 32
+        else:
+            pairs = numpy.stack([keys[sel], off], 1)
+            upairs, inverse = numpy.unique(pairs, axis=0,
+                                           return_inverse=True)
+            ukeys, uoff = upairs[:, 0], upairs[:, 1]
         get = self.line_of.get
-        ulines = numpy.array([get((k, o), -1) for k, o in upairs.tolist()],
-                             dtype=numpy.int64)
+        ulines = numpy.array([get(pair, -1) for pair in zip(
+            ukeys.tolist(), uoff.tolist())], dtype=numpy.int64)
         out[sel] = ulines[inverse.reshape(-1)]
         return out
 
 
 def _columns(trace, clean):
     """The DataFrame columns of the events of *trace* (as build_columns)."""
+    import numpy
+    from ._report import assemble_columns
     res = trace.events
     table = _NameTable(trace, clean)
     event = res[:, 2]
@@ -483,8 +339,9 @@ def _columns(trace, clean):
         lambda from_idx: table.lines(from_idx, from_key, res[:, 4]))
 
 
-def trace_to_frame(trace, clean_file_name=None, thread=False):
-    """The DataFrame of :meth:`EventProfiler.retrieve_results` of a trace."""
+def _frame_data(trace, clean_file_name, thread):
+    """The columns of :func:`trace_to_frame`, as a dict of arrays."""
+    import numpy
     if clean_file_name is None:
         def clean_file_name(name):
             return name
@@ -496,15 +353,28 @@ def trace_to_frame(trace, clean_file_name=None, thread=False):
             'value1': numpy.where(mem, res[:, 4], 0),
             'value2': numpy.where(mem, res[:, 5], 0)}
     data.update(_columns(trace, clean_file_name))
-    df = pandas.DataFrame(data, columns=COLUMNS)
+    data = {name: data[name] for name in COLUMNS}
     if thread:
         idents = numpy.array([t[0] for t in trace.threads] or [0],
                              dtype=numpy.uint64).astype(numpy.int64)
         if trace.thread is None:
-            df['thread'] = numpy.full(len(df), idents[0], dtype=numpy.int64)
+            data['thread'] = numpy.full(res.shape[0], idents[0],
+                                        dtype=numpy.int64)
         else:
-            df['thread'] = idents[trace.thread]
-    return df
+            # Events of sections without thread indices get the first
+            # thread, as in a file without any.
+            index = trace.thread
+            if (index == NO_THREAD).any():
+                index = numpy.where(index == NO_THREAD, 0, index)
+            data['thread'] = idents[index]
+    return data
+
+
+def trace_to_frame(trace, clean_file_name=None, thread=False):
+    """The DataFrame of :meth:`EventProfiler.retrieve_results` of a trace."""
+    import pandas
+    data = _frame_data(trace, clean_file_name, thread)
+    return pandas.DataFrame(data, columns=list(data))
 
 
 def load(path, clean_file_name=None, thread=False, progress=None):
@@ -518,8 +388,12 @@ def load(path, clean_file_name=None, thread=False, progress=None):
     :raises TraceFileError: (a ValueError) the file is truncated, corrupted,
         of an unsupported version or not a trace file
     """
-    return trace_to_frame(read_trace(path, progress=progress),
-                          clean_file_name=clean_file_name, thread=thread)
+    import pandas
+    data = _frame_data(read_trace(path, progress=progress),
+                       clean_file_name, thread)
+    # The events are freed before pandas copies the columns into its
+    # blocks, the moment memory peaks.
+    return pandas.DataFrame(data, columns=list(data))
 
 
 # ---- from a profiler to a file -------------------------------------------
@@ -546,6 +420,7 @@ def save_profiler(prof, path, progress=None, names_of_threads=None,
     ident -> name) and *meta* (dict str -> str, e.g. ``program``) are kept
     in the META section.
     """
+    import numpy
     from ._report import KeyTable, fill_freed_sizes
     raw = fill_freed_sizes(prof._raw(True))
     index = (numpy.concatenate(prof._thread_index) if prof._thread_index

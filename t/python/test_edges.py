@@ -468,7 +468,9 @@ class TestEdges(unittest.TestCase):
     # -- arguments -------------------------------------------------------------
 
     def test_huge_size(self):
-        # A chunk too big to allocate: a MemoryError that says why.
+        # A chunk bigger than the machine's memory: a MemoryError that
+        # says why, before malloc is asked (AddressSanitizer's would
+        # abort the process rather than return NULL).
         p = EventProfiler(size=10 ** 12)
         with self.assertRaisesRegex(MemoryError, 'size=1000000000000'):
             p.start()

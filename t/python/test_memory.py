@@ -1,4 +1,6 @@
 """Allocations: attributed, counted once, freed sizes, domains, restore."""
+import subprocess
+import sys
 import threading
 import tracemalloc
 import zlib
@@ -22,6 +24,11 @@ def alloc_here():
 def alloc_and_free():
     b = bytearray(BIG)
     del b
+
+
+def raw_domain_work():
+    """Allocations of the raw domain (zlib's state), in any allocator."""
+    zlib.decompress(zlib.compress(bytes(range(256)) * 64, 1))
 
 
 class TestMemory(unittest.TestCase):
@@ -71,9 +78,14 @@ class TestMemory(unittest.TestCase):
         ev.stop()
         res = ev.retrieve_raw_results()
         self.assertFalse((res[:, 2] >= 1000).any())
+        # zlib's state comes from PyMem_RawMalloc whatever PYTHONMALLOC
+        # says; a big bytearray reaches the raw domain only through
+        # pymalloc (which hands large blocks over to it), not with
+        # PYTHONMALLOC=malloc, so it cannot stand for the raw domain.
         ev = EventProfiler(impl='c', memory=['raw'])
         ev.start()
         alloc_here()
+        raw_domain_work()
         [str(i) for i in range(100)]
         ev.stop()
         res = ev.retrieve_raw_results()
@@ -82,10 +94,26 @@ class TestMemory(unittest.TestCase):
         self.assertEqual(set(mem[:, 1]), {0})
         ev = EventProfiler(impl='c', memory=('mem', 'obj'))
         ev.start()
+        raw_domain_work()
         [str(i) for i in range(100)]
         ev.stop()
         res = ev.retrieve_raw_results()
-        self.assertEqual(set(res[res[:, 2] >= 1000, 1]) - {1, 2}, set())
+        domains = set(res[res[:, 2] >= 1000, 1])
+        self.assertGreater(len(domains), 0)
+        self.assertEqual(domains - {1, 2}, set())
+
+    def test_domains_with_plain_malloc(self):
+        # PYTHONMALLOC=malloc gives each domain plain malloc, without
+        # pymalloc's hand-over of large blocks to the raw domain: the
+        # domains must still be told apart.
+        env = evprof_test.subprocess_env()
+        env['PYTHONMALLOC'] = 'malloc'
+        proc = subprocess.run(
+            [sys.executable, __file__, 'TestMemory.test_domains'],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            universal_newlines=True)
+        self.assertEqual(proc.returncode, 0, proc.stdout)
+        self.assertIn('ok 1', proc.stdout)
 
     def test_allocator_restored(self):
         tracemalloc.start()

@@ -212,6 +212,33 @@ class TestCLI(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertTrue(os.path.exists(self.path('t.csv')))
 
+    def test_latin1_directory(self):
+        # A script in a directory whose name is not UTF-8: its trace is
+        # written, reported and converted, the name kept as its bytes.
+        where = os.path.join(os.fsencode(self.dir), b'caf\xe9')
+        os.mkdir(where)
+        script = os.path.join(where, b'prog.py')
+        with open(script, 'w') as f:
+            f.write('def here():\n    return [0] * 100\n\nhere()\n')
+        trace = self.path('latin1.evt')
+        rc, out, err = self.evprof('run', '-o', trace, os.fsdecode(script))
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.evprof('report', '--limit', '0', trace)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('caf\\xe9%sprog.py:1' % os.sep, out)
+        rc, out, err = self.evprof('convert', '--format', 'csv', trace)
+        self.assertEqual(rc, 0, err)
+        with open(self.path('latin1.csv'), 'rb') as f:
+            self.assertIn(script, f.read())
+        rc, out, err = self.evprof('convert', '--format', 'chrome', trace)
+        self.assertEqual(rc, 0, err)
+        with open(self.path('latin1.json'), encoding='utf-8') as f:
+            names = {e['args']['name'] for e in json.load(f)['traceEvents']
+                     if e.get('name') == 'process_name'}
+        self.assertIn(os.fsdecode(script), names)
+        rc, out, err = self.evprof('convert', '--format', 'png', trace)
+        self.assertEqual(rc, 0, err)
+
     def test_usage_errors(self):
         self.assertUsageError([], 'expected a command')
         self.assertUsageError(['frobnicate'], 'frobnicate')
