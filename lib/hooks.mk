@@ -94,7 +94,8 @@ dist_man_MANS += doc/evprof_trace_write_meta.3 \
 	doc/evprof_trace_reader_error.3 doc/evprof_trace_reader_meta.3 \
 	doc/evprof_trace_reader_thread_count.3 doc/evprof_trace_reader_thread.3 \
 	doc/evprof_trace_reader_name_count.3 doc/evprof_trace_reader_name.3 \
-	doc/evprof_trace_reader_find_name.3 \
+	doc/evprof_trace_reader_find_name.3 doc/evprof_trace_reader_meta_count.3 \
+	doc/evprof_trace_reader_meta_pair.3 doc/evprof_trace_reader_thread_pid.3 \
 	doc/evprof_trace_reader_line_count.3 doc/evprof_trace_reader_line.3 \
 	doc/evprof_trace_reader_find_line.3 doc/evprof_trace_reader_lost.3 \
 	doc/evprof_trace_reader_events.3 doc/evprof_trace_reader_close.3 \

@@ -36,6 +36,7 @@ struct evprof_trace_reader {
     struct meta_block *meta;
     size_t nmeta, meta_cap;
     evprof_thread_info *threads;
+    int64_t *thread_pids;     /* the pid of each thread */
     size_t nthreads;
     int have_threads;
     evprof_trace_name *names;

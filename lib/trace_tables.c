@@ -110,6 +110,7 @@ int evprof__trace_parse_threads(evprof_trace_reader *r, uint64_t at, size_t len)
 {
     const unsigned char *p = r->buf;
     evprof_thread_info *t;
+    int64_t *pid;
     uint64_t count;
     size_t i;
 
@@ -118,20 +119,28 @@ int evprof__trace_parse_threads(evprof_trace_reader *r, uint64_t at, size_t len)
         return fail(r, -EBADMSG, "THREADS section at offset %" PRIu64
                     ": length does not match its count", at);
     t = calloc(count ? count : 1, sizeof(*t));
-    if (t == NULL)
+    pid = calloc(count ? count : 1, sizeof(*pid));
+    if (t == NULL || pid == NULL) {
+        free(t);
+        free(pid);
         return fail(r, -ENOMEM, "out of memory");
+    }
     for (i = 0, p += 8; i < count; i++, p += THREAD_RECORD) {
         if (get_u32(p) != i) {
             free(t);
+            free(pid);
             return fail(r, -EBADMSG, "THREADS section at offset %" PRIu64
                         ": thread %zu out of order", at, i);
         }
         t[i].ident = get_u64(p + 8);
         t[i].native_id = (int64_t)get_u64(p + 16);
+        pid[i] = (int64_t)get_u64(p + 24);
     }
     /* A later THREADS section supersedes an earlier one. */
     free(r->threads);
+    free(r->thread_pids);
     r->threads = t;
+    r->thread_pids = pid;
     r->nthreads = (size_t)count;
     r->have_threads = 1;
     return 0;
@@ -260,6 +269,53 @@ const char *evprof_trace_reader_meta(const evprof_trace_reader *r,
     return NULL;
 }
 
+size_t evprof_trace_reader_meta_count(const evprof_trace_reader *r)
+{
+    size_t i, n = 0;
+
+    if (r == NULL)
+        return 0;
+    for (i = 0; i < r->nmeta; i++)
+        n += r->meta[i].count;
+    return n;
+}
+
+int evprof_trace_reader_meta_pair(const evprof_trace_reader *r, size_t index,
+                                  const char **key, const char **value)
+{
+    size_t i;
+
+    if (r == NULL || key == NULL || value == NULL)
+        return -EINVAL;
+    for (i = 0; i < r->nmeta; i++) {
+        const char *s = r->meta[i].pairs;
+        uint32_t k;
+
+        if (index >= r->meta[i].count) {
+            index -= r->meta[i].count;
+            continue;
+        }
+        for (k = 0; k < index; k++) {
+            s += strlen(s) + 1;
+            s += strlen(s) + 1;
+        }
+        *key = s;
+        *value = s + strlen(s) + 1;
+        return 0;
+    }
+    return -ERANGE;
+}
+
+int64_t evprof_trace_reader_thread_pid(const evprof_trace_reader *r,
+                                       size_t index)
+{
+    if (r == NULL)
+        return -EINVAL;
+    if (index >= r->nthreads)
+        return -ERANGE;
+    return r->thread_pids[index];
+}
+
 size_t evprof_trace_reader_thread_count(const evprof_trace_reader *r)
 {
     return r != NULL ? r->nthreads : 0;
@@ -383,4 +439,5 @@ void evprof__trace_tables_free(evprof_trace_reader *r)
     free(r->names);
     free(r->lines);
     free(r->threads);
+    free(r->thread_pids);
 }

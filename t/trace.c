@@ -167,8 +167,29 @@ static void crafted_meta(void)
                   "META: the last pair of a key wins, cut at its NUL");
         is_string("b", evprof_trace_reader_meta(r, "e"),
                   "META: a later section's value wins");
+        {
+            const char *k[4] = {0}, *v[4] = {0};
+            size_t i;
+            int okp = evprof_trace_reader_meta_count(r) == 4;
+
+            for (i = 0; okp && i < 4; i++)
+                okp = evprof_trace_reader_meta_pair(r, i, &k[i], &v[i]) == 0;
+            ok(okp && strcmp(k[0], "k") == 0 && strcmp(v[0], "a") == 0
+               && strcmp(k[1], "k") == 0 && strcmp(v[1], "y") == 0
+               && strcmp(k[2], "e") == 0 && strcmp(v[2], "") == 0
+               && strcmp(k[3], "e") == 0 && strcmp(v[3], "b") == 0,
+               "META pairs listed in file order");
+            is_int(-ERANGE, evprof_trace_reader_meta_pair(r, 4, &k[0],
+                                                          &v[0]),
+                   "META pair 4 of 4: -ERANGE");
+            is_int(-EINVAL, evprof_trace_reader_meta_pair(r, 0, NULL,
+                                                          &v[0]),
+                   "META pair into NULL: -EINVAL");
+        }
     } else {
         ok(0, "META crafted: %s", evprof_trace_reader_error(r));
+        skip("unreadable");
+        skip("unreadable");
         skip("unreadable");
     }
     evprof_trace_reader_close(r);
@@ -336,7 +357,7 @@ int main(void)
     pthread_t th[3];
     evprof_buffer *b;
 
-    plan(79);
+    plan(85);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(good, sizeof(good), "%s/good.evt", dir);
@@ -442,6 +463,12 @@ int main(void)
     ok(evprof_trace_reader_thread(r, 1, &t) == 0 && t.ident == 21
        && t.native_id == 22, "thread 1 read");
     is_int(-ERANGE, evprof_trace_reader_thread(r, 2, &t), "thread 2: ERANGE");
+    is_int(getpid(), evprof_trace_reader_thread_pid(r, 1),
+           "thread 1: the writer's pid");
+    is_int(-ERANGE, evprof_trace_reader_thread_pid(r, 2),
+           "pid of thread 2: ERANGE");
+    is_int(-EINVAL, evprof_trace_reader_thread_pid(NULL, 0),
+           "pid from NULL: EINVAL");
     is_int(2, evprof_trace_reader_name_count(r), "2 names");
     ok(evprof_trace_reader_find_name(r, 100, &nm) == 0
        && strcmp(nm.name, "f") == 0 && strcmp(nm.module, "mod") == 0

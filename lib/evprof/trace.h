@@ -150,9 +150,18 @@ const char *evprof_trace_reader_error(const evprof_trace_reader *r);
  * stay valid until evprof_trace_reader_close. */
 const char *evprof_trace_reader_meta(const evprof_trace_reader *r,
                                      const char *key);
+/* Every META pair, in file order (a key may come more than once; the
+ * last one is what evprof_trace_reader_meta gives): 0, -EINVAL, -ERANGE. */
+size_t evprof_trace_reader_meta_count(const evprof_trace_reader *r);
+int evprof_trace_reader_meta_pair(const evprof_trace_reader *r, size_t index,
+                                  const char **key, const char **value)
+    EVPROF_WARN_UNUSED;
 size_t evprof_trace_reader_thread_count(const evprof_trace_reader *r);
 int evprof_trace_reader_thread(const evprof_trace_reader *r, size_t index,
                                evprof_thread_info *info) EVPROF_WARN_UNUSED;
+/* The process of thread `index` (>= 0), or -EINVAL, -ERANGE. */
+int64_t evprof_trace_reader_thread_pid(const evprof_trace_reader *r,
+                                       size_t index);
 size_t evprof_trace_reader_name_count(const evprof_trace_reader *r);
 int evprof_trace_reader_name(const evprof_trace_reader *r, size_t index,
                              evprof_trace_name *out) EVPROF_WARN_UNUSED;

@@ -387,18 +387,49 @@ static PyObject *TraceReader_meta(TraceReader *self, PyObject *key)
     return decode(value);
 }
 
-static PyObject *TraceReader_threads(TraceReader *self, PyObject *noarg)
+static PyObject *TraceReader_meta_pairs(TraceReader *self, PyObject *noarg)
 {
     size_t n, i;
     PyObject *list;
-    long long pid;
 
     (void)noarg;
     if (check_usable(self) < 0)
         return NULL;
-    /* The reader keeps no pid per thread: the writer's process is the
-     * one every thread of a single-process trace belongs to. */
-    pid = (long long)evprof_trace_reader_info(self->r)->pid;
+    n = evprof_trace_reader_meta_count(self->r);
+    list = PyList_New((Py_ssize_t)n);
+    if (list == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        const char *k, *v;
+        PyObject *item, *ok, *ov;
+
+        if (evprof_trace_reader_meta_pair(self->r, i, &k, &v) != 0) {
+            Py_DECREF(list);
+            return PyErr_Format(PyExc_RuntimeError, "META pair %zu vanished",
+                                i);
+        }
+        ok = decode(k);
+        ov = ok != NULL ? decode(v) : NULL;
+        item = ov != NULL ? PyTuple_Pack(2, ok, ov) : NULL;
+        Py_XDECREF(ok);
+        Py_XDECREF(ov);
+        if (item == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+    }
+    return list;
+}
+
+static PyObject *TraceReader_threads(TraceReader *self, PyObject *noarg)
+{
+    size_t n, i;
+    PyObject *list;
+
+    (void)noarg;
+    if (check_usable(self) < 0)
+        return NULL;
     n = evprof_trace_reader_thread_count(self->r);
     list = PyList_New((Py_ssize_t)n);
     if (list == NULL)
@@ -413,7 +444,9 @@ static PyObject *TraceReader_threads(TraceReader *self, PyObject *noarg)
                                 i);
         }
         item = Py_BuildValue("(KLL)", (unsigned long long)t.ident,
-                             (long long)t.native_id, pid);
+                             (long long)t.native_id,
+                             (long long)evprof_trace_reader_thread_pid(
+                                 self->r, i));
         if (item == NULL) {
             Py_DECREF(list);
             return NULL;
@@ -529,6 +562,8 @@ static PyMethodDef TraceReader_methods[] = {
       "the events of those without); progress(n) gets the count so far." },
     { "meta", (PyCFunction)TraceReader_meta, METH_O,
       "meta(key): the META value of key (the last one), or None." },
+    { "meta_pairs", (PyCFunction)TraceReader_meta_pairs, METH_NOARGS,
+      "meta_pairs(): [(key, value)] of every META section, in file order." },
     { "threads", (PyCFunction)TraceReader_threads, METH_NOARGS,
       "threads(): [(ident, native_id, pid)] by thread index." },
     { "names", (PyCFunction)TraceReader_names, METH_NOARGS,

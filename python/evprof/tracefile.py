@@ -36,8 +36,9 @@ KIND_OTHER, KIND_CODE, KIND_BUILTIN, KIND_NATIVE = 0, 1, 2, 3
 #: the thread index of an event whose EVENTS section has none
 NO_THREAD = 0xFFFFFFFF
 
-#: META keys the library and this package write, read into Trace.meta
-#: with ``thread_name.IDENT`` for every thread of the THREADS table
+#: META keys the library and this package write (with
+#: ``thread_name.IDENT`` for every thread of the THREADS table); Trace.meta
+#: holds every pair of the file
 META_KEYS = ('evprof', 'clock', 'columns', 'source', 'program', 'resolver',
              'impl', 'id_frame', 'id_arg', 'value1', 'value2')
 
@@ -147,8 +148,8 @@ class Trace:
 
     :ivar info: dict of the header (version, clock, pid, created_realtime_ns,
         created_clock_ns)
-    :ivar meta: dict of the META pairs of :data:`META_KEYS` and of
-        ``thread_name.IDENT`` for the threads of the file
+    :ivar meta: dict of every META pair (the last value of a key wins);
+        :data:`META_KEYS` and ``thread_name.IDENT`` are evprof's own
     :ivar events: int64 array (n, 6): id_frame, id_arg, event, time,
         value1, value2
     :ivar thread: uint32 array of the thread index of each event
@@ -214,12 +215,8 @@ def read_trace(path, progress=None):
         if thread is not None:
             trace.thread = numpy.asarray(thread)
         trace.threads = reader.threads()
-        keys = list(META_KEYS) + ['thread_name.%d' % t[0]
-                                  for t in trace.threads]
-        for key in keys:
-            value = reader.meta(key)
-            if value is not None:
-                trace.meta[key] = value
+        # The last value of a key wins, as the C reader's meta().
+        trace.meta.update(reader.meta_pairs())
         names = reader.names()
         if names:
             key, kind, first, name, mod, file_ = zip(*names)

@@ -151,10 +151,6 @@ class TestRoundTrip(TempDir):
             with self.assertRaisesRegex(TypeError, r'native_id\[, pid\]'):
                 w.write_threads([(1, 2, 3, 4)])
 
-    # libevprof's reader keeps no pid per thread (evprof_thread_info has
-    # none): read_trace gives the writer's pid to every thread until the
-    # reader has an accessor for the pid of its THREADS records.
-    @unittest.expectedFailure
     def test_thread_pids_read_back(self):
         path = self.path('pids.evt')
         threads = [(11, 12, 4242), (21, 22, 4343)]
@@ -180,10 +176,6 @@ class TestRoundTrip(TempDir):
             meta['thread_name.%d' % threading.main_thread().ident],
             threading.main_thread().name)
 
-    # libevprof's reader looks META keys up one by one and cannot list
-    # them: read_trace reads the keys of META_KEYS and the thread names,
-    # until the reader has an accessor for its i-th pair.
-    @unittest.expectedFailure
     def test_meta_any_key(self):
         path = self.path('meta.evt')
         with tracefile.TraceWriter(path) as w:
