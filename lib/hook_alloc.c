@@ -259,11 +259,16 @@ int evprof_alloc_hook_quiesce(evprof_alloc_hook *h)
 
 int evprof_alloc_hook_set_buffer(evprof_alloc_hook *h, evprof_buffer *b)
 {
+    int rc;
+
     if (h == NULL || b == NULL)
         return -EINVAL;
-    if (__atomic_load_n(&h->enabled, __ATOMIC_SEQ_CST)
-        || __atomic_load_n(&h->inflight, __ATOMIC_SEQ_CST) != 0)
-        return -EBUSY;
+    /* A call that found the hook on before it went off must be done with
+     * the old buffer first, or it would log into the new one what belongs
+     * to the old. */
+    rc = evprof_alloc_hook_quiesce(h);
+    if (rc != 0)
+        return rc;
     __atomic_store_n(&h->buffer, b, __ATOMIC_RELEASE);
     return 0;
 }

@@ -106,8 +106,9 @@ int evprof_alloc_hook_quiesce(evprof_alloc_hook *h);
  * Makes a hook log into `b` from now on, so that a hook stays installed (or
  * reachable: other code may keep its family, as tracemalloc keeps the one
  * it wrapped) across the lifetimes of several buffers instead of being
- * freed.  Only while logging is off and no call logs (quiesced).  0, or
- * -EINVAL (NULL), -EBUSY (on, or a call still logging).
+ * freed.  Only while logging is off; it waits for the calls still logging
+ * (evprof_alloc_hook_quiesce).  0, or -EINVAL (NULL), -EBUSY (on),
+ * -EDEADLK (from inside a hook).
  */
 int evprof_alloc_hook_set_buffer(evprof_alloc_hook *h, evprof_buffer *b)
     EVPROF_WARN_UNUSED;
