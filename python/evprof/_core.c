@@ -770,7 +770,7 @@ PyMODINIT_FUNC PyInit__core(void)
     PyObject *m;
 
     if (PyType_Ready(&evp_Profiler_Type) < 0 || evp_hooks_ready() < 0
-        || evp_session_init() < 0)
+        || evp_threads_init() < 0)
         return NULL;
     m = PyModule_Create(&core_module);
     if (m == NULL)

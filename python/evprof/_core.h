@@ -3,8 +3,8 @@
  *
  *   _core.c     the object, the logging path of the three impls, module
  *   _registry.c code objects and builtins -> keys
- *   _session.c  start and stop: profile functions in threads, atomic
- *               begin/end, fork
+ *   _session.c  start and stop, atomic: begin/end/abort, fork
+ *   _threads.c  our profile function in the thread states
  *   _memory.c   the allocator hooks on the PyMem domains
  *   _hooks.c    the callables given to sys.setprofile
  *   _floor.c    the benchmarks' floor hooks
@@ -64,6 +64,27 @@ void evp_memory_after_fork(void);
 PyObject *evp_memory_hooked(PyObject *mod, PyObject *noarg);
 PyObject *evp_pool_count(PyObject *mod, PyObject *noarg);
 
+/* Objects to drop once no thread state is held any more (a decref may run
+ * arbitrary code).  Few: one a thread that had ours. */
+struct drops {
+    PyObject *v[16];
+    int n;
+    PyObject *list;   /* the overflow, or NULL */
+};
+
+/* _threads.c */
+int evp_threads_init(void);
+void evp_drop_later(struct drops *d, PyObject *o);
+void evp_drop_now(struct drops *d);
+int evp_is_ours(const Profiler *self, const PyThreadState *ts);
+void evp_forget_saved(Profiler *self, struct drops *d);
+void evp_thread_hook_restore(Profiler *self, struct drops *d);
+void evp_save_current(Profiler *self, struct drops *d);
+int evp_install(Profiler *self, PyObject *installed, PyObject *thread_hook,
+                int all, struct drops *d);
+int evp_restore(Profiler *self, struct drops *d);
+void evp_set_current(Py_tracefunc func, PyObject *obj, struct drops *d);
+
 /* _session.c: methods of Profiler */
 PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw);
 PyObject *evp_Profiler_end(Profiler *self, PyObject *args);
@@ -76,7 +97,6 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg);
 PyObject *evp_after_fork(PyObject *mod, PyObject *noarg);
 PyObject *evp_Profiler_take_forked(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_call(PyObject *self, PyObject *args, PyObject *kw);
-int evp_session_init(void);
 int evp_session_traverse(Profiler *self, visitproc visit, void *arg);
 void evp_session_clear(Profiler *self);
 

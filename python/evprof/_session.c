@@ -9,454 +9,13 @@
  * Python layer keeps only bookkeeping around them, and abort(token) undoes
  * a begin() that returned just before an exception hit.  The only Python
  * code that can run inside is an audit hook (sys.setprofile's event); a
- * start or stop it would begin in turn is refused (`busy`).
- *
- * Other threads: their profile functions are set without running the
- * audit hooks (the event is raised once, by the calling thread, before any
- * thread state is looked at): a hook that released the GIL in the middle
- * of the walk would let a thread end and free its state under it.  From
- * 3.12 the interpreter's own PyEval_SetProfileAllThreads does the walk.
+ * start or stop it would begin in turn is refused (`busy`).  The thread
+ * states are _threads.c's.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include "_core.h"
-
-#if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030C0000
-# define QUIET_SET 1
-#else
-# define QUIET_SET 0
-#endif
-#if PY_VERSION_HEX >= 0x030C0000
-# define ALL_THREADS_API 1
-#else
-# define ALL_THREADS_API 0
-#endif
-#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
-# define PER_THREAD_SET 1    /* _PyEval_SetProfile, with its audit event */
-#else
-# define PER_THREAD_SET 0
-#endif
-
-/* Objects to drop once no thread state is held any more (a decref may run
- * arbitrary code).  Few: one a thread that had ours. */
-struct drops {
-    PyObject *v[16];
-    int n;
-    PyObject *list;   /* the overflow, or NULL */
-};
-
-static void drop_later(struct drops *d, PyObject *o)
-{
-    if (o == NULL)
-        return;
-    if (d->n < 16) {
-        d->v[d->n++] = o;
-        return;
-    }
-    if (d->list == NULL)
-        d->list = PyList_New(0);
-    if (d->list == NULL || PyList_Append(d->list, o) != 0) {
-        /* Out of memory: leak one reference rather than run code here. */
-        PyErr_Clear();
-        return;
-    }
-    Py_DECREF(o); /* the list holds it now: no dealloc */
-}
-
-static void drop_now(struct drops *d)
-{
-    int i;
-
-    for (i = 0; i < d->n; i++)
-        Py_DECREF(d->v[i]);
-    d->n = 0;
-    Py_CLEAR(d->list);
-}
-
-/* Is the profile function of ts ours: the C function with self, or the
- * object given to sys.setprofile, or self reached through the trampoline
- * (sys.setprofile(sys.getprofile()) after the program saved ours), or the
- * thread hook in a thread that started and has had no event yet. */
-static int is_ours(const Profiler *self, const PyThreadState *ts)
-{
-    PyObject *o = ts->c_profileobj;
-
-    return o != NULL
-        && (o == (PyObject *)self
-            || (self->installed != NULL && o == self->installed)
-            || (self->thread_hook != NULL && o == self->thread_hook));
-}
-
-#if QUIET_SET
-/* Sets the profile function of ts as _PyEval_SetProfile does, but without
- * running the audit hooks; the old object goes to `d`. */
-static void set_quiet(PyThreadState *ts, Py_tracefunc func, PyObject *obj,
-                      struct drops *d)
-{
-    PyObject *old = ts->c_profileobj;
-
-    Py_XINCREF(obj);
-    ts->c_profilefunc = func;
-    ts->c_profileobj = obj;
-# if PY_VERSION_HEX >= 0x030B0000
-    ts->cframe->use_tracing = (ts->tracing == 0
-                               && (ts->c_tracefunc != NULL || func != NULL))
-        ? 255 : 0;
-# elif PY_VERSION_HEX >= 0x030A0000
-    ts->cframe->use_tracing = func != NULL || ts->c_tracefunc != NULL;
-# else
-    ts->use_tracing = func != NULL || ts->c_tracefunc != NULL;
-# endif
-    drop_later(d, old);
-}
-#endif
-
-#if QUIET_SET
-/*
- * sys.setprofile's own C function, the trampoline that calls a Python
- * callable, learned once at import: with it, ours for impl 'python' and
- * 'pybind11' is set quietly too.  sys.setprofile holds a process-wide
- * flag while its audit hook runs; a thread starting meanwhile, whose
- * threading bootstrap calls sys.setprofile, dies with "Cannot install a
- * profile function while another profile function is being installed".
- */
-static Py_tracefunc trampoline;
-#endif
-
-int evp_session_init(void)
-{
-#if QUIET_SET
-    PyThreadState *ts = PyThreadState_Get();
-    Py_tracefunc func = ts->c_profilefunc;
-    PyObject *obj = ts->c_profileobj, *setprofile, *r;
-    struct drops d = {{NULL}, 0, NULL};
-    saved_error e;
-
-    error_save(&e);
-    Py_XINCREF(obj);
-    setprofile = PySys_GetObject("setprofile");
-    /* Any callable does: sys.setprofile itself.  No event is reported in
-     * between: a C function called from C makes none. */
-    r = setprofile != NULL
-        ? PyObject_CallFunctionObjArgs(setprofile, setprofile, NULL) : NULL;
-    if (r != NULL && ts->c_profileobj == setprofile)
-        trampoline = ts->c_profilefunc;
-    Py_XDECREF(r);
-    PyErr_Clear();
-    set_quiet(ts, func, obj, &d);
-    Py_XDECREF(obj);
-    drop_now(&d);
-    error_restore(&e);
-#endif
-    return 0;
-}
-
-/* The thread state that saved a profiler, if it is still alive (a thread
- * that ended left a dangling pointer, perhaps reused by a new thread). */
-static PyThreadState *saved_thread(const Profiler *self)
-{
-    PyThreadState *me = PyThreadState_Get(), *t;
-
-    if (!self->saved)
-        return me;
-    for (t = PyInterpreterState_ThreadHead(tstate_interp(me)); t != NULL;
-         t = PyThreadState_Next(t))
-        if (t == self->saved_tstate && t->thread_id == self->saved_thread_id)
-            return t;
-    return NULL;
-}
-
-static void forget_saved(Profiler *self, struct drops *d)
-{
-    drop_later(d, self->saved_obj);
-    self->saved_obj = NULL;
-    self->saved_func = NULL;
-    self->saved = 0;
-    self->saved_tstate = NULL;
-    self->saved_thread_id = 0;
-}
-
-/* ---- threading._profile_hook ------------------------------------------ */
-
-/* Sets threading._profile_hook to `hook`, keeping the one it replaces;
- * 0 or -1. */
-static int thread_hook_set(Profiler *self, PyObject *hook)
-{
-    PyObject *mods = PyImport_GetModuleDict(), *threading, *old;
-
-    /* From sys.modules: the import machinery may run Python code. */
-    threading = mods ? PyDict_GetItemString(mods, "threading") : NULL;
-    if (threading != NULL)
-        Py_INCREF(threading);
-    else if ((threading = PyImport_ImportModule("threading")) == NULL)
-        return -1;
-    old = PyObject_GetAttrString(threading, "_profile_hook");
-    if (old == NULL) {
-        PyErr_Clear();
-        old = Py_None;
-        Py_INCREF(old);
-    }
-    if (PyObject_SetAttrString(threading, "_profile_hook", hook) != 0) {
-        Py_DECREF(old);
-        Py_DECREF(threading);
-        return -1;
-    }
-    Py_DECREF(threading);
-    Py_INCREF(hook);
-    self->thread_hook = hook;
-    self->saved_thread_hook = old;
-    self->thread_hooked = 1;
-    return 0;
-}
-
-/* Puts back what thread_hook_set replaced, unless the program set another
- * hook since. */
-static void thread_hook_restore(Profiler *self, struct drops *d)
-{
-    PyObject *mods, *threading, *cur;
-
-    if (!self->thread_hooked)
-        return;
-    mods = PyImport_GetModuleDict();
-    threading = mods ? PyDict_GetItemString(mods, "threading") : NULL;
-    if (threading != NULL) {
-        cur = PyObject_GetAttrString(threading, "_profile_hook");
-        if (cur == NULL)
-            PyErr_Clear();
-        else if (cur == self->thread_hook
-                 && PyObject_SetAttrString(threading, "_profile_hook",
-                                           self->saved_thread_hook) != 0)
-            PyErr_Clear();
-        drop_later(d, cur);
-    }
-    drop_later(d, self->thread_hook);
-    drop_later(d, self->saved_thread_hook);
-    self->thread_hook = self->saved_thread_hook = NULL;
-    self->thread_hooked = 0;
-}
-
-/* ---- other threads ----------------------------------------------------- */
-
-#if QUIET_SET
-/* Ours into every other thread that has no profile function (the
- * profilers of other tools are never replaced). */
-static void others_install(Profiler *self, struct drops *d)
-{
-    PyThreadState *me = PyThreadState_Get(), *ts;
-
-    for (ts = PyInterpreterState_ThreadHead(tstate_interp(me)); ts != NULL;
-         ts = PyThreadState_Next(ts))
-        if (ts != me && ts->c_profilefunc == NULL)
-            set_quiet(ts, evp_profile_callback, (PyObject *)self, d);
-}
-#endif
-
-/* Ours out of every thread but `skip` (restored apart). */
-static void others_remove(Profiler *self, PyThreadState *skip,
-                          struct drops *d)
-{
-    PyThreadState *me = PyThreadState_Get(), *ts;
-#if ALL_THREADS_API
-    int foreign = 0, any = 0;
-
-    for (ts = PyInterpreterState_ThreadHead(tstate_interp(me)); ts != NULL;
-         ts = PyThreadState_Next(ts)) {
-        if (is_ours(self, ts))
-            any += ts != skip;
-        else if (ts->c_profilefunc != NULL)
-            foreign = 1;
-    }
-    if (!any)
-        return;
-    if (!foreign) {
-        /* skip, if it has ours, is put back by the caller after this. */
-        PyEval_SetProfileAllThreads(NULL, NULL);
-        return;
-    }
-# if PER_THREAD_SET
-    /* Another tool's profile function in some thread: ours removed one
-     * thread at a time, each found again from the head (the audit event
-     * of each call may let threads end). */
-    for (;;) {
-        for (ts = PyInterpreterState_ThreadHead(tstate_interp(me));
-             ts != NULL; ts = PyThreadState_Next(ts))
-            if (ts != skip && is_ours(self, ts))
-                break;
-        if (ts == NULL)
-            break;
-        if (_PyEval_SetProfile(ts, NULL, NULL) < 0) {
-            PyErr_Clear();
-            break;
-        }
-    }
-# endif
-    (void)d;
-#elif QUIET_SET
-    for (ts = PyInterpreterState_ThreadHead(tstate_interp(me)); ts != NULL;
-         ts = PyThreadState_Next(ts))
-        if (ts != skip && is_ours(self, ts))
-            set_quiet(ts, NULL, NULL, d);
-#else
-    (void)self;
-    (void)skip;
-    (void)d;
-    (void)me;
-    (void)ts;
-#endif
-}
-
-/* ---- install / restore -------------------------------------------------- */
-
-static void save_current(Profiler *self, struct drops *d)
-{
-    PyThreadState *ts = PyThreadState_Get();
-
-    forget_saved(self, d);
-    self->saved = 1;
-    self->saved_tstate = ts;
-    self->saved_thread_id = ts->thread_id;
-    self->saved_func = ts->c_profilefunc;
-    self->saved_obj = ts->c_profileobj;
-    Py_XINCREF(self->saved_obj);
-}
-
-/*
- * Saves the calling thread's profile function and installs ours: the C
- * function (installed == NULL, and in every other thread too when `all`),
- * or sys.setprofile(installed); and threading._profile_hook = thread_hook
- * when given.  0, or -1 with an exception and nothing changed.
- */
-static int install(Profiler *self, PyObject *installed, PyObject *thread_hook,
-                   int all, struct drops *d)
-{
-    PyThreadState *ts = PyThreadState_Get();
-
-    if (self->saved) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "the profile function is already installed");
-        return -1;
-    }
-#if QUIET_SET
-    /* Set without the audit hooks: the event once, here. */
-    if ((installed == NULL || trampoline != NULL)
-        && PySys_Audit("sys.setprofile", NULL) < 0)
-        return -1;
-#endif
-    if (thread_hook != NULL && thread_hook_set(self, thread_hook) != 0)
-        return -1;
-    save_current(self, d);
-    Py_XINCREF(installed);
-    self->installed = installed;
-#if QUIET_SET
-    if (installed != NULL && trampoline != NULL) {
-        set_quiet(ts, trampoline, installed, d);
-    } else
-#endif
-    if (installed != NULL) {
-        PyObject *setprofile = PySys_GetObject("setprofile"), *r;
-
-        r = setprofile != NULL
-            ? PyObject_CallFunctionObjArgs(setprofile, installed, NULL)
-            : NULL;
-        if (r == NULL && !PyErr_Occurred())
-            PyErr_SetString(PyExc_RuntimeError, "no sys.setprofile");
-        Py_XDECREF(r);
-    } else {
-        self->all_threads = all;
-#if QUIET_SET
-        if (all)
-            others_install(self, d);
-        set_quiet(ts, evp_profile_callback, (PyObject *)self, d);
-#elif ALL_THREADS_API
-        if (all)
-            PyEval_SetProfileAllThreads(evp_profile_callback,
-                                        (PyObject *)self);
-        else
-            PyEval_SetProfile(evp_profile_callback, (PyObject *)self);
-#else
-        PyEval_SetProfile(evp_profile_callback, (PyObject *)self);
-#endif
-    }
-    if (!PyErr_Occurred() && ts->c_profileobj
-        != (installed != NULL ? installed : (PyObject *)self))
-        /* An audit hook refused it (PyEval_SetProfile only reports that
-         * as unraisable). */
-        PyErr_SetString(PyExc_RuntimeError,
-                        "the profile function could not be installed "
-                        "(refused by an audit hook?)");
-    if (PyErr_Occurred()) {
-        saved_error e;
-
-        /* Undone: the other threads, this one, the thread hook. */
-        error_save(&e);
-        others_remove(self, ts, d);
-        if (is_ours(self, ts)) {
-#if QUIET_SET
-            set_quiet(ts, self->saved_func, self->saved_obj, d);
-#else
-            PyEval_SetProfile(self->saved_func, self->saved_obj);
-            PyErr_Clear();
-#endif
-        }
-        thread_hook_restore(self, d);
-        forget_saved(self, d);
-        drop_later(d, self->installed);
-        self->installed = NULL;
-        self->all_threads = 0;
-        error_restore(&e);
-        return -1;
-    }
-    return 0;
-}
-
-/*
- * Puts the saved profile function back in the thread that saved it (from
- * any thread: stop() from a worker, a __del__ run by the GC elsewhere),
- * where ours is still in place, removes ours from the other threads, and
- * threading's hook.  Never fails; returns whether ours was still in place
- * in the saving thread (a profile function that the program or another
- * tool put over ours is left alone).
- */
-static int restore(Profiler *self, struct drops *d)
-{
-    PyThreadState *me = PyThreadState_Get(), *ts = saved_thread(self);
-    int ours, gone = self->saved && ts == NULL;
-
-    (void)me;
-    ours = ts != NULL && is_ours(self, ts);
-    others_remove(self, ts, d);
-    if (ts != NULL && self->saved
-        && (ours || (ts->c_profilefunc == NULL && self->saved_func != NULL))) {
-        /* Also where nothing is left: ours removed because it raised, as
-         * a Python profile function does at the recursion limit. */
-#if QUIET_SET
-        set_quiet(ts, self->saved_func, self->saved_obj, d);
-#else
-        if (ts == me)
-            PyEval_SetProfile(self->saved_func, self->saved_obj);
-        else {
-# if PER_THREAD_SET
-            if (_PyEval_SetProfile(ts, self->saved_func,
-                                   self->saved_obj) < 0)
-                PyErr_Clear();
-# else
-            ours = 0; /* cannot reach another thread's profiler here */
-# endif
-        }
-        if (PyErr_Occurred())
-            PyErr_Clear();
-#endif
-    }
-    thread_hook_restore(self, d);
-    forget_saved(self, d);
-    drop_later(d, self->installed);
-    self->installed = NULL;
-    self->all_threads = 0;
-    /* The thread that started has ended: nothing to put back there,
-     * nothing was missed. */
-    return gone ? 1 : ours;
-}
 
 /* ---- methods ----------------------------------------------------------- */
 
@@ -483,9 +42,9 @@ PyObject *evp_Profiler_save_profile(Profiler *self, PyObject *noarg)
     (void)noarg;
     if (enter(self) != 0)
         return NULL;
-    save_current(self, &d);
+    evp_save_current(self, &d);
     self->busy = 0;
-    drop_now(&d);
+    evp_drop_now(&d);
     Py_RETURN_NONE;
 }
 
@@ -502,10 +61,10 @@ PyObject *evp_Profiler_install(Profiler *self, PyObject *args, PyObject *kw)
         return NULL;
     if (enter(self) != 0)
         return NULL;
-    rc = install(self, installed == Py_None ? NULL : installed,
+    rc = evp_install(self, installed == Py_None ? NULL : installed,
                  thread_hook == Py_None ? NULL : thread_hook, all, &d);
     self->busy = 0;
-    drop_now(&d);
+    evp_drop_now(&d);
     if (rc != 0)
         return NULL;
     Py_RETURN_NONE;
@@ -529,9 +88,9 @@ PyObject *evp_Profiler_restore_profile(Profiler *self, PyObject *args,
         Py_INCREF(installed);
         self->installed = installed;
     }
-    ours = restore(self, &d);
+    ours = evp_restore(self, &d);
     self->busy = 0;
-    drop_now(&d);
+    evp_drop_now(&d);
     return PyBool_FromLong(ours);
 }
 
@@ -569,7 +128,7 @@ PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw)
     if (hooks) {
         if (evp_memory_install(self) != 0)
             goto undo_marker;
-        if (install(self, installed == Py_None ? NULL : installed,
+        if (evp_install(self, installed == Py_None ? NULL : installed,
                     thread_hook == Py_None ? NULL : thread_hook, all,
                     &d) != 0) {
             evp_memory_uninstall(self);
@@ -579,7 +138,7 @@ PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw)
     Py_INCREF(token);
     self->token = token;
     self->busy = 0;
-    drop_now(&d);
+    evp_drop_now(&d);
     Py_RETURN_NONE;
 undo_marker:
     /* A start marker is out: the failed run is closed, so that markers
@@ -594,7 +153,7 @@ undo_marker:
     self->active = 0;
 fail:
     self->busy = 0;
-    drop_now(&d);
+    evp_drop_now(&d);
     return NULL;
 }
 
@@ -609,15 +168,15 @@ static PyObject *end(Profiler *self, PyObject *frame)
     if (enter(self) != 0)
         return NULL;
     if (self->saved || self->thread_hooked)
-        ours = restore(self, &d);
+        ours = evp_restore(self, &d);
     evp_memory_uninstall(self);
     if (evp_log_marker(self, frame, EVPROF_PROFILER_SORT) != 0)
         PyErr_Clear();
     self->active = 0;
-    drop_later(&d, self->token);
+    evp_drop_later(&d, self->token);
     self->token = NULL;
     self->busy = 0;
-    drop_now(&d);
+    evp_drop_now(&d);
     return PyBool_FromLong(ours);
 }
 
@@ -661,7 +220,7 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     self->active = 0;
     /* Only the forking thread lives on: ours out of it, the saved
      * function back if it was the thread that started. */
-    if (is_ours(self, me)) {
+    if (evp_is_ours(self, me)) {
         Py_tracefunc func = NULL;
         PyObject *obj = NULL;
 
@@ -670,27 +229,21 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
             func = self->saved_func;
             obj = self->saved_obj;
         }
-#if QUIET_SET
-        set_quiet(me, func, obj, &d);
-#else
-        PyEval_SetProfile(func, obj);
-        if (PyErr_Occurred())
-            PyErr_Clear();
-#endif
+        evp_set_current(func, obj, &d);
     }
-    thread_hook_restore(self, &d);
-    forget_saved(self, &d);
-    drop_later(&d, self->installed);
+    evp_thread_hook_restore(self, &d);
+    evp_forget_saved(self, &d);
+    evp_drop_later(&d, self->installed);
     self->installed = NULL;
     self->all_threads = 0;
     evp_memory_after_fork();
     if (evp_reset(self) != 0)
         PyErr_Clear();
-    drop_later(&d, self->token);
+    evp_drop_later(&d, self->token);
     self->token = NULL;
     self->busy = 0;
     self->forked = 1;
-    drop_now(&d);
+    evp_drop_now(&d);
     Py_RETURN_TRUE;
 }
 
