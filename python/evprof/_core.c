@@ -336,189 +336,6 @@ static PyObject *Profiler_memory_stop(Profiler *self, PyObject *noarg)
     Py_RETURN_NONE;
 }
 
-static PyObject *Profiler_count(Profiler *self, PyObject *noarg)
-{
-    (void)noarg;
-    return PyLong_FromSize_t(evprof_buffer_count(self->buf));
-}
-
-static PyObject *Profiler_lost(Profiler *self, PyObject *noarg)
-{
-    (void)noarg;
-    return PyLong_FromUnsignedLongLong(evprof_buffer_lost(self->buf));
-}
-
-/* dump(events, threads, out_events=None, out_threads=None): moves events
- * into `events`, a writable C-contiguous int64 buffer of n * 6 items, and
- * the index of their thread into `threads` (uint32, n items); returns how
- * many.  With the two lists, events[:k] and threads[:k] are appended to
- * them in the same call: no Python code (a signal handler dumping too)
- * runs between the move and the append, so nothing moved is lost and the
- * parts stay in time order. */
-static PyObject *Profiler_dump(Profiler *self, PyObject *args)
-{
-    PyObject *oev, *oth, *lev = Py_None, *lth = Py_None;
-    Py_buffer bev, bth;
-    size_t max, n;
-
-    if (!PyArg_ParseTuple(args, "OO|OO:dump", &oev, &oth, &lev, &lth))
-        return NULL;
-    if ((lev == Py_None) != (lth == Py_None)
-        || (lev != Py_None && (!PyList_Check(lev) || !PyList_Check(lth)))) {
-        PyErr_SetString(PyExc_TypeError,
-                        "out_events and out_threads are two lists or None");
-        return NULL;
-    }
-    if (PyObject_GetBuffer(oev, &bev, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                           | PyBUF_FORMAT) != 0)
-        return NULL;
-    if (PyObject_GetBuffer(oth, &bth, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                           | PyBUF_FORMAT) != 0) {
-        PyBuffer_Release(&bev);
-        return NULL;
-    }
-    if (bev.itemsize != 8 || bth.itemsize != 4
-        || (size_t)bev.len / sizeof(evprof_event) * 4
-           > (size_t)bth.len) {
-        PyBuffer_Release(&bev);
-        PyBuffer_Release(&bth);
-        PyErr_SetString(PyExc_ValueError,
-                        "dump needs an int64 buffer of n*6 items and a "
-                        "uint32 buffer of n items");
-        return NULL;
-    }
-    /* Lists with room for one more item: the appends below cannot fail
-     * after the events were moved. */
-    if (lev != Py_None
-        && (PyList_Append(lev, Py_None) != 0
-            || PyList_Append(lth, Py_None) != 0)) {
-        if (PyList_GET_SIZE(lev) > 0
-            && PyList_GET_ITEM(lev, PyList_GET_SIZE(lev) - 1) == Py_None)
-            (void)PyList_SetSlice(lev, PyList_GET_SIZE(lev) - 1,
-                                  PyList_GET_SIZE(lev), NULL);
-        PyBuffer_Release(&bev);
-        PyBuffer_Release(&bth);
-        return NULL;
-    }
-    max = (size_t)bev.len / sizeof(evprof_event);
-    n = evprof_buffer_dump_ex(self->buf, bev.buf, bth.buf, max);
-    PyBuffer_Release(&bev);
-    PyBuffer_Release(&bth);
-    if (lev != Py_None) {
-        Py_ssize_t ie = PyList_GET_SIZE(lev) - 1;
-        Py_ssize_t it = PyList_GET_SIZE(lth) - 1;
-        PyObject *pe, *pt;
-
-        if (n == 0) {
-            (void)PyList_SetSlice(lev, ie, ie + 1, NULL);
-            (void)PyList_SetSlice(lth, it, it + 1, NULL);
-            return PyLong_FromSize_t(0);
-        }
-        if (n == max) {
-            /* The common case (sized by count()): the arrays whole. */
-            pe = oev;
-            pt = oth;
-            Py_INCREF(pe);
-            Py_INCREF(pt);
-        } else {
-            pe = PySequence_GetSlice(oev, 0, (Py_ssize_t)n);
-            pt = pe ? PySequence_GetSlice(oth, 0, (Py_ssize_t)n) : NULL;
-            if (pt == NULL) {
-                /* Moved out but not kept: say so rather than lose them
-                 * silently. */
-                Py_XDECREF(pe);
-                (void)PyList_SetSlice(lev, ie, ie + 1, NULL);
-                (void)PyList_SetSlice(lth, it, it + 1, NULL);
-                return NULL;
-            }
-        }
-        PyList_SET_ITEM(lev, ie, pe); /* replaces None: a borrowed one */
-        PyList_SET_ITEM(lth, it, pt);
-        Py_DECREF(Py_None);
-        Py_DECREF(Py_None);
-    }
-    return PyLong_FromSize_t(n);
-}
-
-static PyObject *Profiler_threads(Profiler *self, PyObject *noarg)
-{
-    size_t n = evprof_buffer_thread_count(self->buf), i;
-    PyObject *list = PyList_New((Py_ssize_t)n);
-
-    (void)noarg;
-    if (list == NULL)
-        return NULL;
-    for (i = 0; i < n; i++) {
-        evprof_thread_info info = {0, 0};
-        PyObject *t;
-
-        if (evprof_buffer_thread(self->buf, i, &info) != 0)
-            info.ident = 0;
-        t = Py_BuildValue("(KL)", (unsigned long long)info.ident,
-                          (long long)info.native_id);
-        if (t == NULL) {
-            Py_DECREF(list);
-            return NULL;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
-    }
-    return list;
-}
-
-static PyObject *Profiler_key_base(Profiler *self, PyObject *noarg)
-{
-    (void)noarg;
-    return PyLong_FromLongLong(self->reg.base);
-}
-
-static PyObject *Profiler_registry(Profiler *self, PyObject *noarg)
-{
-    PyObject *list = PyList_New((Py_ssize_t)self->reg.n);
-    size_t i;
-
-    (void)noarg;
-    if (list == NULL)
-        return NULL;
-    for (i = 0; i < self->reg.n; i++) {
-        Py_INCREF(self->reg.obj[i]);
-        PyList_SET_ITEM(list, (Py_ssize_t)i, self->reg.obj[i]);
-    }
-    return list;
-}
-
-/* A fresh buffer and an empty registry; 0, or -1 with MemoryError (and
- * nothing changed). */
-int evp_reset(Profiler *self)
-{
-    evprof_buffer *b = evprof_buffer_new(self->size, EVPROF_GROW);
-
-    if (b == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    evprof_buffer_free(self->buf);
-    self->buf = b;
-    /* Threads may still carry a context (a key) of this run: the keys of
-     * the next run start above them. */
-    self->reg.base += (int64_t)self->reg.n;
-    reg_clear(&self->reg);
-    return 0;
-}
-
-/* reset(): not while hooked. */
-static PyObject *Profiler_reset(Profiler *self, PyObject *noarg)
-{
-    (void)noarg;
-    if (evp_memory_owned(self) || self->active) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "cannot reset a running profiler");
-        return NULL;
-    }
-    if (evp_reset(self) != 0)
-        return NULL;
-    Py_RETURN_NONE;
-}
-
 static int Profiler_init(Profiler *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"size", "domains", NULL};
@@ -678,20 +495,20 @@ static PyMethodDef Profiler_methods[] = {
      "memory_start()\n--\n\nHooks the selected PyMem domains."},
     {"memory_stop", (PyCFunction)Profiler_memory_stop, METH_NOARGS,
      "memory_stop()\n--\n\nRestores the allocators."},
-    {"count", (PyCFunction)Profiler_count, METH_NOARGS,
+    {"count", (PyCFunction)evp_Profiler_count, METH_NOARGS,
      "count()\n--\n\nEvents held in the buffer."},
-    {"lost", (PyCFunction)Profiler_lost, METH_NOARGS,
+    {"lost", (PyCFunction)evp_Profiler_lost, METH_NOARGS,
      "lost()\n--\n\nEvents lost so far (0: the buffer grows)."},
-    {"dump", (PyCFunction)Profiler_dump, METH_VARARGS,
+    {"dump", (PyCFunction)evp_Profiler_dump, METH_VARARGS,
      "dump(events, threads)\n--\n\nMoves events out; returns how many."},
-    {"threads", (PyCFunction)Profiler_threads, METH_NOARGS,
+    {"threads", (PyCFunction)evp_Profiler_threads, METH_NOARGS,
      "threads()\n--\n\n[(ident, native_id)] by thread index."},
-    {"registry", (PyCFunction)Profiler_registry, METH_NOARGS,
+    {"registry", (PyCFunction)evp_Profiler_registry, METH_NOARGS,
      "registry()\n--\n\nThe registered objects; key k is item "
      "k - key_base() - 1."},
-    {"key_base", (PyCFunction)Profiler_key_base, METH_NOARGS,
+    {"key_base", (PyCFunction)evp_Profiler_key_base, METH_NOARGS,
      "key_base()\n--\n\nKeys of this run are above it."},
-    {"reset", (PyCFunction)Profiler_reset, METH_NOARGS,
+    {"reset", (PyCFunction)evp_Profiler_reset, METH_NOARGS,
      "reset()\n--\n\nEmpties the buffer and the registry."},
     {"n_columns", (PyCFunction)Profiler_n_columns, METH_NOARGS | METH_STATIC,
      "n_columns()\n--\n\n6."},

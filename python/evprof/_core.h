@@ -3,6 +3,7 @@
  *
  *   _core.c     the object, the logging path of the three impls, module
  *   _registry.c code objects and builtins -> keys
+ *   _results.c  the events, threads and keys taken out
  *   _session.c  start and stop, atomic: begin/end/abort, fork
  *   _threads.c  our profile function in the thread states
  *   _memory.c   the allocator hooks on the PyMem domains
@@ -55,6 +56,15 @@ int evp_do_log(Profiler *self, PyObject *const *args, Py_ssize_t nargs);
 int evp_log_marker(Profiler *self, PyObject *frame, int64_t event);
 int evp_prepare(Profiler *self);
 int evp_reset(Profiler *self);
+
+/* _results.c: methods of Profiler */
+PyObject *evp_Profiler_count(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_lost(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_dump(Profiler *self, PyObject *args);
+PyObject *evp_Profiler_threads(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_key_base(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_registry(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_reset(Profiler *self, PyObject *noarg);
 
 /* _memory.c */
 int evp_memory_install(Profiler *self);
