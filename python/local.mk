@@ -69,7 +69,7 @@ check-python-versions: lib/libevprof.a
 #   make check-python-asan [PY_TESTS='t/python/test_hazards.py ...']
 ASAN_DIR = python-asan/python/evprof
 ASAN_RUN = LD_PRELOAD=`$(CC) -print-file-name=libasan.so` \
-	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	EVPROF_SRCDIR='$(abs_top_srcdir)' \
 	EVPROF_BUILDDIR="`pwd`/python-asan" PYTHONDONTWRITEBYTECODE=1
