@@ -36,6 +36,83 @@ static struct {
     size_t n, cap;
 } pool[3];
 
+/*
+ * The raw domain is called without the GIL, so a thread may read the
+ * domain's family while PyMem_SetAllocator copies a new one over it, and
+ * see the context of one family with a function of the other (a
+ * segfault: our free with CPython's NULL context).  So ours goes there
+ * with the context it replaces, unchanged, and functions of its own that
+ * ignore the context: each thread sees, function by function, either the
+ * old function with its own context or ours.  Each hook of the raw domain
+ * gets one of these slots for good (hooks are never freed).
+ */
+#define RAW_SLOTS 8
+static evprof_allocator raw_slot[RAW_SLOTS]; /* the hook's wrapping family */
+static int raw_slots_used;
+
+#define RAW_WRAPPERS(i)                                                     \
+    static void *raw_malloc_##i(void *ctx, size_t n)                        \
+    {                                                                       \
+        (void)ctx;                                                          \
+        return raw_slot[i].malloc(raw_slot[i].ctx, n);                      \
+    }                                                                       \
+    static void *raw_calloc_##i(void *ctx, size_t n, size_t e)              \
+    {                                                                       \
+        (void)ctx;                                                          \
+        return raw_slot[i].calloc(raw_slot[i].ctx, n, e);                   \
+    }                                                                       \
+    static void *raw_realloc_##i(void *ctx, void *p, size_t n)              \
+    {                                                                       \
+        (void)ctx;                                                          \
+        return raw_slot[i].realloc(raw_slot[i].ctx, p, n);                  \
+    }                                                                       \
+    static void raw_free_##i(void *ctx, void *p)                            \
+    {                                                                       \
+        (void)ctx;                                                          \
+        raw_slot[i].free(raw_slot[i].ctx, p);                               \
+    }
+RAW_WRAPPERS(0) RAW_WRAPPERS(1) RAW_WRAPPERS(2) RAW_WRAPPERS(3)
+RAW_WRAPPERS(4) RAW_WRAPPERS(5) RAW_WRAPPERS(6) RAW_WRAPPERS(7)
+
+#define RAW_ENTRY(i) { raw_malloc_##i, raw_calloc_##i, raw_realloc_##i,      \
+                       raw_free_##i }
+static const struct {
+    void *(*malloc)(void *, size_t);
+    void *(*calloc)(void *, size_t, size_t);
+    void *(*realloc)(void *, void *, size_t);
+    void (*free)(void *, void *);
+} raw_fns[RAW_SLOTS] = {
+    RAW_ENTRY(0), RAW_ENTRY(1), RAW_ENTRY(2), RAW_ENTRY(3),
+    RAW_ENTRY(4), RAW_ENTRY(5), RAW_ENTRY(6), RAW_ENTRY(7)
+};
+
+/* The slot of hook h (given one on first use), or -1 when all are taken. */
+static int raw_slot_of(evprof_alloc_hook *h)
+{
+    int i;
+
+    for (i = 0; i < raw_slots_used; i++)
+        if (raw_slot[i].ctx == (void *)h)
+            return i;
+    if (raw_slots_used == RAW_SLOTS
+        || evprof_alloc_hook_allocator(h, &raw_slot[raw_slots_used]) != 0)
+        return -1;
+    /* Written before any thread can reach the slot's functions. */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    return raw_slots_used++;
+}
+
+/* The hook of ours whose functions are the raw family `a`, or NULL. */
+static evprof_alloc_hook *raw_on_top(const PyMemAllocatorEx *a)
+{
+    int i;
+
+    for (i = 0; i < raw_slots_used; i++)
+        if (a->malloc == raw_fns[i].malloc)
+            return (evprof_alloc_hook *)raw_slot[i].ctx;
+    return NULL;
+}
+
 static evprof_alloc_hook *pool_by_ctx(int d, void *ctx)
 {
     size_t i;
@@ -94,7 +171,8 @@ static void memory_undo(int upto)
             continue;
         (void)evprof_alloc_hook_enable(mem[d].hook, 0);
         PyMem_GetAllocator(domain_of[d], &cur);
-        if (cur.ctx == (void *)mem[d].hook)
+        if (d == 0 ? raw_on_top(&cur) == mem[d].hook
+                   : cur.ctx == (void *)mem[d].hook)
             PyMem_SetAllocator(domain_of[d], &mem[d].saved);
         /* else someone hooked over ours: ours stays, off, forwarding */
         /* A thread without the GIL (the raw domain) may have found the
@@ -124,7 +202,7 @@ int evp_memory_install(Profiler *self)
         if (!(self->domains & (1 << d)))
             continue;
         PyMem_GetAllocator(domain_of[d], &cur);
-        h = pool_by_ctx(d, cur.ctx);
+        h = d == 0 ? raw_on_top(&cur) : pool_by_ctx(d, cur.ctx);
         if (h != NULL) {
             /* Ours, off, on top: turned on again where it is; its inner
              * family is what stop puts back. */
@@ -176,6 +254,23 @@ int evp_memory_install(Profiler *self)
             a.calloc = wrap.calloc;
             a.realloc = wrap.realloc;
             a.free = wrap.free;
+            if (d == 0) {
+                int i = raw_slot_of(h);
+
+                if (i < 0) {
+                    PyErr_SetString(PyExc_RuntimeError,
+                                    "too many allocator hooks on the raw "
+                                    "domain (tracemalloc or another tool "
+                                    "hooked it many times)");
+                    memory_undo(d);
+                    return -1;
+                }
+                a.ctx = cur.ctx;
+                a.malloc = raw_fns[i].malloc;
+                a.calloc = raw_fns[i].calloc;
+                a.realloc = raw_fns[i].realloc;
+                a.free = raw_fns[i].free;
+            }
             PyMem_SetAllocator(domain_of[d], &a);
         }
         (void)evprof_alloc_hook_enable(h, 1);
