@@ -86,8 +86,11 @@ SCENARIOS = {
                 t = threading.Thread(target=py_work)
                 t.start()
                 t.join()
-        sp = threading.Thread(target=spawner)
-        sp.start()
+        # Two spawners: threads start and end (allocating without the
+        # GIL) while start() and stop() swap the raw domain's family.
+        sps = [threading.Thread(target=spawner) for _ in range(2)]
+        for sp in sps:
+            sp.start()
         n = 0
         while running():
             p = evprof.EventProfiler(impl=IMPL, size=rnd.choice([1, 64, 4096]),
@@ -102,7 +105,8 @@ SCENARIOS = {
                 p.retrieve_raw_results()
             n += 1
         quit.append(1)
-        sp.join()
+        for sp in sps:
+            sp.join()
         done()
         q = evprof.EventProfiler(impl=IMPL)
         finish(q)
