@@ -127,7 +127,12 @@ python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^PyInit__core$$'
-python_evprof__core_la_LIBADD = lib/libevprof.a $(PTHREAD_LIBS)
+python_evprof__core_la_LIBADD = lib/libevprof-pic.la $(PTHREAD_LIBS)
+# The library again, as a libtool convenience library: a shared module
+# linked with a static archive is not portable (libtool warns).
+noinst_LTLIBRARIES = lib/libevprof-pic.la
+lib_libevprof_pic_la_SOURCES = $(lib_libevprof_a_SOURCES)
+lib_libevprof_pic_la_CFLAGS = $(AM_CFLAGS)
 
 AM_TESTS_ENVIRONMENT += \
 	EVPROF_SRCDIR='$(abs_top_srcdir)'; \
