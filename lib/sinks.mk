@@ -16,3 +16,7 @@ EXTRA_DIST += t/sinks.proto
 # sink-run SINK TRACE OUT: one sink from the command line (make bench-sinks).
 check_PROGRAMS += t/sink-run
 t_sink_run_SOURCES = t/sink-run.c
+
+dist_man_MANS += doc/evprof_sink_run.3 doc/evprof_sink_run_path.3 \
+	doc/evprof_sink_options_init.3 doc/evprof_sink_sort_key.3 \
+	doc/evprof_sink_name.3
