@@ -1,0 +1,74 @@
+/*
+ * evprof/sink.h: outputs made from a trace file, included by <evprof.h>.
+ *
+ * A sink reads a trace (doc/trace-format.md) as a stream, a block of
+ * events at a time, and writes one output: the per-function summary as
+ * text or TSV, Chrome Trace Event JSON, or a Perfetto protobuf trace.
+ * Its memory follows the distinct names, threads and stack depth of the
+ * trace, and the blocks it reads, never the number of events.  Sinks are
+ * named ("summary", "summary-tsv", "chrome", "perfetto");
+ * evprof_sink_name() lists them.
+ */
+#ifndef EVPROF_SINK_H
+#define EVPROF_SINK_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Summary sort keys (the `sort` option). */
+enum {
+    EVPROF_SORT_INCLUSIVE = 0, /* inclusive time, largest first */
+    EVPROF_SORT_EXCLUSIVE = 1,
+    EVPROF_SORT_CALLS = 2,
+    EVPROF_SORT_BYTES = 3,     /* bytes allocated */
+    EVPROF_SORT_NET = 4,       /* bytes allocated and not freed */
+    EVPROF_SORT_NAME = 5       /* by name, A to Z */
+};
+
+typedef struct evprof_sink_options {
+    int sort;           /* EVPROF_SORT_*: summary rows, largest first */
+    long limit;         /* summary text: rows shown, 0 all (default 30) */
+    int64_t pid;        /* the process shown; 0: the trace writer's */
+    const char *process_name; /* NULL: META "program", else "evprof" */
+    size_t block;       /* events read at a time (default 65536) */
+} evprof_sink_options;
+
+/* Fills *opt with the defaults. */
+void evprof_sink_options_init(evprof_sink_options *opt);
+
+/* The sort key of "inclusive", "exclusive", "calls", "bytes", "net",
+ * "name"; -EINVAL for anything else. */
+int evprof_sink_sort_key(const char *name);
+
+/* The name of sink `index` (0, 1, ...), NULL past the last one. */
+const char *evprof_sink_name(size_t index);
+
+/*
+ * Reads the trace file `trace_path` and writes what sink `sink` makes of
+ * it to `out` (opt NULL: the defaults).  Returns 0, or a negative code:
+ * -ENOENT for an unknown sink, the reader's code for a trace it refuses
+ * (-EBADMSG, -EPROTO, -ENOENT, ...), -EIO or the errno of a failed write,
+ * -ENOMEM.  When err is not NULL, a message saying what went wrong (the
+ * reader's, for a damaged trace) is written to it, at most errlen bytes
+ * with the NUL, "" on success.  Part of the output may have been written
+ * when it fails.
+ */
+int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
+                    const evprof_sink_options *opt, char *err,
+                    size_t errlen) EVPROF_WARN_UNUSED;
+
+/* The same, writing to the file `out_path` (created or truncated). */
+int evprof_sink_run_path(const char *trace_path, const char *sink,
+                         const char *out_path, const evprof_sink_options *opt,
+                         char *err, size_t errlen) EVPROF_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVPROF_SINK_H */

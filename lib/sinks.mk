@@ -1,0 +1,22 @@
+# lib/sinks.mk: the sinks (summary, Chrome JSON, Perfetto protobuf) that
+# read a trace file as a stream, their tests and man pages.  Included from
+# Makefile.am.
+
+lib_libevprof_a_SOURCES += lib/sink-private.h lib/sink.c lib/sink_util.c \
+	lib/sink_pb.h lib/sink_pb.c lib/sink_summary.c lib/sink_chrome.c \
+	lib/sink_perfetto.c
+evprofinclude_HEADERS += lib/evprof/sink.h
+
+C_TESTS += t/sinks t/sink-memory
+t_sinks_SOURCES = t/sinks.c t/sink-fixture.c t/sink-fixture.h
+t_sinks_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
+t_sink_memory_SOURCES = t/sink-memory.c t/sink-fixture.c t/sink-fixture.h
+EXTRA_DIST += t/sinks.proto
+
+# sink-run SINK TRACE OUT: one sink from the command line (make bench-sinks).
+check_PROGRAMS += t/sink-run
+t_sink_run_SOURCES = t/sink-run.c
+
+dist_man_MANS += doc/evprof_sink_run.3 doc/evprof_sink_run_path.3 \
+	doc/evprof_sink_options_init.3 doc/evprof_sink_sort_key.3 \
+	doc/evprof_sink_name.3

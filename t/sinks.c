@@ -1,0 +1,362 @@
+/*
+ * The sinks on traces written here, with exact expected results: nested
+ * calls, recursion, an unbalanced timeline (returns without their calls
+ * at the start, calls left open at the end), exceptions, builtins, two
+ * threads, allocations and frees (of blocks allocated before the trace
+ * too), the start and stop markers; a damaged trace, an unknown sink, an
+ * unwritable output.  The Perfetto output is decoded with protoc against
+ * t/sinks.proto (skipped without protoc).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <evprof.h>
+
+#include "sink-fixture.h"
+#include "tap.h"
+
+#ifndef SRCDIR
+# define SRCDIR "."
+#endif
+
+static const evprof_trace_name names_a[] = {
+    { 1, EVPROF_NAME_CODE, 1, "main", "m.py", "m.py" },
+    { 2, EVPROF_NAME_CODE, 10, "f", "m.py", "m.py" },
+    { 3, EVPROF_NAME_BUILTIN, 0, "len", "builtins", "" },
+    { 4, EVPROF_NAME_CODE, 20, "g", "m.py", "m.py" },
+    { 5, EVPROF_NAME_CODE, 30, "h\"q", "a/very/long/directory/name/of/a/module/x.py",
+      "x.py" },
+};
+
+#define E(t, code, key, v1, v2) { key, 0, code, t, v1, v2 }
+
+/* Thread 0: g returns (open before the start), main calls f, which
+ * allocates, calls len, recurses (raising in the inner f), frees its
+ * block and one older than the trace; g is called and left open, main
+ * never returns.  Thread 1: h, open twice before the start (recursion),
+ * returns twice, then a balanced h. */
+static const evprof_event events_a[] = {
+    E(100, EVPROF_PROFILER_START, 0, 0, 0),
+    E(110, EVPROF_RETURN, 4, 0, 0),
+    E(115, EVPROF_RETURN, 5, 0, 0),
+    E(120, EVPROF_CALL, 1, 0, 0),
+    E(125, EVPROF_RETURN, 5, 0, 0),
+    E(130, EVPROF_CALL, 2, 0, 0),
+    E(135, EVPROF_CALL, 5, 0, 0),
+    E(140, EVPROF_MALLOC, 2, 0xA0, 100),
+    E(145, EVPROF_RETURN, 5, 0, 0),
+    E(150, EVPROF_C_CALL, 3, 0, 0),
+    E(160, EVPROF_C_RETURN, 3, 0, 0),
+    E(170, EVPROF_CALL, 2, 0, 0),
+    E(180, EVPROF_EXCEPTION, 2, 0, 0),
+    E(190, EVPROF_RETURN, 2, 0, 0),
+    E(200, EVPROF_FREE, 2, 0xA0, -100),
+    E(210, EVPROF_FREE, 2, 0xB0, 0),
+    E(210, EVPROF_MALLOC, 2, 0xC0, 7),
+    E(220, EVPROF_RETURN, 2, 0, 0),
+    E(230, EVPROF_CALL, 4, 0, 0),
+    E(240, EVPROF_CALLOC, 4, 0xD0, 50),
+    E(250, EVPROF_PROFILER_SORT, 0, 0, 0),
+};
+static const uint32_t threads_a[] = { 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0,
+                                      0, 0, 0, 0, 0, 0, 0, 0, 0 };
+static const evprof_thread_info tinfo_a[] = { { 1000, 11 }, { 2000, 12 } };
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (f == NULL)
+        bail("%s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    if ((buf = malloc((size_t)n + 1)) == NULL)
+        bail("out of memory");
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+        bail("%s: short read", path);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static char *run(const char *sink, const char *trace, int sort, long limit)
+{
+    evprof_sink_options opt;
+    char err[256];
+    int rc;
+
+    evprof_sink_options_init(&opt);
+    opt.sort = sort;
+    opt.limit = limit;
+    rc = evprof_sink_run_path(trace, sink, "t/sinks.out", &opt, err,
+                              sizeof(err));
+    if (!is_int(0, rc, "%s runs (%s)", sink, err))
+        return NULL;
+    return slurp("t/sinks.out");
+}
+
+/* ---- Perfetto: decoded by protoc, replayed as one line an event ------ */
+
+struct seqstate { int64_t t; char name[16][32]; };
+
+/* Turns protoc's text of the trace into "seq time TYPE name|value" lines
+ * (times made absolute), or NULL when protoc is missing. */
+static char *replay(const char *pftrace, int *events)
+{
+    static struct seqstate seq[8];
+    char cmd[512], line[512], block[64] = "", *buf = NULL;
+    char ename[64] = "";
+    long long v, ts = -1, counter = 0, snap = -1, clock = 0, iid = 0;
+    long long name_iid = 0;
+    unsigned sq = 0;
+    int type = 0;
+    size_t len = 0;
+    FILE *p, *m;
+
+    if (system("protoc --version >/dev/null 2>&1") != 0)
+        return NULL;
+    snprintf(cmd, sizeof(cmd), "protoc --decode=perfetto.protos.Trace -I %s/t"
+             " %s/t/sinks.proto < %s", SRCDIR, SRCDIR, pftrace);
+    if ((p = popen(cmd, "r")) == NULL || (m = open_memstream(&buf, &len)) == NULL)
+        bail("popen: %s", strerror(errno));
+    memset(seq, 0, sizeof(seq));
+    *events = 0;
+    while (fgets(line, sizeof(line), p) != NULL) {
+        int indent = (int)strspn(line, " ");
+        char *l = line + indent;
+
+        l[strcspn(l, "\n")] = '\0';
+        if (indent == 2 && strchr(l, '{'))
+            snprintf(block, sizeof(block), "%.*s", (int)strcspn(l, " "), l);
+        if (indent == 0 && strcmp(l, "}") == 0) { /* end of a packet */
+            if (sq < 8 && snap >= 0)
+                seq[sq].t = snap;
+            if (sq < 8 && type != 0) {
+                const char *t = type == 1 ? "B" : type == 2 ? "E"
+                                : type == 3 ? "I" : "C";
+
+                seq[sq].t += ts;
+                (*events)++;
+                fprintf(m, "%u %lld %s", sq, (long long)seq[sq].t, t);
+                if (type == 4)
+                    fprintf(m, " %lld", counter);
+                if (name_iid > 0 && name_iid < 16)
+                    fprintf(m, " %s", seq[sq].name[name_iid]);
+                putc('\n', m);
+            }
+            ts = -1, snap = -1, type = 0, sq = 0, name_iid = 0, block[0] = 0;
+            continue;
+        }
+        if (indent == 2 && sscanf(l, "timestamp: %lld", &v) == 1)
+            ts = v;
+        else if (indent == 2 && sscanf(l, "trusted_packet_sequence_id: %u", &sq) == 1)
+            ;
+        else if (indent == 4 && strcmp(block, "track_event") == 0) {
+            if (strncmp(l, "type: TYPE_SLICE_BEGIN", 22) == 0) type = 1;
+            else if (strncmp(l, "type: TYPE_SLICE_END", 20) == 0) type = 2;
+            else if (strncmp(l, "type: TYPE_INSTANT", 18) == 0) type = 3;
+            else if (strncmp(l, "type: TYPE_COUNTER", 18) == 0) type = 4;
+            else if (sscanf(l, "name_iid: %lld", &v) == 1) name_iid = v;
+            else if (sscanf(l, "counter_value: %lld", &v) == 1) counter = v;
+        } else if (indent == 4 && strcmp(block, "interned_data") == 0)
+            snprintf(ename, sizeof(ename), "%s", l);
+        else if (indent == 6 && strncmp(ename, "event_names", 11) == 0) {
+            if (sscanf(l, "iid: %lld", &v) == 1)
+                iid = v;
+            else if (strncmp(l, "name: \"", 7) == 0 && sq < 8 && iid > 0
+                     && iid < 16)
+                snprintf(seq[sq].name[iid], 32, "%.*s",
+                         (int)strlen(l + 7) - 1, l + 7);
+        } else if (indent == 6 && strcmp(block, "clock_snapshot") == 0) {
+            if (sscanf(l, "clock_id: %lld", &v) == 1)
+                clock = v;
+            else if (sscanf(l, "timestamp: %lld", &v) == 1 && clock == 64)
+                snap = v;
+        }
+    }
+    if (pclose(p) != 0)
+        bail("protoc failed on %s", pftrace);
+    fclose(m);
+    return buf;
+}
+
+static const char summary_a[] =
+"   calls    incl (ms)    excl (ms)     allocs   allocated         net  function\n"
+"       1        0.000        0.000          0         0 B         0 B  main (m.py:1)\n"
+"       2        0.000        0.000          2       107 B         7 B  f (m.py:10)\n"
+"       3        0.000        0.000          0         0 B         0 B  h\"q (.../long/directory/name/of/a/module/x.py:30)\n"
+"... 2 more functions\n";
+
+static const char tsv_a[] =
+"name\tmod\tlineno\tbuiltin\tcalls\tinclusive_ns\texclusive_ns\tallocations\tbytes_allocated\tbytes_net\n"
+"f\tm.py\t10\t0\t2\t90\t80\t2\t107\t7\n"
+"h\"q\ta/very/long/directory/name/of/a/module/x.py\t30\t0\t3\t35\t35\t0\t0\t0\n"
+"g\tm.py\t20\t0\t2\t30\t30\t1\t50\t50\n"
+"main\tm.py\t1\t0\t1\t130\t20\t0\t0\t0\n"
+"len\tbuiltins\t-1\t1\t1\t10\t10\t0\t0\t0\n";
+
+/* Thread 1 (sequence 1), thread 2 (sequence 2), the counter (3), as
+ * protoc prints names; a counter value is written once the next
+ * timestamp shows it was the last of its own. */
+static const char perfetto_a[] =
+"1 100 B g\n"
+"2 100 B h\\\"q\n"
+"2 100 B h\\\"q\n"
+"1 100 I profiler start\n"
+"1 110 E\n"
+"2 115 E\n"
+"1 120 B main\n"
+"2 125 E\n"
+"1 130 B f\n"
+"2 135 B h\\\"q\n"
+"2 145 E\n"
+"1 150 B len\n"
+"1 160 E\n"
+"1 170 B f\n"
+"1 190 E\n"
+"3 140 C 100\n"
+"3 200 C 0\n"
+"1 220 E\n"
+"1 230 B g\n"
+"3 210 C 7\n"
+"1 250 I profiler stop\n"
+"1 250 E\n"
+"1 250 E\n"
+"3 240 C 57\n";
+
+static void damaged(const char *good)
+{
+    char *bytes = slurp(good), err[256];
+    FILE *f;
+    long n;
+    int rc;
+
+    f = fopen(good, "rb");
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fclose(f);
+    /* Cut in the middle of the events. */
+    f = fopen("t/sinks-bad.evt", "wb");
+    if (f == NULL || fwrite(bytes, 1, (size_t)n / 2, f) != (size_t)n / 2)
+        bail("write t/sinks-bad.evt");
+    fclose(f);
+    rc = evprof_sink_run_path("t/sinks-bad.evt", "summary", "t/sinks.out",
+                              NULL, err, sizeof(err));
+    is_int(-EBADMSG, rc, "a truncated trace: -EBADMSG");
+    ok(strstr(err, "truncated") != NULL, "with the reader's message: %s", err);
+    rc = evprof_sink_run_path("t/sinks-bad.evt", "perfetto", "t/sinks.out",
+                              NULL, err, sizeof(err));
+    is_int(-EBADMSG, rc, "perfetto: -EBADMSG too (%s)", err);
+    /* One byte changed in the header. */
+    bytes[20] ^= 1;
+    f = fopen("t/sinks-bad.evt", "wb");
+    if (f == NULL || fwrite(bytes, 1, (size_t)n, f) != (size_t)n)
+        bail("write t/sinks-bad.evt");
+    fclose(f);
+    rc = evprof_sink_run_path("t/sinks-bad.evt", "chrome", "t/sinks.out",
+                              NULL, err, sizeof(err));
+    ok(rc < 0 && err[0] != '\0', "a corrupted header: %d (%s)", rc, err);
+    rc = evprof_sink_run_path("t/no-such.evt", "chrome", "t/sinks.out",
+                              NULL, err, sizeof(err));
+    is_int(-ENOENT, rc, "no such trace: -ENOENT (%s)", err);
+    rc = evprof_sink_run_path(good, "no-such-sink", "t/sinks.out", NULL,
+                              err, sizeof(err));
+    is_int(-ENOENT, rc, "an unknown sink: -ENOENT (%s)", err);
+    rc = evprof_sink_run_path(good, "summary", "t/no/such/dir/out", NULL,
+                              err, sizeof(err));
+    is_int(-ENOENT, rc, "an unwritable output: -ENOENT (%s)", err);
+    f = fopen("/dev/full", "w");
+    if (f != NULL) {
+        rc = evprof_sink_run(good, "chrome", f, NULL, err, sizeof(err));
+        ok(rc < 0, "a full disk: %d (%s)", rc, err);
+        fclose(f);
+    } else
+        skip("no /dev/full");
+    unlink("t/sinks-bad.evt");
+    free(bytes);
+}
+
+int main(int argc, char **argv)
+{
+    const char *a = "t/sinks-a.evt";
+    const char *sinks[] = { "summary", "summary-tsv", "chrome", "perfetto" };
+    char *out, *dec;
+    size_t i;
+    int nev = 0;
+
+    fixture_write(a, events_a, threads_a, N(events_a), names_a, N(names_a),
+                  tinfo_a, N(tinfo_a));
+    if (argc > 1) { /* print: sinks SINK */
+        out = run(argv[1], a, EVPROF_SORT_INCLUSIVE, 0);
+        fputs(out, stdout);
+        free(out);
+        return 0;
+    }
+    plan(32);
+    for (i = 0; i < N(sinks); i++)
+        is_string(sinks[i], evprof_sink_name(i), "sink %zu is %s", i, sinks[i]);
+    ok(evprof_sink_name(N(sinks)) == NULL, "and no more");
+    is_int(EVPROF_SORT_NET, evprof_sink_sort_key("net"), "sort key net");
+    is_int(-EINVAL, evprof_sink_sort_key("size"), "no sort key size");
+
+    /* As python3 -m evprof report --limit 3 prints it. */
+    if ((out = run("summary", a, EVPROF_SORT_INCLUSIVE, 3)) != NULL)
+        is_string(summary_a, out, "summary: text, sorted by inclusive time");
+    free(out);
+    if ((out = run("summary-tsv", a, EVPROF_SORT_EXCLUSIVE, 3)) != NULL)
+        is_string(tsv_a, out, "summary-tsv: every row, by exclusive time");
+    free(out);
+
+    if ((out = run("chrome", a, 0, 0)) != NULL) {
+        ok(strncmp(out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\": "
+                   "\"evprof\", \"t0_ns\": 100, \"version\": 1},", 72) == 0,
+           "chrome: header, t0 the first timestamp");
+        ok(strstr(out, "{\"ph\":\"X\",\"cat\":\"python\",\"name\":\"g\",\"args\":"
+                  "{\"module\": \"m.py\", \"line\": 20},\"pid\":") != NULL
+           && strstr(out, ",\"tid\":1,\"ts\":0.000,\"dur\":0.010}") != NULL,
+           "chrome: a return without its call starts at t0");
+        ok(strstr(out, "\"name\":\"h\\\"q\"") != NULL, "chrome: names escaped");
+        ok(strstr(out, "\"tid\":1,\"ts\":0.020,\"dur\":0.130}") != NULL,
+           "chrome: main, left open, ends at the last timestamp");
+        ok(strstr(out, "\"cat\":\"builtin\",\"name\":\"len\",\"args\":"
+                  "{\"module\": \"builtins\"},") != NULL,
+           "chrome: a builtin, without a line");
+        ok(strstr(out, "\"ts\":0.110,\"args\":{\"bytes in use\":7}}") != NULL
+           && strstr(out, "\"ts\":0.100,\"args\":{\"bytes in use\":0}}") != NULL
+           && strstr(out, "\"bytes in use\":-100") == NULL,
+           "chrome: bytes in use, the last value at each timestamp");
+        ok(strstr(out, "\"name\": \"profiler stop\", \"cat\": \"evprof\"") != NULL,
+           "chrome: the stop marker");
+        ok(strstr(out, "\"tid\": 2, \"args\": {\"name\": \"thread 2000\"}}") != NULL,
+           "chrome: a track per thread");
+        ok(strcmp(out + strlen(out) - 4, "\n]}\n") == 0, "chrome: complete");
+    } else
+        for (i = 0; i < 9; i++)
+            skip("chrome failed");
+    free(out);
+
+    out = run("perfetto", a, 0, 0);
+    free(out);
+    if ((dec = replay("t/sinks.out", &nev)) == NULL) {
+        skip("protoc not found: the Perfetto output is not decoded");
+        skip("protoc not found");
+    } else {
+        is_string(perfetto_a, dec, "perfetto: slices nested per track, "
+                  "names, counter, markers");
+        is_int(24, nev, "perfetto: 24 track events");
+    }
+    free(dec);
+
+    damaged(a);
+    unlink(a);
+    unlink("t/sinks.out");
+    return 0;
+}
