@@ -2,4 +2,4 @@
 # (lib/stream.c), the chunks' pool and budget it relies on (lib/chunks.c),
 # their test and man pages.  Included from Makefile.am.
 
-lib_libevprof_a_SOURCES += lib/crc32.c
+lib_libevprof_a_SOURCES += lib/chunks.c lib/crc32.c
