@@ -29,6 +29,8 @@ const char *evprof_strerror(int code)
         return "truncated trace: no END section";
     case -EFBIG:
         return "file too large";
+    case -EAGAIN:
+        return "no resources for a thread";
     case -ENOENT:
         return "no such file or directory";
     case -EACCES:

@@ -103,5 +103,6 @@ const char *evprof_version(void);
 #include <evprof/buffer.h>
 #include <evprof/hook.h>
 #include <evprof/trace.h>
+#include <evprof/stream.h>
 
 #endif /* EVPROF_H */
