@@ -132,7 +132,8 @@ static size_t snapshot(struct evprof_stream *s)
         pthread_mutex_lock(&b->lock);
         n = b->nthreads;
         if (n <= s->cap) {
-            memcpy(s->threads, b->by_index, n * sizeof(*s->threads));
+            if (n > 0)
+                memcpy(s->threads, b->by_index, n * sizeof(*s->threads));
             pthread_mutex_unlock(&b->lock);
             return n;
         }
