@@ -29,15 +29,41 @@ struct thread {
     struct thread *next;
 };
 
+/*
+ * What a stream draining a GROW buffer (lib/stream.c) asks of the slow
+ * path: keep the chunks' memory within `budget`, and wake the stream when
+ * a chunk is full.  Under the buffer's lock.
+ */
+struct evprof__drain {
+    size_t budget;
+    int wait;             /* over the budget, wait for a chunk to come back */
+    void (*kick)(void *arg); /* a chunk was sealed (called under lock) */
+    void *arg;
+    uint64_t over_budget; /* chunks allocated past the budget */
+    uint64_t waits;       /* times a thread waited for room */
+    pthread_cond_t room;  /* with the buffer's lock: a chunk came back */
+};
+
 struct evprof_buffer {
     struct evprof__buffer_head head;
     size_t capacity;
     pthread_mutex_t lock;  /* guards the thread and chunk lists */
+    /* One consumer (a dump, a stream) at a time, taken before `lock`: a
+     * stream reads and encodes chunks under it alone, so that writers'
+     * slow paths (which take `lock`) never wait for it. */
+    pthread_mutex_t consume;
     struct thread *threads;
     struct thread **by_index;
     size_t nthreads;
     size_t by_index_cap;
     uint64_t lost;         /* atomic */
+    /* The chunks' memory (lib/chunks.c), under `lock`. */
+    size_t chunk_bytes;    /* of one chunk, header included */
+    size_t held, peak;     /* of all chunks, the pool's included */
+    uint64_t sealed;       /* sealed chunks not yet retired */
+    struct chunk *pool;    /* drained chunks kept for reuse while drained */
+    struct evprof__drain *drain; /* the stream draining b, or NULL */
+    unsigned waiting;      /* threads waiting for room (on drain->room) */
     struct evprof_buffer *prev_all, *next_all; /* all buffers, for fork */
 };
 
@@ -49,6 +75,23 @@ static inline uint64_t chunk_slots(const struct evprof_buffer *b)
     return b->head.policy == EVPROF_RING ? (uint64_t)b->capacity + 1
                                          : (uint64_t)b->capacity;
 }
+
+/* A thread a stream runs on: it never waits for room (lib/chunks.c). */
+extern _Thread_local int evprof__draining;
+
+/* Bytes of a chunk of b, and the machine's limit on them (computed by
+ * evprof__chunk_limit, called from evprof_buffer_new). */
+size_t evprof__chunk_bytes(const struct evprof_buffer *b);
+void evprof__chunk_limit(void);
+
+/* The rest is called with b->lock held.  A chunk for `owner`: from the
+ * pool, else from malloc (within the drain's budget, or past it and
+ * counted, or after waiting for one to come back); NULL without memory. */
+struct chunk *evprof__chunk_get(struct evprof_buffer *b, struct thread *owner);
+/* c, sealed and consumed to its end, unlinked: to the pool or freed. */
+void evprof__chunk_retire(struct evprof_buffer *b, struct chunk *c);
+/* Frees the pool. */
+void evprof__chunk_pool_free(struct evprof_buffer *b);
 
 static inline uint64_t load_acquire(const uint64_t *p)
 {

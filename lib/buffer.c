@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "buffer-private.h"
@@ -54,54 +53,39 @@ static void fork_prepare(void)
     evprof_buffer *b;
 
     pthread_mutex_lock(&all_lock);
-    for (b = all_buffers; b != NULL; b = b->next_all)
+    for (b = all_buffers; b != NULL; b = b->next_all) {
+        pthread_mutex_lock(&b->consume);
         pthread_mutex_lock(&b->lock);
+    }
 }
 
 static void fork_release(void)
 {
     evprof_buffer *b;
 
-    for (b = all_buffers; b != NULL; b = b->next_all)
+    for (b = all_buffers; b != NULL; b = b->next_all) {
         pthread_mutex_unlock(&b->lock);
+        pthread_mutex_unlock(&b->consume);
+    }
     pthread_mutex_unlock(&all_lock);
+}
+
+/* The child has no stream thread: its buffers are drained by nobody but
+ * itself, so their slow paths neither wait for room nor wake a stream. */
+static void fork_child(void)
+{
+    evprof_buffer *b;
+
+    for (b = all_buffers; b != NULL; b = b->next_all) {
+        b->drain = NULL;
+        b->waiting = 0;
+    }
+    fork_release();
 }
 
 static void atfork_register(void)
 {
-    pthread_atfork(fork_prepare, fork_release, fork_release);
-}
-
-/*
- * The largest chunk worth asking malloc for: the machine's physical memory
- * (SIZE_MAX when unknown).  A chunk is written from end to end, and
- * evprof_buffer_prepare touches all of it at once: a bigger one could only
- * thrash, or get the process killed once an overcommitting kernel had
- * granted it; and some allocators (AddressSanitizer's) abort on such sizes
- * instead of returning NULL.  Computed once, from evprof_buffer_new, so
- * that the slow path of evprof_log (possibly inside an allocator hook)
- * makes no system call for it.
- */
-static size_t max_chunk;
-
-static size_t max_chunk_bytes(void)
-{
-    size_t v = __atomic_load_n(&max_chunk, __ATOMIC_RELAXED);
-
-    if (v == 0) {
-        long pages = -1, page = -1;
-
-#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
-        pages = sysconf(_SC_PHYS_PAGES);
-        page = sysconf(_SC_PAGESIZE);
-#endif
-        v = SIZE_MAX;
-        if (pages > 0 && page > 0
-            && (unsigned long)pages <= SIZE_MAX / (unsigned long)page)
-            v = (size_t)pages * (size_t)page;
-        __atomic_store_n(&max_chunk, v, __ATOMIC_RELAXED);
-    }
-    return v;
+    pthread_atfork(fork_prepare, fork_release, fork_child);
 }
 
 evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
@@ -116,7 +100,7 @@ evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
         return NULL;
     }
     evprof_clock_init();
-    (void)max_chunk_bytes();
+    evprof__chunk_limit();
     b = calloc(1, sizeof(*b));
     if (b == NULL) {
         errno = ENOMEM;
@@ -127,9 +111,16 @@ evprof_buffer *evprof_buffer_new(size_t capacity, int policy)
         errno = ENOMEM;
         return NULL;
     }
+    if (pthread_mutex_init(&b->consume, NULL) != 0) {
+        pthread_mutex_destroy(&b->lock);
+        free(b);
+        errno = ENOMEM;
+        return NULL;
+    }
     b->head.uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
     b->head.policy = policy;
     b->capacity = capacity;
+    b->chunk_bytes = evprof__chunk_bytes(b);
     pthread_once(&atfork_once, atfork_register);
     pthread_mutex_lock(&all_lock);
     b->next_all = all_buffers;
@@ -165,42 +156,11 @@ void evprof_buffer_free(evprof_buffer *b)
         }
         free(t);
     }
+    evprof__chunk_pool_free(b);
     free(b->by_index);
+    pthread_mutex_destroy(&b->consume);
     pthread_mutex_destroy(&b->lock);
     free(b);
-}
-
-/* A chunk with `slots` events, its fast-path fields ready; NULL when it
- * cannot be had (or is bigger than the memory of the machine). */
-static struct chunk *chunk_new(const evprof_buffer *b, struct thread *owner)
-{
-    uint64_t slots = chunk_slots(b);
-    struct chunk *c;
-
-    size_t bytes = sizeof(*c) + (size_t)slots * sizeof(evprof_event);
-
-    if (bytes > max_chunk_bytes())
-        return NULL;
-    c = malloc(bytes);
-    if (c == NULL)
-        return NULL;
-#if defined(MADV_HUGEPAGE)
-    /* A big chunk is written once from end to end: huge pages save one
-     * page fault every 4 KiB (a hint; failure changes nothing). */
-    if (bytes >= ((size_t)4 << 20)) {
-        uintptr_t lo = ((uintptr_t)c + ((uintptr_t)2 << 20) - 1)
-                       & ~(((uintptr_t)2 << 20) - 1);
-        uintptr_t hi = ((uintptr_t)c + bytes) & ~(((uintptr_t)2 << 20) - 1);
-        if (hi > lo)
-            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    }
-#endif
-    memset(c, 0, sizeof(*c));
-    c->pub.ev = (evprof_event *)(void *)(c + 1);
-    c->pub.limit = b->head.policy == EVPROF_RING ? slots : b->capacity;
-    c->slots = slots;
-    c->owner = owner;
-    return c;
 }
 
 /* This thread's record in b, made with its first chunk when missing.
@@ -224,7 +184,7 @@ static struct thread *thread_get(evprof_buffer *b)
     t = calloc(1, sizeof(*t));
     if (t == NULL)
         return NULL;
-    t->oldest = t->newest = chunk_new(b, t);
+    t->oldest = t->newest = evprof__chunk_get(b, t);
     if (t->oldest == NULL) {
         free(t);
         return NULL;
@@ -276,13 +236,16 @@ static struct chunk *make_room(evprof_buffer *b, struct chunk *c, uint64_t h,
         return c;
     default:
         pthread_mutex_lock(&b->lock);
-        n = chunk_new(b, c->owner);
+        n = evprof__chunk_get(b, c->owner);
         if (n != NULL) {
             c->next = n;
             c->owner->newest = n;
             /* After the last head store: a dump seeing `sealed` sees the
              * final head. */
             __atomic_store_n(&c->sealed, 1, __ATOMIC_RELEASE);
+            b->sealed++;
+            if (b->drain != NULL)
+                b->drain->kick(b->drain->arg);
         }
         pthread_mutex_unlock(&b->lock);
         if (n == NULL) {

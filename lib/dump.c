@@ -172,8 +172,8 @@ static void advance(struct cursor *cur)
     cur->pos++;
 }
 
-/* Frees the GROW chunks that are sealed and fully consumed. */
-static void release_chunks(struct thread *t)
+/* Retires the GROW chunks that are sealed and fully consumed. */
+static void release_chunks(evprof_buffer *b, struct thread *t)
 {
     struct chunk *c;
 
@@ -181,7 +181,7 @@ static void release_chunks(struct thread *t)
            && __atomic_load_n(&c->sealed, __ATOMIC_ACQUIRE)
            && c->tail == load_acquire(&c->pub.head)) {
         t->oldest = c->next;
-        free(c);
+        evprof__chunk_retire(b, c);
     }
 }
 
@@ -198,11 +198,15 @@ size_t evprof_buffer_dump_ex(evprof_buffer *b, evprof_event *out,
     }
     if (max == 0)
         return 0;
+    /* Against a stream draining b (lib/stream.c) and other dumps: each
+     * event goes to one of them. */
+    pthread_mutex_lock(&b->consume);
     pthread_mutex_lock(&b->lock);
     ncur = b->nthreads;
     cur = calloc(ncur ? ncur : 1, sizeof(*cur));
     if (cur == NULL) {
         pthread_mutex_unlock(&b->lock);
+        pthread_mutex_unlock(&b->consume);
         errno = ENOMEM;
         return 0;
     }
@@ -247,10 +251,11 @@ size_t evprof_buffer_dump_ex(evprof_buffer *b, evprof_event *out,
         __atomic_store_n(&cur[i].c->tail, cur[i].pos, __ATOMIC_RELEASE);
         free(cur[i].copy);
         if (!ring)
-            release_chunks(cur[i].t);
+            release_chunks(b, cur[i].t);
     }
     free(cur);
     pthread_mutex_unlock(&b->lock);
+    pthread_mutex_unlock(&b->consume);
     return n;
 }
 

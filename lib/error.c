@@ -24,7 +24,13 @@ const char *evprof_strerror(int code)
     case -ERANGE:
         return "index out of range";
     case -ENOSPC:
-        return "output array too small";
+        return "no space left (output array too small, or device full)";
+    case -ENODATA:
+        return "truncated trace: no END section";
+    case -EFBIG:
+        return "file too large";
+    case -EAGAIN:
+        return "no resources for a thread";
     case -ENOENT:
         return "no such file or directory";
     case -EACCES:

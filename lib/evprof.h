@@ -104,5 +104,6 @@ const char *evprof_version(void);
 #include <evprof/hook.h>
 #include <evprof/trace.h>
 #include <evprof/sink.h>
+#include <evprof/stream.h>
 
 #endif /* EVPROF_H */

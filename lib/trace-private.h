@@ -40,6 +40,18 @@ enum {
 
 uint32_t evprof__crc32(uint32_t crc, const void *data, size_t n);
 
+/* For lib/stream.c: a section whose payload the caller built (`events`
+ * are added to the END count when it is written); attaching a stream
+ * (-EBUSY when one is attached, or the writer's error) makes close refuse
+ * and every section go to the kernel at once; the sticky error; the
+ * writer's lock, around fork(). */
+int evprof__trace_write_section(evprof_trace_writer *w, uint32_t type,
+                                uint32_t flags, const unsigned char *p,
+                                size_t len, uint64_t events);
+int evprof__trace_writer_attach(evprof_trace_writer *w, int on);
+int evprof__trace_writer_error(evprof_trace_writer *w);
+void evprof__trace_writer_lock(evprof_trace_writer *w, int lock);
+
 static inline void put_u16(unsigned char *p, uint16_t v)
 {
     p[0] = (unsigned char)v;

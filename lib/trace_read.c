@@ -64,8 +64,10 @@ static int header(evprof_trace_reader *r)
     if (k < TRACE_MAGIC_LEN || memcmp(h, TRACE_MAGIC, TRACE_MAGIC_LEN) != 0)
         return evprof__trace_fail(r, -EBADMSG,
                     "not an evprof trace file (bad magic number)");
+    /* Past the magic number, a short file is a trace cut off: the
+     * distinct code of every truncation (see cut_off). */
     if (k < sizeof(h))
-        return evprof__trace_fail(r, -EBADMSG,
+        return evprof__trace_fail(r, -ENODATA,
                     "truncated header (%zu of %d bytes)", k,
                     TRACE_HEADER_SIZE);
     if (get_u32(h + 60) != evprof__crc32(0, h, 60))
@@ -98,7 +100,7 @@ static int header(evprof_trace_reader *r)
     for (rest = hsize - TRACE_HEADER_SIZE; rest > 0; rest -= k) {
         k = get(r, h, rest < sizeof(h) ? rest : sizeof(h));
         if (k == 0)
-            return evprof__trace_fail(r, ferror(r->f) ? -EIO : -EBADMSG,
+            return evprof__trace_fail(r, ferror(r->f) ? -EIO : -ENODATA,
                                       "truncated header (%" PRIu64 " of %"
                                       PRIu32 " bytes)", r->offset, hsize);
     }
@@ -190,6 +192,25 @@ static int parse_end(evprof_trace_reader *r, uint64_t at, size_t len)
     return 0;
 }
 
+/*
+ * The file ends before its END section, at the section starting at `at`:
+ * a writer killed, stopped by a full disk, or still writing.  Everything
+ * before `at` was checked and delivered; what follows (`got` bytes of a
+ * section of `len`, or of its header when len is 0) is never used.
+ */
+static int cut_off(evprof_trace_reader *r, uint64_t at, const char *what,
+                   size_t got, uint64_t len)
+{
+    if (got == 0)
+        return evprof__trace_fail(r, -ENODATA, "truncated at offset %" PRIu64
+                    ": no END section; %" PRIu64 " events in complete "
+                    "sections read", at, r->events);
+    return evprof__trace_fail(r, -ENODATA, "truncated at offset %" PRIu64
+                ": no END section; %" PRIu64 " events in complete sections "
+                "read (then %zu of the %" PRIu64 " bytes of %s)", at,
+                r->events, got, len, what);
+}
+
 /* Reads the next section; parses tables, sets up EVENTS. */
 static int next_section(evprof_trace_reader *r)
 {
@@ -201,12 +222,8 @@ static int next_section(evprof_trace_reader *r)
     k = get(r, h, sizeof(h));
     if (ferror(r->f))
         return evprof__trace_fail(r, -EIO, "read error at offset %" PRIu64, r->offset);
-    if (k == 0)
-        return evprof__trace_fail(r, -EBADMSG, "truncated file: no END section "
-                    "(the file ends at offset %" PRIu64 ")", at);
     if (k < sizeof(h))
-        return evprof__trace_fail(r, -EBADMSG, "truncated section header at offset %"
-                    PRIu64, at);
+        return cut_off(r, at, "a section header", k, sizeof(h));
     if (get_u32(h + 20) != evprof__crc32(0, h, 20))
         return evprof__trace_fail(r, -EBADMSG, "corrupted section header at offset %"
                     PRIu64 " (checksum mismatch)", at);
@@ -227,10 +244,14 @@ static int next_section(evprof_trace_reader *r)
     k = get(r, r->buf, (size_t)len);
     if (ferror(r->f))
         return evprof__trace_fail(r, -EIO, "read error at offset %" PRIu64, r->offset);
-    if (k < len)
-        return evprof__trace_fail(r, -EBADMSG, "truncated %s section at offset %" PRIu64
-                    " (%zu of %" PRIu64 " bytes)", type_name(type), at, k,
-                    len);
+    if (k < len) {
+        char what[32];
+
+        snprintf(what, sizeof(what), "a%s %s section",
+                 strchr("EUu", type_name(type)[0]) ? "n" : "",
+                 type_name(type));
+        return cut_off(r, at, what, k + sizeof(h), len + sizeof(h));
+    }
     if (get_u32(h + 16) != evprof__crc32(0, r->buf, (size_t)len))
         return evprof__trace_fail(r, -EBADMSG, "corrupted %s section at offset %" PRIu64
                     " (checksum mismatch)", type_name(type), at);
@@ -262,8 +283,10 @@ int64_t evprof_trace_read_events(evprof_trace_reader *r, evprof_event *out,
         return r->error;
     while (n < max && !r->done) {
         if (r->ev_left == 0) {
+            /* The events already in `out` are good: they go out now, the
+             * error with the next call. */
             if (next_section(r))
-                return r->error;
+                return n > 0 ? (int64_t)n : r->error;
             continue;
         }
         out[n].id_frame = (int64_t)get_u64(r->ev);

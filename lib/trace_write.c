@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,59 +16,16 @@
 #include "trace-private.h"
 
 struct evprof_trace_writer {
+    /* Around every public function: a stream's thread writes EVENTS
+     * sections while other threads write names, threads or META. */
+    pthread_mutex_t lock;
+    int attached;         /* a stream writes here: flush every section */
     FILE *f;
     int error;            /* the first error, sticky */
     unsigned char *buf;   /* section payload being built */
     size_t cap;
     uint64_t events, sections, lost;
 };
-
-/* ---- CRC-32 (IEEE 802.3, reflected, as zlib's crc32) ----------------- */
-
-/* Slicing by 8: eight tables, eight bytes a step (some 5 times faster than
- * a byte a step; the checksums cost about as much as the writes). */
-static uint32_t crc_table[8][256];
-static int crc_ready;
-
-static void crc_init(void)
-{
-    uint32_t c, n, k;
-
-    for (n = 0; n < 256; n++) {
-        c = n;
-        for (k = 0; k < 8; k++)
-            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[0][n] = c;
-    }
-    for (n = 0; n < 256; n++)
-        for (k = 1; k < 8; k++)
-            crc_table[k][n] = (crc_table[k - 1][n] >> 8)
-                ^ crc_table[0][crc_table[k - 1][n] & 0xFF];
-    __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
-}
-
-uint32_t evprof__crc32(uint32_t crc, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-
-    /* Racing initialisations compute the same tables: harmless. */
-    if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE))
-        crc_init();
-    crc = ~crc;
-    while (n >= 8) {
-        uint32_t lo = crc ^ get_u32(p), hi = get_u32(p + 4);
-
-        crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF]
-            ^ crc_table[5][(lo >> 16) & 0xFF] ^ crc_table[4][lo >> 24]
-            ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF]
-            ^ crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--)
-        crc = crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-    return ~crc;
-}
 
 /* ---- plumbing -------------------------------------------------------- */
 
@@ -103,9 +61,12 @@ static int put(evprof_trace_writer *w, const void *p, size_t n)
     return 0;
 }
 
-/* Writes a section whose payload is w->buf[0..len). */
-static int emit(evprof_trace_writer *w, uint32_t type, uint32_t flags,
-                size_t len)
+/* Writes a section whose payload is p[0..len).  While a stream writes
+ * to the file, each section goes to the kernel at once: a process killed
+ * keeps every section written, a forked child's stdio holds none to
+ * write again. */
+static int emit_from(evprof_trace_writer *w, uint32_t type, uint32_t flags,
+                     const unsigned char *p, size_t len)
 {
     unsigned char h[TRACE_SECTION_HEADER];
 
@@ -114,14 +75,84 @@ static int emit(evprof_trace_writer *w, uint32_t type, uint32_t flags,
     put_u32(h, type);
     put_u32(h + 4, flags);
     put_u64(h + 8, len);
-    put_u32(h + 16, evprof__crc32(0, w->buf, len));
+    put_u32(h + 16, evprof__crc32(0, p, len));
     put_u32(h + 20, evprof__crc32(0, h, 20));
     errno = 0;
-    if (put(w, h, sizeof(h)) || put(w, w->buf, len))
+    if (put(w, h, sizeof(h)) || put(w, p, len))
         return w->error;
+    if (w->attached && fflush(w->f) != 0)
+        return fail(w, errno ? -errno : -EIO);
     if (type != SEC_END)
         w->sections++;
     return 0;
+}
+
+static int emit(evprof_trace_writer *w, uint32_t type, uint32_t flags,
+                size_t len)
+{
+    return emit_from(w, type, flags, w->buf, len);
+}
+
+#define LOCKED(w, call)                         \
+    do {                                        \
+        int rc_;                                \
+        if ((w) == NULL)                        \
+            return -EINVAL;                     \
+        pthread_mutex_lock(&(w)->lock);         \
+        rc_ = (call);                           \
+        pthread_mutex_unlock(&(w)->lock);       \
+        return rc_;                             \
+    } while (0)
+
+/* ---- for lib/stream.c (trace-private.h) ------------------------------ */
+
+int evprof__trace_write_section(evprof_trace_writer *w, uint32_t type,
+                                uint32_t flags, const unsigned char *p,
+                                size_t len, uint64_t events)
+{
+    int rc;
+
+    pthread_mutex_lock(&w->lock);
+    rc = emit_from(w, type, flags, p, len);
+    if (rc == 0)
+        w->events += events;
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+static int attach(evprof_trace_writer *w, int on)
+{
+    if (!on) {
+        w->attached = 0;
+        return w->error;
+    }
+    if (w->attached)
+        return -EBUSY;
+    if (w->error)
+        return w->error;
+    errno = 0;
+    if (fflush(w->f) != 0)
+        return fail(w, errno ? -errno : -EIO);
+    w->attached = 1;
+    return 0;
+}
+
+int evprof__trace_writer_attach(evprof_trace_writer *w, int on)
+{
+    LOCKED(w, attach(w, on));
+}
+
+int evprof__trace_writer_error(evprof_trace_writer *w)
+{
+    LOCKED(w, w->error);
+}
+
+void evprof__trace_writer_lock(evprof_trace_writer *w, int lock)
+{
+    if (lock)
+        pthread_mutex_lock(&w->lock);
+    else
+        pthread_mutex_unlock(&w->lock);
 }
 
 static size_t slen(const char *s)
@@ -145,9 +176,14 @@ int evprof_trace_writer_open(const char *path, evprof_trace_writer **out)
     w = calloc(1, sizeof(*w));
     if (w == NULL)
         return -ENOMEM;
+    if (pthread_mutex_init(&w->lock, NULL) != 0) {
+        free(w);
+        return -ENOMEM;
+    }
     w->f = fopen(path, "wb");
     if (w->f == NULL) {
         code = errno ? -errno : -EIO;
+        pthread_mutex_destroy(&w->lock);
         free(w);
         return code;
     }
@@ -175,6 +211,7 @@ int evprof_trace_writer_open(const char *path, evprof_trace_writer **out)
     if (w->error) {
         code = w->error;
         fclose(w->f);
+        pthread_mutex_destroy(&w->lock);
         free(w->buf);
         free(w);
         return code;
@@ -183,8 +220,8 @@ int evprof_trace_writer_open(const char *path, evprof_trace_writer **out)
     return 0;
 }
 
-int evprof_trace_write_meta(evprof_trace_writer *w, const char *key,
-                            const char *value)
+static int write_meta(evprof_trace_writer *w, const char *key,
+                      const char *value)
 {
     size_t kl, vl;
 
@@ -207,15 +244,9 @@ int evprof_trace_write_meta(evprof_trace_writer *w, const char *key,
     return emit(w, SEC_META, 0, 16 + kl + vl);
 }
 
-int evprof_trace_write_threads(evprof_trace_writer *w,
-                               const evprof_thread_info *info, size_t n)
-{
-    return evprof_trace_write_threads_pid(w, info, NULL, n);
-}
-
-int evprof_trace_write_threads_pid(evprof_trace_writer *w,
-                                   const evprof_thread_info *info,
-                                   const int64_t *pid, size_t n)
+static int write_threads(evprof_trace_writer *w,
+                         const evprof_thread_info *info,
+                         const int64_t *pid, size_t n)
 {
     size_t i;
     unsigned char *p;
@@ -266,8 +297,8 @@ static int write_events_section(evprof_trace_writer *w, const evprof_event *ev,
     return 0;
 }
 
-int evprof_trace_write_events(evprof_trace_writer *w, const evprof_event *ev,
-                              const uint32_t *thread, size_t n)
+static int write_events(evprof_trace_writer *w, const evprof_event *ev,
+                        const uint32_t *thread, size_t n)
 {
     size_t k;
 
@@ -289,55 +320,8 @@ int evprof_trace_write_events(evprof_trace_writer *w, const evprof_event *ev,
     return 0;
 }
 
-int64_t evprof_trace_write_buffer(evprof_trace_writer *w, evprof_buffer *b)
-{
-    enum { CHUNK = 16384 };
-    evprof_event *ev;
-    uint32_t *thr;
-    evprof_thread_info *info = NULL;
-    size_t n, i, nt;
-    int64_t total = 0;
-
-    if (w == NULL)
-        return -EINVAL;
-    if (b == NULL)
-        return fail(w, -EINVAL);
-    if (w->error)
-        return w->error;
-    ev = malloc(CHUNK * sizeof(*ev));
-    thr = malloc(CHUNK * sizeof(*thr));
-    if (ev == NULL || thr == NULL) {
-        free(ev);
-        free(thr);
-        return fail(w, -ENOMEM);
-    }
-    while ((n = evprof_buffer_dump_ex(b, ev, thr, CHUNK)) > 0) {
-        if (evprof_trace_write_events(w, ev, thr, n))
-            break;
-        total += (int64_t)n;
-    }
-    free(ev);
-    free(thr);
-    if (w->error)
-        return w->error;
-    nt = evprof_buffer_thread_count(b);
-    if (nt > 0) {
-        info = calloc(nt, sizeof(*info));
-        if (info == NULL)
-            return fail(w, -ENOMEM);
-        for (i = 0; i < nt; i++)
-            if (evprof_buffer_thread(b, i, &info[i]) != 0)
-                break;
-        nt = i;
-    }
-    evprof_trace_write_threads(w, info, nt);
-    free(info);
-    w->lost += evprof_buffer_lost(b);
-    return w->error ? w->error : total;
-}
-
-int evprof_trace_write_names(evprof_trace_writer *w,
-                             const evprof_trace_name *names, size_t n)
+static int write_names(evprof_trace_writer *w,
+                       const evprof_trace_name *names, size_t n)
 {
     size_t i, len = 8, nl, ml, fl;
     unsigned char *p;
@@ -384,8 +368,8 @@ int evprof_trace_write_names(evprof_trace_writer *w,
     return emit(w, SEC_NAMES, 0, len);
 }
 
-int evprof_trace_write_lines(evprof_trace_writer *w,
-                             const evprof_trace_line *lines, size_t n)
+static int write_lines(evprof_trace_writer *w,
+                       const evprof_trace_line *lines, size_t n)
 {
     size_t i;
     unsigned char *p;
@@ -407,12 +391,104 @@ int evprof_trace_write_lines(evprof_trace_writer *w,
     return emit(w, SEC_LINES, 0, 8 + n * LINE_RECORD);
 }
 
-int evprof_trace_writer_add_lost(evprof_trace_writer *w, uint64_t lost)
+static int add_lost(evprof_trace_writer *w, uint64_t lost)
 {
     if (w == NULL)
         return -EINVAL;
     w->lost += lost;
     return w->error;
+}
+
+/* ---- API: the functions above, under the writer's lock ------------- */
+
+int evprof_trace_write_meta(evprof_trace_writer *w, const char *key,
+                            const char *value)
+{
+    LOCKED(w, write_meta(w, key, value));
+}
+
+int evprof_trace_write_threads_pid(evprof_trace_writer *w,
+                                   const evprof_thread_info *info,
+                                   const int64_t *pid, size_t n)
+{
+    LOCKED(w, write_threads(w, info, pid, n));
+}
+
+int evprof_trace_write_threads(evprof_trace_writer *w,
+                               const evprof_thread_info *info, size_t n)
+{
+    return evprof_trace_write_threads_pid(w, info, NULL, n);
+}
+
+int evprof_trace_write_events(evprof_trace_writer *w, const evprof_event *ev,
+                              const uint32_t *thread, size_t n)
+{
+    LOCKED(w, write_events(w, ev, thread, n));
+}
+
+int evprof_trace_write_names(evprof_trace_writer *w,
+                             const evprof_trace_name *names, size_t n)
+{
+    LOCKED(w, write_names(w, names, n));
+}
+
+int evprof_trace_write_lines(evprof_trace_writer *w,
+                             const evprof_trace_line *lines, size_t n)
+{
+    LOCKED(w, write_lines(w, lines, n));
+}
+
+int evprof_trace_writer_add_lost(evprof_trace_writer *w, uint64_t lost)
+{
+    LOCKED(w, add_lost(w, lost));
+}
+
+int64_t evprof_trace_write_buffer(evprof_trace_writer *w, evprof_buffer *b)
+{
+    enum { CHUNK = 16384 };
+    evprof_event *ev;
+    uint32_t *thr;
+    evprof_thread_info *info = NULL;
+    size_t n, i, nt;
+    int64_t total = 0;
+    int rc;
+
+    if (w == NULL)
+        return -EINVAL;
+    if (b == NULL)
+        LOCKED(w, fail(w, -EINVAL));
+    if ((rc = evprof__trace_writer_error(w)) != 0)
+        return rc;
+    ev = malloc(CHUNK * sizeof(*ev));
+    thr = malloc(CHUNK * sizeof(*thr));
+    if (ev == NULL || thr == NULL) {
+        free(ev);
+        free(thr);
+        LOCKED(w, fail(w, -ENOMEM));
+    }
+    while ((n = evprof_buffer_dump_ex(b, ev, thr, CHUNK)) > 0) {
+        if ((rc = evprof_trace_write_events(w, ev, thr, n)) != 0)
+            break;
+        total += (int64_t)n;
+    }
+    free(ev);
+    free(thr);
+    if (rc != 0)
+        return rc;
+    nt = evprof_buffer_thread_count(b);
+    if (nt > 0) {
+        info = calloc(nt, sizeof(*info));
+        if (info == NULL)
+            LOCKED(w, fail(w, -ENOMEM));
+        for (i = 0; i < nt; i++)
+            if (evprof_buffer_thread(b, i, &info[i]) != 0)
+                break;
+        nt = i;
+    }
+    evprof_trace_write_threads(w, info, nt);
+    free(info);
+    rc = evprof_trace_writer_add_lost(w, evprof_buffer_lost(b));
+    return rc != 0 ? rc : total;
 }
 
 int evprof_trace_writer_close(evprof_trace_writer *w)
@@ -421,6 +497,12 @@ int evprof_trace_writer_close(evprof_trace_writer *w)
 
     if (w == NULL)
         return -EINVAL;
+    /* A stream still writing: closing would free the file under it. */
+    pthread_mutex_lock(&w->lock);
+    code = w->attached;
+    pthread_mutex_unlock(&w->lock);
+    if (code)
+        return -EBUSY;
     if (reserve(w, 24) == 0) {
         put_u64(w->buf, w->events);
         put_u64(w->buf + 8, w->sections);
@@ -433,6 +515,7 @@ int evprof_trace_writer_close(evprof_trace_writer *w)
     if (fclose(w->f) != 0)
         fail(w, errno ? -errno : -EIO);
     code = w->error;
+    pthread_mutex_destroy(&w->lock);
     free(w->buf);
     free(w);
     return code;

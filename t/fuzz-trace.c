@@ -15,6 +15,7 @@
  *                    (-fsanitize=fuzzer,address,undefined), run for
  *                    FUZZ_TIME seconds from the seeds in t/fuzz-corpus/.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,9 @@ static void spit(const uint8_t *p, size_t n)
     }
 }
 
+/* Events the last read_everything() was given. */
+static uint64_t events_read;
+
 /* Reads everything in the file at `path`: 0 when valid, else < 0. */
 static int read_everything(char *msg, size_t len)
 {
@@ -82,15 +86,17 @@ static int read_everything(char *msg, size_t len)
                 max_thread = thr[i];
         events += (uint64_t)n;
     }
-    if (rc == 0) {
+    events_read = events;
+    if (rc == 0 || rc == -ENODATA) {
         evprof_thread_info ti;
         evprof_trace_name nm;
         evprof_trace_line ln;
 
         if (evprof_trace_reader_events(r) != events)
             abort();
-        /* The THREADS section may follow the events: checked at the end. */
-        if (max_thread != UINT32_MAX &&
+        /* The THREADS section may follow the events: checked at the end
+         * (a file cut off may never have had it). */
+        if (rc == 0 && max_thread != UINT32_MAX &&
             max_thread >= evprof_trace_reader_thread_count(r))
             abort(); /* a thread the file does not list */
         for (i = 0; i < evprof_trace_reader_thread_count(r); i++)
@@ -289,25 +295,41 @@ int main(void)
        "%d mutations behind valid checksums: %d read, %d refused with a "
        "message, %d refused silently", MUTATIONS, accepted, refused, silent);
 
-    /* Bytes changed, checksums left alone: every one is refused. */
+    /* Bytes changed, checksums left alone: every one is refused, and not
+     * taken for a file cut off. */
     for (m = 0; m < MUTATIONS; m++) {
+        int rc;
+
         memcpy(bad, good, len);
         i = next_random() % len;
         bad[i] ^= (uint8_t)(1u + next_random() % 255);
         spit(bad, len);
-        if (read_everything(msg, sizeof(msg)) < 0 && msg[0] != '\0')
+        rc = read_everything(msg, sizeof(msg));
+        if (rc < 0 && rc != -ENODATA && msg[0] != '\0')
             plain_refused++;
     }
     is_int(MUTATIONS, plain_refused, "every changed byte is refused");
 
-    /* Every truncation is refused. */
+    /* Every truncation gives the events of the complete sections before
+     * the cut, then -ENODATA (short of the magic number: -EBADMSG). */
     plain_refused = 0;
     for (i = 0; i < len; i++) {
+        uint64_t want = 0;
+        size_t k;
+        int rc;
+
+        for (k = 0; k < nsec; k++)
+            if (good[at[k]] == 3
+                && at[k] + 24 + (size_t)get_u64(good + at[k] + 8) <= i)
+                want += good[at[k] + 24] | (uint64_t)good[at[k] + 25] << 8;
         spit(good, i);
-        if (read_everything(msg, sizeof(msg)) < 0 && msg[0] != '\0')
+        rc = read_everything(msg, sizeof(msg));
+        if (rc == (i < 8 ? -EBADMSG : -ENODATA) && msg[0] != '\0'
+            && events_read == want)
             plain_refused++;
     }
-    is_int((int64_t)len, plain_refused, "every truncation is refused");
+    is_int((int64_t)len, plain_refused, "every truncation: the events "
+           "before the cut, then -ENODATA");
 
     /* Random garbage after a valid header. */
     plain_refused = 0;

@@ -8,7 +8,7 @@
 
 static const int codes[] = { -EINVAL, -ENOMEM, -ENOBUFS, -ERANGE, -ENOSPC,
                              -ENOENT, -EACCES, -EIO, -EBUSY, -EBADMSG,
-                             -EPROTO, -EEXIST };
+                             -EPROTO, -EEXIST, -ENODATA, -EFBIG };
 #define N (sizeof(codes) / sizeof(codes[0]))
 
 int main(void)

@@ -1,5 +1,6 @@
 /* The trace file: write, read back, and refuse every damaged copy. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,65 @@ static int read_all(const char *path, uint64_t *nev, char *msg, size_t len)
         snprintf(msg, len, "%s", evprof_trace_reader_error(r));
     evprof_trace_reader_close(r);
     return rc;
+}
+
+/* Events in the EVENTS sections that end at or before `cut`. */
+static uint64_t events_before(const unsigned char *p, size_t len, size_t cut)
+{
+    size_t pos = 64;
+    uint64_t n = 0, plen;
+
+    while (pos + 24 <= len) {
+        plen = (uint64_t)p[pos + 8] | (uint64_t)p[pos + 9] << 8
+            | (uint64_t)p[pos + 10] << 16 | (uint64_t)p[pos + 11] << 24;
+        if (pos + 24 + plen > cut)
+            break;
+        if (p[pos] == 3)
+            n += (uint64_t)p[pos + 24] | (uint64_t)p[pos + 25] << 8;
+        pos += 24 + (size_t)plen;
+    }
+    return n;
+}
+
+/* Cut inside the second EVENTS section: the first one's events, the names
+ * read before the cut, and a message saying where and how many. */
+static void truncated_tables(const unsigned char *img, size_t len)
+{
+    evprof_trace_reader *r;
+    evprof_event ev[16];
+    evprof_trace_name nm;
+    size_t pos = 64, cut = 0;
+    int sec = 0, rc;
+    int64_t n;
+    char want[96];
+
+    while (pos + 24 <= len) {
+        if (img[pos] == 3 && ++sec == 2) {
+            cut = pos + 24 + 30;
+            break;
+        }
+        pos += 24 + (size_t)(img[pos + 8] | img[pos + 9] << 8);
+    }
+    spit(bad, img, cut);
+    rc = evprof_trace_reader_open(bad, &r);
+    n = rc == 0 ? evprof_trace_read_events(r, ev, NULL, 16) : rc;
+    is_int(6, n, "cut in the second EVENTS section: the 6 events before");
+    is_int(-ENODATA, evprof_trace_read_events(r, ev, NULL, 16),
+           "then -ENODATA");
+    is_int(-ENODATA, evprof_trace_read_events(r, ev, NULL, 16), "and again");
+    snprintf(want, sizeof(want), "truncated at offset %zu: no END section; "
+             "6 events in complete sections read", pos);
+    ok(strncmp(evprof_trace_reader_error(r), want, strlen(want)) == 0,
+       "message: %s", evprof_trace_reader_error(r));
+    ok(evprof_trace_reader_find_name(r, 100, &nm) == 0
+       && strcmp(nm.name, "f") == 0, "names of the complete sections kept");
+    is_string("t/trace", evprof_trace_reader_meta(r, "who"), "and meta");
+    evprof_trace_reader_close(r);
+    rc = evprof_trace_reader_open(bad, &r);
+    is_int(-ENODATA, rc == 0 ? evprof_trace_reader_finish(r) : rc,
+           "finish: -ENODATA");
+    is_int(2, evprof_trace_reader_name_count(r), "names read all the same");
+    evprof_trace_reader_close(r);
 }
 
 static void *logger(void *arg)
@@ -306,7 +366,7 @@ static void crafted(void)
     craft_start();
     le(p, 1, 4);
     craft_section(3, 1, p, 8 + 48, 8 + 48);
-    craft_check(-EBADMSG, "no END section", "no END section");
+    craft_check(-ENODATA, "no END section", "no END section: -ENODATA");
 
     memset(p, 0, sizeof(p));
     craft_start();
@@ -326,7 +386,7 @@ static void crafted(void)
     craft_end(0, 0);
     craft_check(0, NULL, "version 1.7, a header of 8256 bytes: read");
     craft_len -= 24 + 24 + 100;
-    craft_check(-EBADMSG, "truncated header", "a long header cut short");
+    craft_check(-ENODATA, "truncated header", "a long header cut short");
 
     memset(p, 0, sizeof(p));
     craft_start();
@@ -357,7 +417,7 @@ int main(void)
     pthread_t th[3];
     evprof_buffer *b;
 
-    plan(85);
+    plan(93);
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(good, sizeof(good), "%s/good.evt", dir);
@@ -485,7 +545,10 @@ int main(void)
     is_int(3, (int64_t)evprof_trace_reader_lost(r), "lost count kept");
     evprof_trace_reader_close(r);
 
-    /* Every truncation, every corrupted byte: a clean negative error. */
+    /* Every truncation: the events of the complete sections before the
+     * cut, then -ENODATA (-EBADMSG while not even the magic number is
+     * there: nothing says it was a trace); every corrupted byte: a clean
+     * negative error. */
     img = slurp(good, &len);
     copy = malloc(len);
     if (copy == NULL)
@@ -493,18 +556,23 @@ int main(void)
     diag("the file is %zu bytes", len);
     undetected = wrong = 0;
     for (i = 0; i < len; i++) {
+        uint64_t want = events_before(img, len, i);
+        int want_rc = i < 8 ? -EBADMSG : -ENODATA;
+
         spit(bad, img, i);
         rc = read_all(bad, &nev, msg, sizeof(msg));
-        if (rc != -EBADMSG) {
+        if (rc != want_rc || nev != want) {
             if (undetected++ == 0)
-                diag("truncated to %zu: %d %s", i, rc, msg);
-        } else if (i == len / 2 && !ok(strstr(msg, "truncated") != NULL
-                                       || strstr(msg, "magic") != NULL,
-                                       "message: %s", msg)) {
+                diag("truncated to %zu: %d %s, %" PRIu64 " events (wanted %"
+                     PRIu64 ")", i, rc, msg, nev, want);
+        } else if (i == len / 2 && !ok(strstr(msg, "truncated at offset")
+                                       != NULL, "message: %s", msg)) {
             wrong++;
         }
     }
-    is_int(0, undetected, "all %zu truncations give -EBADMSG", len);
+    is_int(0, undetected, "all %zu truncations: the events of the complete "
+           "sections, then -ENODATA", len);
+    truncated_tables(img, len);
     for (i = 0; i < len; i++) {
         memcpy(copy, img, len);
         copy[i] ^= 0x5A;

@@ -149,6 +149,7 @@ static PyObject *raise_code(TraceReader *self, int code)
         msg = evprof_strerror(code);
     switch (code) {
     case -EBADMSG:
+    case -ENODATA:
     case -EPROTO:
         PyErr_Format(TraceFileError, "%U: %s", self->path, msg);
         return NULL;

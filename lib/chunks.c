@@ -1,0 +1,164 @@
+/*
+ * chunks.c: where the chunks of a buffer come from and where they go.
+ *
+ * Called under the buffer's lock, from the slow path of evprof_log (a
+ * thread's first chunk, a full chunk) and from consumers (a dump, a
+ * stream) once they have read a sealed chunk to its end.  While a stream
+ * drains a buffer, consumed chunks go to a pool that the slow path takes
+ * from before it mallocs, and the memory all chunks hold is kept within
+ * the stream's budget (doc/architecture.md, "Streaming").
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "buffer-private.h"
+
+_Thread_local int evprof__draining;
+
+/*
+ * The largest chunk worth asking malloc for: the machine's physical memory
+ * (SIZE_MAX when unknown).  A chunk is written from end to end, and
+ * evprof_buffer_prepare touches all of it at once: a bigger one could only
+ * thrash, or get the process killed once an overcommitting kernel had
+ * granted it; and some allocators (AddressSanitizer's) abort on such sizes
+ * instead of returning NULL.  Computed once, from evprof_buffer_new, so
+ * that the slow path of evprof_log (possibly inside an allocator hook)
+ * makes no system call for it.
+ */
+static size_t max_chunk;
+
+static size_t max_chunk_bytes(void)
+{
+    size_t v = __atomic_load_n(&max_chunk, __ATOMIC_RELAXED);
+
+    if (v == 0) {
+        long pages = -1, page = -1;
+
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+        pages = sysconf(_SC_PHYS_PAGES);
+        page = sysconf(_SC_PAGESIZE);
+#endif
+        v = SIZE_MAX;
+        if (pages > 0 && page > 0
+            && (unsigned long)pages <= SIZE_MAX / (unsigned long)page)
+            v = (size_t)pages * (size_t)page;
+        __atomic_store_n(&max_chunk, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+void evprof__chunk_limit(void)
+{
+    (void)max_chunk_bytes();
+}
+
+size_t evprof__chunk_bytes(const evprof_buffer *b)
+{
+    return sizeof(struct chunk) + (size_t)chunk_slots(b) * sizeof(evprof_event);
+}
+
+/* The fast-path fields of c made ready for `owner`'s first event. */
+static void chunk_reset(const evprof_buffer *b, struct chunk *c,
+                        struct thread *owner)
+{
+    uint64_t slots = chunk_slots(b);
+
+    memset(c, 0, sizeof(*c));
+    c->pub.ev = (evprof_event *)(void *)(c + 1);
+    c->pub.limit = b->head.policy == EVPROF_RING ? slots : b->capacity;
+    c->slots = slots;
+    c->owner = owner;
+}
+
+/* A new chunk; NULL when it cannot be had (or is bigger than the memory of
+ * the machine). */
+static struct chunk *chunk_new(evprof_buffer *b, struct thread *owner)
+{
+    size_t bytes = b->chunk_bytes;
+    struct chunk *c;
+
+    if (bytes > max_chunk_bytes())
+        return NULL;
+    c = malloc(bytes);
+    if (c == NULL)
+        return NULL;
+#if defined(MADV_HUGEPAGE)
+    /* A big chunk is written once from end to end: huge pages save one
+     * page fault every 4 KiB (a hint; failure changes nothing). */
+    if (bytes >= ((size_t)4 << 20)) {
+        uintptr_t lo = ((uintptr_t)c + ((uintptr_t)2 << 20) - 1)
+                       & ~(((uintptr_t)2 << 20) - 1);
+        uintptr_t hi = ((uintptr_t)c + bytes) & ~(((uintptr_t)2 << 20) - 1);
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
+    chunk_reset(b, c, owner);
+    b->held += bytes;
+    if (b->held > b->peak)
+        b->peak = b->held;
+    return c;
+}
+
+struct chunk *evprof__chunk_get(evprof_buffer *b, struct thread *owner)
+{
+    struct evprof__drain *d;
+    struct chunk *c;
+
+    for (;;) {
+        if ((c = b->pool) != NULL) {
+            b->pool = c->next;
+            chunk_reset(b, c, owner);
+            return c;
+        }
+        d = b->drain;
+        if (d == NULL || b->held + b->chunk_bytes <= d->budget)
+            return chunk_new(b, owner);
+        /* Over the budget.  Waiting helps only when a sealed chunk is on
+         * its way back (else nothing would wake us: all other chunks are
+         * being written), and never on the stream's own thread (an
+         * allocator hook logging its mallocs would wait for itself). */
+        if (!d->wait || b->sealed == 0 || evprof__draining) {
+            d->over_budget++;
+            return chunk_new(b, owner);
+        }
+        d->waits++;
+        b->waiting++;
+        d->kick(d->arg);
+        /* The stream broadcasts when it stops: d is not used after. */
+        pthread_cond_wait(&d->room, &b->lock);
+        b->waiting--;
+    }
+}
+
+void evprof__chunk_retire(evprof_buffer *b, struct chunk *c)
+{
+    struct evprof__drain *d = b->drain;
+
+    b->sealed--;
+    if (d != NULL && b->held <= d->budget) {
+        c->next = b->pool;
+        b->pool = c;
+        if (b->waiting > 0)
+            pthread_cond_broadcast(&d->room);
+        return;
+    }
+    b->held -= b->chunk_bytes;
+    free(c);
+}
+
+void evprof__chunk_pool_free(evprof_buffer *b)
+{
+    struct chunk *c;
+
+    while ((c = b->pool) != NULL) {
+        b->pool = c->next;
+        b->held -= b->chunk_bytes;
+        free(c);
+    }
+}
