@@ -8,6 +8,7 @@
  *   _threads.c  our profile function in the thread states
  *   _memory.c   the allocator hooks on the PyMem domains
  *   _hooks.c    the callables given to sys.setprofile
+ *   _sinks.c    the library's sinks: summary, Chrome JSON, Perfetto
  *   _floor.c    the benchmarks' floor hooks
  *   _writer.c   the trace file writer
  */
@@ -114,6 +115,9 @@ void evp_session_clear(Profiler *self);
 int evp_hooks_ready(void);
 PyObject *evp_Profiler_hook(Profiler *self, PyObject *noarg);
 PyObject *evp_weak_method(PyObject *mod, PyObject *args);
+
+/* _sinks.c */
+PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw);
 
 /* _floor.c */
 PyObject *evp_null_profiler_start(PyObject *mod, PyObject *noarg);

@@ -22,10 +22,10 @@ import traceback
 
 USAGE_ERROR = 2
 DATA_ERROR = 1
-FORMATS = ('evprof', 'chrome', 'csv')
-CONVERT_FORMATS = ('chrome', 'csv', 'png', 'evprof')
-SUFFIXES = {'evprof': '.evt', 'chrome': '.json', 'csv': '.csv',
-            'png': '.png'}
+FORMATS = ('evprof', 'chrome', 'perfetto', 'csv')
+CONVERT_FORMATS = ('chrome', 'perfetto', 'csv', 'png', 'evprof')
+SUFFIXES = {'evprof': '.evt', 'chrome': '.json', 'perfetto': '.pftrace',
+            'csv': '.csv', 'png': '.png'}
 IMPLS = ('c', 'pybind11', 'python')
 DOMAINS = ('raw', 'mem', 'obj')
 SORTS = ('inclusive', 'exclusive', 'calls', 'bytes', 'net', 'name')
@@ -122,7 +122,8 @@ def _parsers():
     convert = sub.add_parser(
         'convert', help='convert a trace file to another format',
         description='Converts a trace file (.evt) into Trace Event JSON '
-                    '(chrome), CSV or a picture (png).')
+                    '(chrome), a Perfetto protobuf trace (perfetto, '
+                    '.pftrace), CSV or a picture (png).')
     convert.add_argument('file', metavar='FILE', help='a trace file (.evt)')
     convert.add_argument('--format', choices=CONVERT_FORMATS,
                          required=True, help='the output format')
@@ -167,7 +168,8 @@ def _out_format(opts):
         return opts.format
     if opts.output:
         ext = os.path.splitext(opts.output)[1].lower()
-        return {'.json': 'chrome', '.csv': 'csv'}.get(ext, 'evprof')
+        return {'.json': 'chrome', '.csv': 'csv',
+                '.pftrace': 'perfetto'}.get(ext, 'evprof')
     return None
 
 
@@ -260,6 +262,19 @@ def _write_outputs(prof, opts, fmt, err, program, started=None):
                     names_of_threads=names, meta={'program': program})
                 hint = ("'python3 -m evprof report %s' prints its summary, "
                         "evprof.load() reads it" % out)
+            elif fmt == 'perfetto':
+                # The library's sink reads a trace file: one is written
+                # beside the output, converted, then removed.
+                tmp = out + '.%d.evt' % os.getpid()
+                try:
+                    evprof.tracefile.save_profiler(
+                        prof, tmp, progress=lambda n: bar(n, None),
+                        names_of_threads=names, meta={'program': program})
+                    evprof._core.sink_run(tmp, 'perfetto', out)
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+                hint = 'open it in https://ui.perfetto.dev'
             elif fmt == 'chrome':
                 evprof.chrome.write_chrome_trace(
                     timeline(), out, thread_names=names, progress=bar,
@@ -388,6 +403,13 @@ def _cmd_convert(opts, err):
     if os.path.abspath(out) == os.path.abspath(opts.file):
         raise UsageError('convert: the output would overwrite %s' % out)
     _check_writable(out, 'output')
+    if opts.format == 'perfetto':
+        # Streamed by the library's sink: memory bounded by the names and
+        # threads of the trace, whatever its length.
+        with Progress('evprof: writing %s' % out):
+            evprof._core.sink_run(opts.file, 'perfetto', out)
+        print('evprof: %s written' % out, file=err)
+        return 0
     with Progress('evprof: reading %s' % opts.file) as bar:
         trace = _load(opts.file, progress=lambda n: bar(n, None))
     df = evprof.tracefile.trace_to_frame(trace, thread=True)

@@ -212,6 +212,37 @@ class TestCLI(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertTrue(os.path.exists(self.path('t.csv')))
 
+    def test_perfetto(self):
+        # run -o x.pftrace (the suffix chooses the format) and convert
+        # --format perfetto, both through the library's sink.
+        rc, out, err = self.evprof('run', '-o', 'out.pftrace', EXAMPLE, '10')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('fib(10) = 55', out)
+        self.assertEqual(sorted(os.listdir(self.dir)), ['out.pftrace'])
+        with open(self.path('out.pftrace'), 'rb') as f:
+            data = f.read()
+        self.assertEqual(data[0], 0x0A)  # Trace.packet, length-delimited
+        self.assertIn(b'fib', data)
+        rc, _, err = self.evprof('run', '-o', 't.evt', EXAMPLE, '10')
+        self.assertEqual(rc, 0, err)
+        rc, _, err = self.evprof('convert', 't.evt', '--format', 'perfetto')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('t.pftrace', err)
+        proto = os.path.join(evprof_test.SRCDIR, 't', 'sinks.proto')
+        if shutil.which('protoc') is None:
+            self.skipTest('protoc (protobuf-compiler) is not installed')
+        with open(self.path('t.pftrace'), 'rb') as f:
+            dec = subprocess.run(
+                ['protoc', '--proto_path', os.path.dirname(proto),
+                 '--decode=perfetto.protos.Trace',
+                 os.path.basename(proto)], stdin=f, capture_output=True,
+                text=True, timeout=120)
+        self.assertEqual(dec.returncode, 0, dec.stderr)
+        # fib(10): 177 calls, each a slice (and the other functions').
+        self.assertGreaterEqual(dec.stdout.count('TYPE_SLICE_BEGIN'), 177)
+        self.assertEqual(dec.stdout.count('TYPE_SLICE_BEGIN'),
+                         dec.stdout.count('TYPE_SLICE_END'))
+
     def test_latin1_directory(self):
         # A script in a directory whose name is not UTF-8: its trace is
         # written, reported and converted, the name kept as its bytes.
@@ -261,7 +292,8 @@ class TestCLI(unittest.TestCase):
         path = self.path('bad.evt')
         with open(path, 'wb') as f:
             f.write(b'\x89EVPROF\n\x01\x00')
-        for args in (['report', path], ['convert', path, '--format', 'csv']):
+        for args in (['report', path], ['convert', path, '--format', 'csv'],
+                     ['convert', path, '--format', 'perfetto']):
             rc, _, err = self.evprof(*args)
             self.assertEqual(rc, 1, err)
             self.assertEqual(len(err.strip().splitlines()), 1, err)

@@ -1,0 +1,95 @@
+/*
+ * _sinks.c: the library's sinks (evprof_sink_run(3)) for the Python
+ * package and its command line: a trace file in, a summary, Chrome JSON
+ * or Perfetto protobuf out, read and written a block at a time, so memory
+ * follows the names and threads of the trace, not its length.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "_core.h"
+
+/* The exception for a code of the reader: TraceFileError (a ValueError)
+ * for a file it refuses, the OSError of the errno otherwise. */
+static void raise_sink_error(PyObject *mod, int rc, const char *msg,
+                             const char *path)
+{
+    PyObject *cls;
+
+    if (rc == -EBADMSG || rc == -EPROTO || rc == -ENODATA) {
+        cls = PyObject_GetAttrString(mod, "TraceFileError");
+        if (cls == NULL)
+            return;
+        PyErr_SetString(cls, msg);
+        Py_DECREF(cls);
+        return;
+    }
+    if (rc == -EINVAL) {
+        PyErr_SetString(PyExc_ValueError, msg);
+        return;
+    }
+    errno = -rc;
+    PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+}
+
+/* sink_run(trace, sink, output, sort='inclusive', limit=30) */
+PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"trace", "sink", "output", "sort", "limit",
+                             NULL};
+    PyObject *otrace, *oout, *btrace = NULL, *bout = NULL;
+    const char *sink, *sort = "inclusive";
+    long limit = 30;
+    evprof_sink_options opt;
+    char msg[512] = "";
+    int rc;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OsO|sl:sink_run", kwlist,
+                                     &otrace, &sink, &oout, &sort, &limit))
+        return NULL;
+    if (limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "limit must be >= 0 (0: all)");
+        return NULL;
+    }
+    evprof_sink_options_init(&opt);
+    opt.limit = limit;
+    opt.sort = evprof_sink_sort_key(sort);
+    if (opt.sort < 0) {
+        PyErr_Format(PyExc_ValueError, "unknown sort key %s", sort);
+        return NULL;
+    }
+    if (!PyUnicode_FSConverter(otrace, &btrace)
+        || !PyUnicode_FSConverter(oout, &bout)) {
+        Py_XDECREF(btrace);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    rc = evprof_sink_run_path(PyBytes_AS_STRING(btrace), sink,
+                              PyBytes_AS_STRING(bout), &opt, msg,
+                              sizeof(msg));
+    Py_END_ALLOW_THREADS
+    if (rc == -ENOENT && evprof_sink_sort_key(sort) >= 0) {
+        size_t i;
+        int known = 0;
+
+        for (i = 0; evprof_sink_name(i) != NULL; i++)
+            known |= strcmp(evprof_sink_name(i), sink) == 0;
+        if (!known) {
+            PyErr_Format(PyExc_ValueError, "unknown sink %s", sink);
+            goto out;
+        }
+    }
+    if (rc < 0)
+        raise_sink_error(mod, rc, msg[0] ? msg : evprof_strerror(rc),
+                         rc == -ENOENT ? PyBytes_AS_STRING(btrace)
+                                       : PyBytes_AS_STRING(bout));
+out:
+    Py_DECREF(btrace);
+    Py_DECREF(bout);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
