@@ -304,6 +304,13 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
         rc = ops->end(state, &ctx);
     if (rc == 0 && (fflush(out) != 0 || ferror(out)))
         rc = -EIO;
+    if (rc == 0 && opt->stats != NULL) {
+        opt->stats->events = evprof_trace_reader_events(r);
+        opt->stats->lost = evprof_trace_reader_lost(r);
+        opt->stats->threads = evprof_trace_reader_thread_count(r);
+        opt->stats->clock = evprof_trace_reader_info(r)->clock;
+        opt->stats->pid = evprof_trace_reader_info(r)->pid;
+    }
     if (rc < 0 && err != NULL && errlen > 0 && err[0] == '\0')
         set_err(err, errlen, evprof_strerror(rc));
 done:

@@ -103,6 +103,36 @@ static char *run(const char *sink, const char *trace, int sort, long limit)
     return slurp("t/sinks.out");
 }
 
+/* The stats of a run agree with what the reader itself reads. */
+static void stats_match(const char *trace)
+{
+    evprof_sink_options opt;
+    evprof_sink_stats st;
+    evprof_trace_reader *r = NULL;
+    evprof_event ev[64];
+    char err[256];
+    int64_t n, total = 0;
+
+    evprof_sink_options_init(&opt);
+    ok(opt.stats == NULL, "options: no stats by default");
+    memset(&st, 0xff, sizeof(st));
+    opt.stats = &st;
+    is_int(0, evprof_sink_run_path(trace, "summary", "t/sinks.out", &opt,
+                                   err, sizeof(err)), "summary with stats");
+    if (evprof_trace_reader_open(trace, &r) != 0)
+        bail("reader: %s", evprof_trace_reader_error(r));
+    while ((n = evprof_trace_read_events(r, ev, NULL, 64)) > 0)
+        total += n;
+    is_int(total, (int64_t)st.events, "stats: the events read");
+    ok(st.threads == evprof_trace_reader_thread_count(r)
+       && st.lost == evprof_trace_reader_lost(r),
+       "stats: threads and lost as the reader says");
+    ok(st.pid == evprof_trace_reader_info(r)->pid
+       && st.clock == evprof_trace_reader_info(r)->clock,
+       "stats: pid and clock of the header");
+    evprof_trace_reader_close(r);
+}
+
 /* ---- Perfetto: decoded by protoc, replayed as one line an event ------ */
 
 struct seqstate { int64_t t; char name[16][32]; };
@@ -301,12 +331,14 @@ int main(int argc, char **argv)
         free(out);
         return 0;
     }
-    plan(32);
+    plan(37);
     for (i = 0; i < N(sinks); i++)
         is_string(sinks[i], evprof_sink_name(i), "sink %zu is %s", i, sinks[i]);
     ok(evprof_sink_name(N(sinks)) == NULL, "and no more");
     is_int(EVPROF_SORT_NET, evprof_sink_sort_key("net"), "sort key net");
     is_int(-EINVAL, evprof_sink_sort_key("size"), "no sort key size");
+
+    stats_match(a);
 
     /* As python3 -m evprof report --limit 3 prints it. */
     if ((out = run("summary", a, EVPROF_SORT_INCLUSIVE, 3)) != NULL)

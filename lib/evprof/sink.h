@@ -30,12 +30,22 @@ enum {
     EVPROF_SORT_NAME = 5       /* by name, A to Z */
 };
 
+/* What a run read, for a caller that prints a header (see stats below). */
+typedef struct evprof_sink_stats {
+    uint64_t events;    /* events read */
+    uint64_t lost;      /* events the writer counted as lost */
+    size_t threads;     /* entries of the THREADS table */
+    int clock;          /* EVPROF_CLOCK_* of the timestamps */
+    int64_t pid;        /* the process that wrote the trace */
+} evprof_sink_stats;
+
 typedef struct evprof_sink_options {
     int sort;           /* EVPROF_SORT_*: summary rows, largest first */
     long limit;         /* summary text: rows shown, 0 all (default 30) */
     int64_t pid;        /* the process shown; 0: the trace writer's */
     const char *process_name; /* NULL: META "program", else "evprof" */
     size_t block;       /* events read at a time (default 65536) */
+    evprof_sink_stats *stats; /* filled when the run succeeds, if not NULL */
 } evprof_sink_options;
 
 /* Fills *opt with the defaults. */

@@ -35,7 +35,8 @@ static void raise_sink_error(PyObject *mod, int rc, const char *msg,
     PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
 }
 
-/* sink_run(trace, sink, output, sort='inclusive', limit=30) */
+/* sink_run(trace, sink, output, sort='inclusive', limit=30): a dict of
+ * what was read (events, lost, threads, clock, pid). */
 PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"trace", "sink", "output", "sort", "limit",
@@ -44,6 +45,7 @@ PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
     const char *sink, *sort = "inclusive";
     long limit = 30;
     evprof_sink_options opt;
+    evprof_sink_stats stats;
     char msg[512] = "";
     int rc;
 
@@ -56,6 +58,7 @@ PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
     }
     evprof_sink_options_init(&opt);
     opt.limit = limit;
+    opt.stats = &stats;
     opt.sort = evprof_sink_sort_key(sort);
     if (opt.sort < 0) {
         PyErr_Format(PyExc_ValueError, "unknown sort key %s", sort);
@@ -91,5 +94,9 @@ out:
     Py_DECREF(bout);
     if (PyErr_Occurred())
         return NULL;
-    Py_RETURN_NONE;
+    return Py_BuildValue("{s:K,s:K,s:n,s:i,s:L}", "events",
+                         (unsigned long long)stats.events, "lost",
+                         (unsigned long long)stats.lost, "threads",
+                         (Py_ssize_t)stats.threads, "clock", stats.clock,
+                         "pid", (long long)stats.pid);
 }

@@ -381,17 +381,30 @@ def _load(path, progress=None):
 
 
 def _cmd_report(opts, out):
-    import evprof
-    trace = _load(opts.file)
-    df = evprof.tracefile.trace_to_frame(trace, thread=True)
-    table = evprof.summary.summary(df, sort=opts.sort)
-    print('%s: %d events, %d threads, clock %s, written by pid %s%s'
-          % (opts.file, len(df), max(len(trace.threads), 1),
-             trace.info.get('clock'), trace.info.get('pid'),
-             ', %d events lost' % trace.lost if trace.lost else ''),
+    # The library's summary sink reads the trace a block at a time: memory
+    # follows the names and threads of the trace, not its length.
+    import tempfile
+    from . import _core, tracefile
+    if opts.limit < 0:
+        raise UsageError('argument --limit: must be >= 0 (0 for all)')
+    fd, tmp = tempfile.mkstemp(prefix='evprof-report-', suffix='.txt')
+    os.close(fd)
+    try:
+        stats = _core.sink_run(opts.file, 'summary', tmp, sort=opts.sort,
+                               limit=opts.limit)
+        with open(tmp, encoding='utf-8', errors='surrogateescape') as f:
+            table = f.read()
+    finally:
+        os.unlink(tmp)
+    threads = max(stats['threads'], 1)
+    print('%s: %d events, %d thread%s, clock %s, written by pid %s%s'
+          % (opts.file, stats['events'], threads,
+             '' if threads == 1 else 's',
+             tracefile._CLOCK_NAMES.get(stats['clock'], 'unknown'),
+             stats['pid'],
+             ', %d events lost' % stats['lost'] if stats['lost'] else ''),
           file=out)
-    print(_printable(evprof.summary.format_summary(
-        table, None if opts.limit == 0 else opts.limit)), file=out)
+    print(_printable(table.rstrip('\n')), file=out)
     return 0
 
 
