@@ -91,6 +91,7 @@ int evp_is_ours(const Profiler *self, const PyThreadState *ts);
 void evp_forget_saved(Profiler *self, struct drops *d);
 void evp_thread_hook_restore(Profiler *self, struct drops *d);
 void evp_save_current(Profiler *self, struct drops *d);
+void evp_forget_install(Profiler *self, struct drops *d);
 int evp_install(Profiler *self, PyObject *installed, PyObject *thread_hook,
                 int all, struct drops *d);
 int evp_restore(Profiler *self, struct drops *d);

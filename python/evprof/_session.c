@@ -231,11 +231,7 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
         }
         evp_set_current(func, obj, &d);
     }
-    evp_thread_hook_restore(self, &d);
-    evp_forget_saved(self, &d);
-    evp_drop_later(&d, self->installed);
-    self->installed = NULL;
-    self->all_threads = 0;
+    evp_forget_install(self, &d);
     evp_memory_after_fork();
     if (evp_reset(self) != 0)
         PyErr_Clear();

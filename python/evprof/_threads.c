@@ -164,6 +164,17 @@ void evp_forget_saved(Profiler *self, struct drops *d)
     self->saved_thread_id = 0;
 }
 
+/* What install() did, forgotten once undone: threading's hook put back,
+ * the saved function, what sys.setprofile got. */
+void evp_forget_install(Profiler *self, struct drops *d)
+{
+    evp_thread_hook_restore(self, d);
+    evp_forget_saved(self, d);
+    evp_drop_later(d, self->installed);
+    self->installed = NULL;
+    self->all_threads = 0;
+}
+
 /* ---- threading._profile_hook ------------------------------------------ */
 
 /* Sets threading._profile_hook to `hook`, keeping the one it replaces;
@@ -386,11 +397,7 @@ int evp_install(Profiler *self, PyObject *installed, PyObject *thread_hook,
             PyErr_Clear();
 #endif
         }
-        evp_thread_hook_restore(self, d);
-        evp_forget_saved(self, d);
-        evp_drop_later(d, self->installed);
-        self->installed = NULL;
-        self->all_threads = 0;
+        evp_forget_install(self, d);
         error_restore(&e);
         return -1;
     }
@@ -435,11 +442,7 @@ int evp_restore(Profiler *self, struct drops *d)
             PyErr_Clear();
 #endif
     }
-    evp_thread_hook_restore(self, d);
-    evp_forget_saved(self, d);
-    evp_drop_later(d, self->installed);
-    self->installed = NULL;
-    self->all_threads = 0;
+    evp_forget_install(self, d);
     /* The thread that started has ended: nothing to put back there,
      * nothing was missed. */
     return gone ? 1 : ours;
