@@ -34,7 +34,7 @@ PY_TESTS = \
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/stress.py \
 	t/python/core_smoke.py \
-	bench/bench_python.py doc/evprof-python.md
+	bench/bench_python.py bench/bench_pipeline.py doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -43,7 +43,7 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
 bench: bench-python
-.PHONY: bench-python check-python-versions
+.PHONY: bench-python bench-pipeline check-python-versions
 
 # The C core built by hand against other interpreters (no numpy needed):
 #   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
@@ -143,7 +143,13 @@ TESTS += $(PY_TESTS)
 bench-python: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_python.py
+
+# The whole pipeline a user waits for (run -o, report, convert, sizes,
+# a short block, memory held) beside cProfile and cat: several minutes.
+bench-pipeline: python/evprof/_core.la
+	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  $(PYTHON) $(top_srcdir)/bench/bench_pipeline.py
 else
-bench-python:
-	@echo "bench-python: the Python package is disabled"
+bench-python bench-pipeline:
+	@echo "$@: the Python package is disabled"
 endif
