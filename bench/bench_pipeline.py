@@ -171,10 +171,10 @@ def pipeline(tmp, n):
     size = os.path.getsize(evt)
     print('fib(%d): %d events, trace %.1f MiB, medians of %d'
           % (n, events, size / MIB, repeat))
-    row('evprof run -o t.evt', '%.2f s, %.0f MiB' % (wall['run'],
-                                                     rss['run'] / MIB),
+    row('evprof run -o t.evt',
+        '%.2f s, %.0f MiB' % (wall['run'], rss['run'] / MIB),
         'cProfile -o: %.2f s, %.0f MiB' % (wall['cprofile'],
-                                          rss['cprofile'] / MIB),
+                                           rss['cprofile'] / MIB),
         '<= 3x, <= 100 MiB: %.1fx %s' % (
             wall['run'] / wall['cprofile'],
             'met' if wall['run'] <= 3 * wall['cprofile']
