@@ -32,6 +32,7 @@ PY_TESTS = \
 	t/python/test_threads.py
 
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
+	python/evprof-cli.in \
 	t/python/stress.py \
 	t/python/core_smoke.py \
 	bench/bench_python.py bench/bench_pipeline.py doc/evprof-python.md
@@ -120,6 +121,16 @@ clean-python-versions:
 if ENABLE_PYTHON
 evprofpydir = $(pyexecdir)/evprof
 evprofpy_PYTHON = $(EVPROF_PY_SOURCES)
+# `evprof`, the command: the package's command line on the interpreter
+# configure found, with the directory the package is installed in on its
+# path (made by make: $(pyexecdir) is only known then).
+bin_SCRIPTS = bin/evprof
+bin/evprof: $(srcdir)/python/evprof-cli.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) bin && \
+	  sed -e 's|[@]PYTHON[@]|$(PYTHON)|g' -e 's|[@]pyexecdir[@]|$(pyexecdir)|g' \
+	  $(srcdir)/python/evprof-cli.in > $@.tmp && chmod +x $@.tmp && \
+	  mv $@.tmp $@
+CLEANFILES += bin/evprof
 evprofpy_LTLIBRARIES = python/evprof/_core.la
 python_evprof__core_la_SOURCES = $(EVPROF_CORE_SOURCES)
 python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
@@ -152,4 +163,25 @@ bench-pipeline: python/evprof/_core.la
 else
 bench-python bench-pipeline:
 	@echo "$@: the Python package is disabled"
+endif
+
+installcheck-local: installcheck-python
+.PHONY: installcheck-python
+if ENABLE_PYTHON
+# The installed command, as a user types it: with a staged install
+# (DESTDIR) the package is found through PYTHONPATH, otherwise the script
+# finds it alone, wherever --prefix put it.
+installcheck-python:
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/evprof-ic.XXXXXX") && \
+	  if test -n "$(DESTDIR)"; then \
+	    PYTHONPATH='$(DESTDIR)$(pyexecdir)'; export PYTHONPATH; fi && \
+	  cd "$$tmp" && \
+	  '$(DESTDIR)$(bindir)/evprof' run -o fib.evt \
+	    '$(abs_top_srcdir)/examples/fib_alloc.py' 15 && \
+	  '$(DESTDIR)$(bindir)/evprof' report fib.evt | grep fib && \
+	  cd / && rm -rf "$$tmp" && \
+	  echo "installcheck: the evprof command runs and reports"
+else
+installcheck-python:
+	@echo "installcheck-python: the Python package is disabled"
 endif
