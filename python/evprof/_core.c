@@ -495,6 +495,13 @@ static PyMethodDef Profiler_methods[] = {
      "memory_start()\n--\n\nHooks the selected PyMem domains."},
     {"memory_stop", (PyCFunction)Profiler_memory_stop, METH_NOARGS,
      "memory_stop()\n--\n\nRestores the allocators."},
+    {"numpy_install", (PyCFunction)evp_Profiler_numpy_install, METH_NOARGS,
+     "numpy_install()\n--\n\nLogs numpy's array data (its default "
+     "handler wrapped in place); None, or a str saying what is not seen."},
+    {"numpy_remove", (PyCFunction)evp_Profiler_numpy_remove, METH_NOARGS,
+     "numpy_remove()\n--\n\nPuts numpy's handler functions back."},
+    {"numpy_owned", (PyCFunction)evp_Profiler_numpy_owned, METH_NOARGS,
+     "numpy_owned()\n--\n\nWhether numpy's data goes to this profiler."},
     {"count", (PyCFunction)evp_Profiler_count, METH_NOARGS,
      "count()\n--\n\nEvents held in the buffer."},
     {"lost", (PyCFunction)evp_Profiler_lost, METH_NOARGS,

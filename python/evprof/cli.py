@@ -27,7 +27,7 @@ CONVERT_FORMATS = ('chrome', 'perfetto', 'csv', 'png', 'evprof')
 SUFFIXES = {'evprof': '.evt', 'chrome': '.json', 'perfetto': '.pftrace',
             'csv': '.csv', 'png': '.png'}
 IMPLS = ('c', 'pybind11', 'python')
-DOMAINS = ('raw', 'mem', 'obj')
+DOMAINS = ('raw', 'mem', 'obj', 'numpy')
 SORTS = ('inclusive', 'exclusive', 'calls', 'bytes', 'net', 'name')
 
 _RUN_VALUE_OPTIONS = {'-o', '--output', '--format', '--impl', '--memory',
@@ -86,10 +86,12 @@ def _parsers():
                           'the fastest), pybind11 (a C callable given to '
                           'sys.setprofile), python (a Python callback) '
                           '(default: c)')
-    run.add_argument('--memory', default='raw,mem,obj', metavar='DOMAINS',
+    run.add_argument('--memory', default='raw,mem,obj,numpy',
+                     metavar='DOMAINS',
                      help='allocator domains to record, comma separated '
-                          'among raw, mem, obj, or none (default: '
-                          'raw,mem,obj)')
+                          'among raw, mem, obj, numpy (its array data, '
+                          'when the script imports numpy), or none '
+                          '(default: all)')
     run.add_argument('--threads', action='store_true',
                      help='also profile the threads the script starts')
     run.add_argument('--plot', metavar='OUT.png',
@@ -159,7 +161,7 @@ def _domains(text):
     bad = [n for n in names if n not in DOMAINS]
     if bad:
         raise UsageError("argument --memory: unknown domain %r (expected "
-                         "raw, mem, obj or none)" % bad[0])
+                         "raw, mem, obj, numpy or none)" % bad[0])
     return names
 
 
