@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@ static evprof_native_sink *current;
 static unsigned next_slot;
 /* Calls between their load of `current` and the end of their log. */
 static long inflight;
+static int maps_lock; /* a spin lock: no pthread call from inside mmap */
 
 void evprof__native_log(int64_t event, int64_t domain, int64_t ptr,
                         int64_t size)
@@ -69,6 +71,13 @@ API int evprof_native_attach(const evprof_native_sink *sink)
     return 0;
 }
 
+/* A forked child has one thread: none is inside a sink. */
+EVPROF_NOINSTR static void child_after_fork(void)
+{
+    __atomic_store_n(&inflight, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&maps_lock, 0, __ATOMIC_RELAXED);
+}
+
 API int evprof_native_quiesce(void)
 {
     while (__atomic_load_n(&inflight, __ATOMIC_SEQ_CST) != 0)
@@ -87,7 +96,6 @@ static struct map {
     size_t len;
 } maps[MAPS];
 static size_t nmaps;
-static int maps_lock; /* a spin lock: no pthread call from inside mmap */
 
 EVPROF_NOINSTR static void lock_maps(void)
 {
@@ -149,4 +157,9 @@ size_t evprof__native_map_remove(void *addr, size_t len)
     }
     unlock_maps();
     return gone;
+}
+
+__attribute__((constructor)) EVPROF_NOINSTR static void at_load(void)
+{
+    (void)pthread_atfork(NULL, NULL, child_after_fork);
 }

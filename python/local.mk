@@ -11,14 +11,15 @@ EVPROF_PY_SOURCES = \
 	python/evprof/_report.py \
 	python/evprof/_event_profiler_c.py \
 	python/evprof/event_profiler.py \
-	python/evprof/numpy_data.py
+	python/evprof/numpy_data.py \
+	python/evprof/native.py
 
 # The extension, a file a job (see python/evprof/_core.h).
 EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_session.c python/evprof/_threads.c python/evprof/_memory.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
 	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
-	python/evprof/_numpy.c
+	python/evprof/_numpy.c python/evprof/_native.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h
@@ -29,6 +30,7 @@ PY_TESTS = \
 	t/python/test_events.py \
 	t/python/test_hazards.py \
 	t/python/test_memory.py \
+	t/python/test_native.py \
 	t/python/test_numpy_data.py \
 	t/python/test_robust.py \
 	t/python/test_seed_compat.py \
@@ -123,13 +125,22 @@ clean-python-versions:
 if ENABLE_PYTHON
 evprofpydir = $(pyexecdir)/evprof
 evprofpy_PYTHON = $(EVPROF_PY_SOURCES)
+# Where libevprof-malloc.so is installed, for `evprof run --native`: made
+# by make, as $(libdir) is only known then.
+nodist_evprofpy_PYTHON = python/evprof/_paths.py
+python/evprof/_paths.py: Makefile
+	$(AM_V_GEN)$(MKDIR_P) python/evprof && \
+	  printf '"""Made by make: where libevprof is installed."""\nLIBDIR = %s\n' \
+	  "'$(libdir)'" > $@
+CLEANFILES += python/evprof/_paths.py
+all-local: python/evprof/_paths.py
 evprofpy_LTLIBRARIES = python/evprof/_core.la
 python_evprof__core_la_SOURCES = $(EVPROF_CORE_SOURCES)
 python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^PyInit__core$$'
-python_evprof__core_la_LIBADD = lib/libevprof-pic.la $(PTHREAD_LIBS)
+python_evprof__core_la_LIBADD = lib/libevprof-pic.la $(DL_LIBS) $(PTHREAD_LIBS)
 # The library again, as a libtool convenience library: a shared module
 # linked with a static archive is not portable (libtool warns).
 noinst_LTLIBRARIES = lib/libevprof-pic.la

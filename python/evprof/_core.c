@@ -502,6 +502,12 @@ static PyMethodDef Profiler_methods[] = {
      "numpy_remove()\n--\n\nPuts numpy's handler functions back."},
     {"numpy_owned", (PyCFunction)evp_Profiler_numpy_owned, METH_NOARGS,
      "numpy_owned()\n--\n\nWhether numpy's data goes to this profiler."},
+    {"native_install", (PyCFunction)evp_Profiler_native_install,
+     METH_NOARGS,
+     "native_install()\n--\n\nLogs the native allocations that a "
+     "preloaded libevprof-malloc.so sees; None, or a str saying why not."},
+    {"native_remove", (PyCFunction)evp_Profiler_native_remove, METH_NOARGS,
+     "native_remove()\n--\n\nStops logging them."},
     {"count", (PyCFunction)evp_Profiler_count, METH_NOARGS,
      "count()\n--\n\nEvents held in the buffer."},
     {"lost", (PyCFunction)evp_Profiler_lost, METH_NOARGS,

@@ -94,6 +94,10 @@ def _parsers():
                           '(default: all)')
     run.add_argument('--threads', action='store_true',
                      help='also profile the threads the script starts')
+    run.add_argument('--native', action='store_true',
+                     help='also record native allocations (malloc, '
+                          'anonymous mmap) of every library: runs the '
+                          'script with libevprof-malloc.so preloaded')
     run.add_argument('--plot', metavar='OUT.png',
                      help='draw the flame chart and the bytes in use into '
                           'this picture')
@@ -297,6 +301,33 @@ def _write_outputs(prof, opts, fmt, err, program, started=None):
         print(_printable(evprof.summary.format_summary(table)))
 
 
+def _preload_native(argv):
+    """
+    For --native: runs this command again with libevprof-malloc.so
+    preloaded (exec: never returns), unless it is already; a UsageError
+    when the library cannot be found.
+    """
+    from . import native
+    if native.preloaded():
+        return
+    if os.environ.get(native.REEXEC_ENV):
+        raise UsageError('--native: %s was not preloaded (the dynamic '
+                         'loader refused it)' % native.library())
+    lib = native.library()
+    if lib is None:
+        raise UsageError('--native: libevprof-malloc.so not found (set %s '
+                         'to its path)' % native.LIBRARY_ENV)
+    env = dict(os.environ)
+    env['LD_PRELOAD'] = ':'.join(
+        [lib] + [p for p in env.get('LD_PRELOAD', '').split(':') if p])
+    env[native.REEXEC_ENV] = '1'
+    cmd = getattr(sys, 'orig_argv', None) or (
+        [sys.executable, '-m', 'evprof', 'run'] + list(argv))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)
+
+
 def _cmd_run(argv, err):
     head, target, args = _split_run(argv)
     _, run = _parsers()
@@ -311,6 +342,9 @@ def _cmd_run(argv, err):
     if opts.size <= 0:
         raise UsageError('argument --size: must be a positive integer')
     memory = _domains(opts.memory)
+    if opts.native:
+        _preload_native(argv)
+        memory = list(memory or []) + ['native']
     fmt = _out_format(opts)
     if opts.output:
         _check_writable(opts.output, 'output')

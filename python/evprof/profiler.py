@@ -16,7 +16,7 @@ import pandas
 from . import _core, numpy_data
 from ._report import EVENT_MAPPING, build_columns, fill_freed_sizes
 
-_DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4, 'numpy': 8}
+_DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4, 'numpy': 8, 'native': 16}
 _PYMEM = 7
 _IMPLS = ('python', 'pybind11', 'c')
 _COLUMNS = ['time', 'value1', 'value2', 'event', 'name', 'mod', 'lineno',
@@ -73,7 +73,7 @@ def _domain_mask(memory):
                             % type(name).__name__)
         if name not in _DOMAINS:
             raise ValueError("unknown memory domain %r (expected 'raw', "
-                             "'mem', 'obj' or 'numpy')" % name)
+                             "'mem', 'obj', 'numpy' or 'native')" % name)
         mask |= _DOMAINS[name]
     return mask
 
@@ -105,7 +105,9 @@ class EventProfiler:
     :param memory: which allocators to hook: True (all: the PyMem domains
         ``'raw'``, ``'mem'``, ``'obj'``, and ``'numpy'``, numpy's array
         data, when the program imports numpy), False or None (none), or a
-        sequence of names
+        sequence of names, among which ``'native'`` (opt-in: malloc and
+        anonymous mmap from any library, when libevprof-malloc.so is
+        preloaded, as ``evprof run --native`` does)
     :param threads: also profile the threads started after :meth:`start`
         (:func:`threading.setprofile`), and with ``impl='c'`` the threads
         already running
@@ -140,6 +142,7 @@ class EventProfiler:
         self._events = []
         self._thread_index = []
         self._numpy = bool(domains & _DOMAINS['numpy'])
+        self._native = bool(domains & _DOMAINS['native'])
         self._buffer = _core.Profiler(size, domains & _PYMEM)
 
     @property
@@ -210,6 +213,12 @@ class EventProfiler:
             raise
         if self._numpy:
             numpy_data.start(self)
+        if self._native:
+            why = self._buffer.native_install()
+            if why is not None:
+                warnings.warn("evprof: native allocations are not "
+                              "recorded: %s" % why, RuntimeWarning,
+                              stacklevel=2)
 
     def stop(self):
         """
