@@ -141,6 +141,13 @@ python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^PyInit__core$$'
 python_evprof__core_la_LIBADD = lib/libevprof-pic.la $(DL_LIBS) $(PTHREAD_LIBS)
+# A C extension that calls malloc, for the native allocation tests and
+# benchmark (never installed).
+check_LTLIBRARIES += t/python/_allocext.la
+t_python__allocext_la_SOURCES = t/python/allocext.c
+t_python__allocext_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
+t_python__allocext_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere -export-symbols-regex '^PyInit__allocext$$'
 # The library again, as a libtool convenience library: a shared module
 # linked with a static archive is not portable (libtool warns).
 noinst_LTLIBRARIES = lib/libevprof-pic.la

@@ -86,6 +86,32 @@ static int run(const char *prog, const char *lib, const char *out,
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* valgrind's count of heap allocations of prog ("total heap usage: N
+ * allocs"), or -1 when valgrind cannot be run. */
+static long valgrind_allocs(const char *prog)
+{
+    char cmd[PATH_MAX + 128], line[512];
+    long n = -1;
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd), "valgrind --log-fd=1 '%s' 2>/dev/null", prog);
+    if ((f = popen(cmd, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        const char *at = strstr(line, "total heap usage: ");
+        char *end;
+
+        if (at != NULL) {
+            n = strtol(at + 18, &end, 10);
+            if (strncmp(end, " allocs", 7) != 0)
+                n = -1;
+        }
+    }
+    if (pclose(f) != 0)
+        return -1;
+    return n;
+}
+
 struct seen {
     int count[NMARK];
     int64_t ptr[NMARK];
@@ -93,6 +119,7 @@ struct seen {
     uint32_t thread[NMARK];
     int freed[NMARK];
     int moved; /* realloc_free events of the realloc's old block */
+    long allocs; /* of the malloc family (not mmap) */
     uint64_t other_domain;
 };
 
@@ -130,6 +157,10 @@ static void scan(evprof_trace_reader *r, struct seen *s)
                     }
             if (e->event == EVPROF_REALLOC_FREE)
                 s->moved++;
+            if (e->id_arg == EVPROF_DOMAIN_NATIVE
+                && (e->event == EVPROF_MALLOC || e->event == EVPROF_CALLOC
+                    || e->event == EVPROF_REALLOC))
+                s->allocs++;
         }
     }
 }
@@ -144,10 +175,10 @@ int main(int argc, char **argv)
     int k, rc;
 
     (void)argc;
-    plan(7 + 5 + 3 * NMARK + 7);
+    plan(7 + 5 + 3 * NMARK + 8);
     test_domains();
 #ifdef UNDER_ASAN
-    for (k = 0; k < 5 + 3 * NMARK + 7; k++)
+    for (k = 0; k < 5 + 3 * NMARK + 8; k++)
         skip("preloading into a program needs the sanitizer runtime first");
     return 0;
 #endif
@@ -190,6 +221,14 @@ int main(int argc, char **argv)
     ok(s.moved >= 1, "the realloc that moved says which block it freed");
     is_int(0, (int64_t)s.other_domain, "no event of another domain");
     evprof_trace_reader_close(r);
+    {
+        long vg = valgrind_allocs(prog);
+
+        if (vg < 0)
+            skip("valgrind cannot be run here");
+        else
+            is_int(vg, s.allocs, "as many allocations as valgrind counts");
+    }
 
     /* Without EVPROF_OUTPUT the preload records nothing, silently. */
     unsetenv("EVPROF_OUTPUT");

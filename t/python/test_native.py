@@ -18,6 +18,7 @@ evprof = evprof_test.load()
 ENV = evprof_test.subprocess_env()
 LIB = ENV.get('EVPROF_MALLOC_LIBRARY')
 HERE = os.path.dirname(os.path.abspath(__file__))
+EXT = os.path.join(evprof_test.BUILDDIR, 't', 'python', '.libs')
 
 SCRIPT = r'''
 import ctypes, sys
@@ -137,6 +138,33 @@ class TestNative(unittest.TestCase):
         self.assertGreater(len(pymem), 2000)
         self.assertLess(len(native), len(pymem) / 10,
                         'PyMem blocks are not logged again as native')
+
+    def test_c_extension(self):
+        script = (
+            "import sys, evprof_test\n"
+            "ev = evprof_test.load()\n"
+            "sys.path.insert(0, %r)\n"
+            "import _allocext\n"
+            "def grab():\n"
+            "    _allocext.keep(10, 444443)\n"
+            "def churn():\n"
+            "    _allocext.churn(1000, 333331)\n"
+            "p = ev.EventProfiler(impl='c', memory=('obj', 'native'))\n"
+            "p.start(); grab(); churn(); _allocext.drop(); p.stop()\n"
+            "df = p.retrieve_results()\n"
+            "k = df[df.value2 == 444443]\n"
+            "c = df[df.value2 == 333331]\n"
+            "f = df[df.value2 == -444443]\n"
+            "print(len(k), set(k.event), set(k.name), len(c), set(c.name),"
+            " len(f))\n" % EXT)
+        env = dict(ENV)
+        env['LD_PRELOAD'] = LIB
+        out = subprocess.run([sys.executable, '-c', script], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, timeout=300)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.strip(),
+                         "10 {'calloc'} {'grab'} 1000 {'churn'} 10")
 
     def test_opt_in(self):
         rows, _ = self.api(True)
