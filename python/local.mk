@@ -39,7 +39,7 @@ PY_TESTS = \
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/stress.py \
 	t/python/core_smoke.py \
-	bench/bench_python.py doc/evprof-python.md
+	bench/bench_python.py bench/bench_native.py doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -48,7 +48,7 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
 bench: bench-python
-.PHONY: bench-python check-python-versions
+.PHONY: bench-python bench-native check-python-versions
 
 # The C core built by hand against other interpreters (no numpy needed):
 #   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
@@ -164,7 +164,13 @@ TESTS += $(PY_TESTS)
 bench-python: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_python.py
+
+# Native allocations: evprof run --native beside heaptrack.
+bench-native: python/evprof/_core.la lib/libevprof-malloc.la \
+	  t/python/_allocext.la
+	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  $(PYTHON) $(top_srcdir)/bench/bench_native.py
 else
-bench-python:
-	@echo "bench-python: the Python package is disabled"
+bench-python bench-native:
+	@echo "$@: the Python package is disabled"
 endif
