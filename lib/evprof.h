@@ -102,6 +102,7 @@ const char *evprof_version(void);
 #include <evprof/clock.h>
 #include <evprof/buffer.h>
 #include <evprof/hook.h>
+#include <evprof/domain.h>
 #include <evprof/trace.h>
 #include <evprof/sink.h>
 #include <evprof/stream.h>

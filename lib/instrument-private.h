@@ -55,6 +55,10 @@ int evprof__instrument_write(evprof_buffer *b, const char *file,
                              uint64_t lost_before, const char *scope)
     EVPROF_NOINSTR;
 
+/* The buffer of the recording going on, or NULL (libevprof-malloc.so logs
+ * native allocations into it). */
+evprof_buffer *evprof__instrument_active(void) EVPROF_NOINSTR;
+
 /* Drops what a buffer still holds (events logged after a stop). */
 void evprof__instrument_drain(evprof_buffer *b) EVPROF_NOINSTR;
 

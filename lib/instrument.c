@@ -302,6 +302,11 @@ int evprof_instrument_set_limit(size_t max_events)
     return rc;
 }
 
+evprof_buffer *evprof__instrument_active(void)
+{
+    return __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+}
+
 int evprof_instrument_running(void)
 {
     return __atomic_load_n(&active, __ATOMIC_ACQUIRE) != NULL;

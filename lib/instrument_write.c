@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "instrument-private.h"
+#include "sink-private.h"
 #include "symbols-private.h"
 
 /* Events moved from the buffer to the file at a time. */
@@ -159,7 +160,8 @@ int evprof__instrument_write(evprof_buffer *b, const char *file,
     }
     evprof_trace_write_meta(w, "source", "evprof-instrument");
     evprof_trace_write_meta(w, "id_frame", "function address");
-    evprof_trace_write_meta(w, "id_arg", "call site address");
+    evprof_trace_write_meta(w, "id_arg", "call site address (allocation "
+                            "events: the domain)");
 #ifdef HAVE_LIBDW
     evprof_trace_write_meta(w, "resolver", "libdw");
 #else
@@ -181,8 +183,11 @@ int evprof__instrument_write(evprof_buffer *b, const char *file,
     while ((n = evprof_buffer_dump_ex(b, ev, thr, BATCH)) > 0) {
         rc = evprof_trace_write_events(w, ev, thr, n);
         total += n;
+        /* Allocation events (libevprof-malloc.so) hold a context and a
+         * domain, not addresses. */
         for (i = 0; i < n && rc == 0; i++)
-            if ((rc = set_add(&fns, (uintptr_t)ev[i].id_frame)) == 0)
+            if (!evprof__is_memory(ev[i].event)
+                && (rc = set_add(&fns, (uintptr_t)ev[i].id_frame)) == 0)
                 rc = set_add(&sites, (uintptr_t)ev[i].id_arg);
         if (rc < 0)
             goto out;

@@ -10,13 +10,16 @@ EVPROF_PY_SOURCES = \
 	python/evprof/profiler.py \
 	python/evprof/_report.py \
 	python/evprof/_event_profiler_c.py \
-	python/evprof/event_profiler.py
+	python/evprof/event_profiler.py \
+	python/evprof/numpy_data.py \
+	python/evprof/native.py
 
 # The extension, a file a job (see python/evprof/_core.h).
 EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_session.c python/evprof/_threads.c python/evprof/_memory.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
-	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c
+	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
+	python/evprof/_numpy.c python/evprof/_native.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h
@@ -27,6 +30,8 @@ PY_TESTS = \
 	t/python/test_events.py \
 	t/python/test_hazards.py \
 	t/python/test_memory.py \
+	t/python/test_native.py \
+	t/python/test_numpy_data.py \
 	t/python/test_robust.py \
 	t/python/test_seed_compat.py \
 	t/python/test_threads.py
@@ -35,7 +40,8 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	python/evprof-cli.in \
 	t/python/stress.py \
 	t/python/core_smoke.py \
-	bench/bench_python.py bench/bench_pipeline.py doc/evprof-python.md
+	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
+	doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -44,7 +50,7 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
 bench: bench-python
-.PHONY: bench-python bench-pipeline check-python-versions
+.PHONY: bench-python bench-pipeline bench-native check-python-versions
 
 # The C core built by hand against other interpreters (no numpy needed):
 #   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
@@ -131,13 +137,29 @@ bin/evprof: $(srcdir)/python/evprof-cli.in Makefile
 	  $(srcdir)/python/evprof-cli.in > $@.tmp && chmod +x $@.tmp && \
 	  mv $@.tmp $@
 CLEANFILES += bin/evprof
+# Where libevprof-malloc.so is installed, for `evprof run --native`: made
+# by make, as $(libdir) is only known then.
+nodist_evprofpy_PYTHON = python/evprof/_paths.py
+python/evprof/_paths.py: Makefile
+	$(AM_V_GEN)$(MKDIR_P) python/evprof && \
+	  printf '"""Made by make: where libevprof is installed."""\nLIBDIR = %s\n' \
+	  "'$(libdir)'" > $@
+CLEANFILES += python/evprof/_paths.py
+all-local: python/evprof/_paths.py
 evprofpy_LTLIBRARIES = python/evprof/_core.la
 python_evprof__core_la_SOURCES = $(EVPROF_CORE_SOURCES)
 python_evprof__core_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 python_evprof__core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 python_evprof__core_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^PyInit__core$$'
-python_evprof__core_la_LIBADD = lib/libevprof-pic.la $(PTHREAD_LIBS)
+python_evprof__core_la_LIBADD = lib/libevprof-pic.la $(DL_LIBS) $(PTHREAD_LIBS)
+# A C extension that calls malloc, for the native allocation tests and
+# benchmark (never installed).
+check_LTLIBRARIES += t/python/_allocext.la
+t_python__allocext_la_SOURCES = t/python/allocext.c
+t_python__allocext_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
+t_python__allocext_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere -export-symbols-regex '^PyInit__allocext$$'
 # The library again, as a libtool convenience library: a shared module
 # linked with a static archive is not portable (libtool warns).
 noinst_LTLIBRARIES = lib/libevprof-pic.la
@@ -160,8 +182,13 @@ bench-python: python/evprof/_core.la
 bench-pipeline: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_pipeline.py
+# Native allocations: evprof run --native beside heaptrack.
+bench-native: python/evprof/_core.la lib/libevprof-malloc.la \
+	  t/python/_allocext.la
+	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  $(PYTHON) $(top_srcdir)/bench/bench_native.py
 else
-bench-python bench-pipeline:
+bench-python bench-pipeline bench-native:
 	@echo "$@: the Python package is disabled"
 endif
 

@@ -75,6 +75,19 @@ void evp_memory_after_fork(void);
 PyObject *evp_memory_hooked(PyObject *mod, PyObject *noarg);
 PyObject *evp_pool_count(PyObject *mod, PyObject *noarg);
 
+/* _numpy.c */
+PyObject *evp_Profiler_numpy_install(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_numpy_remove(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_numpy_owned(Profiler *self, PyObject *noarg);
+void evp_numpy_remove(Profiler *self);
+void evp_numpy_after_fork(void);
+
+/* _native.c */
+PyObject *evp_Profiler_native_install(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_native_remove(Profiler *self, PyObject *noarg);
+void evp_native_remove(Profiler *self);
+void evp_native_after_fork(void);
+
 /* Objects to drop once no thread state is held any more (a decref may run
  * arbitrary code).  Few: one a thread that had ours. */
 struct drops {

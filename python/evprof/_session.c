@@ -170,6 +170,8 @@ static PyObject *end(Profiler *self, PyObject *frame)
     if (self->saved || self->thread_hooked)
         ours = evp_restore(self, &d);
     evp_memory_uninstall(self);
+    evp_numpy_remove(self);
+    evp_native_remove(self);
     if (evp_log_marker(self, frame, EVPROF_PROFILER_SORT) != 0)
         PyErr_Clear();
     self->active = 0;
@@ -233,6 +235,8 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     }
     evp_forget_install(self, &d);
     evp_memory_after_fork();
+    evp_numpy_after_fork();
+    evp_native_after_fork();
     if (evp_reset(self) != 0)
         PyErr_Clear();
     evp_drop_later(&d, self->token);
@@ -250,6 +254,8 @@ PyObject *evp_after_fork(PyObject *mod, PyObject *noarg)
     (void)mod;
     (void)noarg;
     evp_memory_after_fork();
+    evp_numpy_after_fork();
+    evp_native_after_fork();
     Py_RETURN_NONE;
 }
 

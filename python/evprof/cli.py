@@ -27,7 +27,7 @@ CONVERT_FORMATS = ('chrome', 'perfetto', 'csv', 'png', 'evprof')
 SUFFIXES = {'evprof': '.evt', 'chrome': '.json', 'perfetto': '.pftrace',
             'csv': '.csv', 'png': '.png'}
 IMPLS = ('c', 'pybind11', 'python')
-DOMAINS = ('raw', 'mem', 'obj')
+DOMAINS = ('raw', 'mem', 'obj', 'numpy')
 SORTS = ('inclusive', 'exclusive', 'calls', 'bytes', 'net', 'name')
 
 _RUN_VALUE_OPTIONS = {'-o', '--output', '--format', '--impl', '--memory',
@@ -86,12 +86,18 @@ def _parsers():
                           'the fastest), pybind11 (a C callable given to '
                           'sys.setprofile), python (a Python callback) '
                           '(default: c)')
-    run.add_argument('--memory', default='raw,mem,obj', metavar='DOMAINS',
+    run.add_argument('--memory', default='raw,mem,obj,numpy',
+                     metavar='DOMAINS',
                      help='allocator domains to record, comma separated '
-                          'among raw, mem, obj, or none (default: '
-                          'raw,mem,obj)')
+                          'among raw, mem, obj, numpy (its array data, '
+                          'when the script imports numpy), or none '
+                          '(default: all)')
     run.add_argument('--threads', action='store_true',
                      help='also profile the threads the script starts')
+    run.add_argument('--native', action='store_true',
+                     help='also record native allocations (malloc, '
+                          'anonymous mmap) of every library: runs the '
+                          'script with libevprof-malloc.so preloaded')
     run.add_argument('--plot', metavar='OUT.png',
                      help='draw the flame chart and the bytes in use into '
                           'this picture')
@@ -159,7 +165,7 @@ def _domains(text):
     bad = [n for n in names if n not in DOMAINS]
     if bad:
         raise UsageError("argument --memory: unknown domain %r (expected "
-                         "raw, mem, obj or none)" % bad[0])
+                         "raw, mem, obj, numpy or none)" % bad[0])
     return names
 
 
@@ -295,6 +301,33 @@ def _write_outputs(prof, opts, fmt, err, program, started=None):
         print(_printable(evprof.summary.format_summary(table)))
 
 
+def _preload_native(argv):
+    """
+    For --native: runs this command again with libevprof-malloc.so
+    preloaded (exec: never returns), unless it is already; a UsageError
+    when the library cannot be found.
+    """
+    from . import native
+    if native.preloaded():
+        return
+    if os.environ.get(native.REEXEC_ENV):
+        raise UsageError('--native: %s was not preloaded (the dynamic '
+                         'loader refused it)' % native.library())
+    lib = native.library()
+    if lib is None:
+        raise UsageError('--native: libevprof-malloc.so not found (set %s '
+                         'to its path)' % native.LIBRARY_ENV)
+    env = dict(os.environ)
+    env['LD_PRELOAD'] = ':'.join(
+        [lib] + [p for p in env.get('LD_PRELOAD', '').split(':') if p])
+    env[native.REEXEC_ENV] = '1'
+    cmd = getattr(sys, 'orig_argv', None) or (
+        [sys.executable, '-m', 'evprof', 'run'] + list(argv))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)
+
+
 def _cmd_run(argv, err):
     head, target, args = _split_run(argv)
     _, run = _parsers()
@@ -309,6 +342,9 @@ def _cmd_run(argv, err):
     if opts.size <= 0:
         raise UsageError('argument --size: must be a positive integer')
     memory = _domains(opts.memory)
+    if opts.native:
+        _preload_native(argv)
+        memory = list(memory or []) + ['native']
     fmt = _out_format(opts)
     if opts.output:
         _check_writable(opts.output, 'output')

@@ -13,10 +13,11 @@ import weakref
 import numpy
 import pandas
 
-from . import _core
+from . import _core, numpy_data
 from ._report import EVENT_MAPPING, build_columns, fill_freed_sizes
 
-_DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4}
+_DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4, 'numpy': 8, 'native': 16}
+_PYMEM = 7
 _IMPLS = ('python', 'pybind11', 'c')
 _COLUMNS = ['time', 'value1', 'value2', 'event', 'name', 'mod', 'lineno',
             'from_name', 'from_mod', 'from_line']
@@ -56,7 +57,7 @@ def _domain_mask(memory):
     if memory is None or memory is False:
         return 0
     if memory is True:
-        return 7
+        return 15
     if isinstance(memory, str):
         memory = (memory,)
     try:
@@ -72,7 +73,7 @@ def _domain_mask(memory):
                             % type(name).__name__)
         if name not in _DOMAINS:
             raise ValueError("unknown memory domain %r (expected 'raw', "
-                             "'mem' or 'obj')" % name)
+                             "'mem', 'obj', 'numpy' or 'native')" % name)
         mask |= _DOMAINS[name]
     return mask
 
@@ -101,8 +102,12 @@ class EventProfiler:
     :param impl: ``'c'`` (a C profile function, the fastest),
         ``'pybind11'`` (a C callable given to :func:`sys.setprofile`) or
         ``'python'`` (a Python :meth:`log_event`); all log the same events
-    :param memory: which PyMem domains to hook: True (all: ``'raw'``,
-        ``'mem'``, ``'obj'``), False or None (none), or a sequence of names
+    :param memory: which allocators to hook: True (all: the PyMem domains
+        ``'raw'``, ``'mem'``, ``'obj'``, and ``'numpy'``, numpy's array
+        data, when the program imports numpy), False or None (none), or a
+        sequence of names, among which ``'native'`` (opt-in: malloc and
+        anonymous mmap from any library, when libevprof-malloc.so is
+        preloaded, as ``evprof run --native`` does)
     :param threads: also profile the threads started after :meth:`start`
         (:func:`threading.setprofile`), and with ``impl='c'`` the threads
         already running
@@ -136,7 +141,9 @@ class EventProfiler:
         self._copy_cache = False
         self._events = []
         self._thread_index = []
-        self._buffer = _core.Profiler(size, domains)
+        self._numpy = bool(domains & _DOMAINS['numpy'])
+        self._native = bool(domains & _DOMAINS['native'])
+        self._buffer = _core.Profiler(size, domains & _PYMEM)
 
     @property
     def n_columns(self):
@@ -204,6 +211,14 @@ class EventProfiler:
             # succeeded just before an asynchronous exception struck.
             self._buffer.abort(token)
             raise
+        if self._numpy:
+            numpy_data.start(self)
+        if self._native:
+            why = self._buffer.native_install()
+            if why is not None:
+                warnings.warn("evprof: native allocations are not "
+                              "recorded: %s" % why, RuntimeWarning,
+                              stacklevel=2)
 
     def stop(self):
         """
@@ -222,6 +237,8 @@ class EventProfiler:
             # Stopped meanwhile (a signal handler, another thread).
             return
         _running.discard(self)
+        if self._numpy:
+            numpy_data.stop(self)
         self._prof = self._hook_obj = None
         self._thread_prof = self._thread_hook_obj = None
         self._empty_cache()

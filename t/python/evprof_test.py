@@ -49,6 +49,9 @@ def subprocess_env():
     env['EVPROF_SRCDIR'] = SRCDIR
     env['EVPROF_BUILDDIR'] = BUILDDIR
     env['PYTHONPATH'] = _HERE + os.pathsep + env.get('PYTHONPATH', '')
+    native = os.path.join(BUILDDIR, 'lib', '.libs', 'libevprof-malloc.so')
+    if os.path.isfile(native):
+        env.setdefault('EVPROF_MALLOC_LIBRARY', native)
     return env
 
 
