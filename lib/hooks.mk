@@ -26,6 +26,10 @@ DISTCLEANFILES += lib/evprof-instrument.pc
 C_TESTS += t/trace t/trace-memory t/hooks t/quiesce t/instrument
 t_trace_SOURCES = t/trace.c
 t_trace_memory_SOURCES = t/trace-memory.c
+C_TESTS += t/trace-packed t/trace-freed
+t_trace_packed_SOURCES = t/trace-packed.c
+t_trace_freed_SOURCES = t/trace-freed.c
+EXTRA_DIST += t/data/trace-v1.0.evt
 t_hooks_SOURCES = t/hooks.c
 t_quiesce_SOURCES = t/quiesce.c
 t_instrument_SOURCES = t/instrument.c examples/trace-check.h
@@ -81,6 +85,18 @@ bench: bench-instrument
 bench-instrument: bench/instr_plain$(EXEEXT) bench/instr_hooked$(EXEEXT)
 	$(SHELL) $(srcdir)/bench/instr.sh
 .PHONY: bench-instrument
+
+# ---- benchmark: the trace reader against a plain read (make bench) ----
+# `make bench-read BENCH_TRACE=t.evt` reads that file, else a synthetic one.
+EXTRA_PROGRAMS += bench/bench_read
+bench_bench_read_SOURCES = bench/bench_read.c
+bench_bench_read_CFLAGS = $(AM_CFLAGS) -O2
+bench_bench_read_LDADD = lib/libevprof.a $(PTHREAD_LIBS)
+
+bench: bench-read
+bench-read: bench/bench_read$(EXEEXT)
+	./bench/bench_read$(EXEEXT) $(BENCH_TRACE)
+.PHONY: bench-read
 
 # ---- man pages ----
 dist_man_MANS += doc/evprof_trace_writer_open.3 doc/evprof_trace_reader_open.3 \
