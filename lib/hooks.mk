@@ -116,6 +116,7 @@ dist_man_MANS += doc/evprof_trace_write_meta.3 \
 	doc/evprof_trace_reader_line_count.3 doc/evprof_trace_reader_line.3 \
 	doc/evprof_trace_reader_find_line.3 doc/evprof_trace_reader_lost.3 \
 	doc/evprof_trace_reader_events.3 doc/evprof_trace_reader_close.3 \
+	doc/evprof_trace_reader_set_flags.3 \
 	doc/evprof_alloc_hook_allocator.3 doc/evprof_alloc_hook_inner.3 \
 	doc/evprof_alloc_hook_enable.3 doc/evprof_alloc_hook_install.3 \
 	doc/evprof_alloc_hook_remove.3 doc/evprof_alloc_hook_free.3 \
