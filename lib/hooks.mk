@@ -6,6 +6,7 @@
 lib_libevprof_a_SOURCES += lib/trace-private.h lib/trace_write.c \
 	lib/trace-read-private.h lib/trace_tables.c \
 	lib/trace_read.c
+lib_libevprof_a_SOURCES += lib/trace_encode.c lib/trace_decode.c lib/trace_freed.c
 evprofinclude_HEADERS += lib/evprof/trace.h lib/evprof/instrument.h
 
 # The instrument library: its own static archive, never instrumented itself.
@@ -25,6 +26,10 @@ DISTCLEANFILES += lib/evprof-instrument.pc
 C_TESTS += t/trace t/trace-memory t/hooks t/quiesce t/instrument
 t_trace_SOURCES = t/trace.c
 t_trace_memory_SOURCES = t/trace-memory.c
+C_TESTS += t/trace-packed t/trace-freed
+t_trace_packed_SOURCES = t/trace-packed.c
+t_trace_freed_SOURCES = t/trace-freed.c
+EXTRA_DIST += t/data/trace-v1.0.evt
 t_hooks_SOURCES = t/hooks.c
 t_quiesce_SOURCES = t/quiesce.c
 t_instrument_SOURCES = t/instrument.c examples/trace-check.h
@@ -81,6 +86,18 @@ bench-instrument: bench/instr_plain$(EXEEXT) bench/instr_hooked$(EXEEXT)
 	$(SHELL) $(srcdir)/bench/instr.sh
 .PHONY: bench-instrument
 
+# ---- benchmark: the trace reader against a plain read (make bench) ----
+# `make bench-read BENCH_TRACE=t.evt` reads that file, else a synthetic one.
+EXTRA_PROGRAMS += bench/bench_read
+bench_bench_read_SOURCES = bench/bench_read.c
+bench_bench_read_CFLAGS = $(AM_CFLAGS) -O2
+bench_bench_read_LDADD = lib/libevprof.a $(PTHREAD_LIBS)
+
+bench: bench-read
+bench-read: bench/bench_read$(EXEEXT)
+	./bench/bench_read$(EXEEXT) $(BENCH_TRACE)
+.PHONY: bench-read
+
 # ---- man pages ----
 dist_man_MANS += doc/evprof_trace_writer_open.3 doc/evprof_trace_reader_open.3 \
 	doc/evprof_alloc_hook_new.3 doc/evprof_hook_enter.3 doc/evprof_instrument_start.3
@@ -99,6 +116,7 @@ dist_man_MANS += doc/evprof_trace_write_meta.3 \
 	doc/evprof_trace_reader_line_count.3 doc/evprof_trace_reader_line.3 \
 	doc/evprof_trace_reader_find_line.3 doc/evprof_trace_reader_lost.3 \
 	doc/evprof_trace_reader_events.3 doc/evprof_trace_reader_close.3 \
+	doc/evprof_trace_reader_set_flags.3 \
 	doc/evprof_alloc_hook_allocator.3 doc/evprof_alloc_hook_inner.3 \
 	doc/evprof_alloc_hook_enable.3 doc/evprof_alloc_hook_install.3 \
 	doc/evprof_alloc_hook_remove.3 doc/evprof_alloc_hook_free.3 \

@@ -231,16 +231,10 @@ static uint64_t take(struct evprof_stream *s, struct thread *t, uint64_t max,
 
 static void write_events(struct evprof_stream *s, uint32_t index, uint64_t n)
 {
-    unsigned char *p = s->payload + 8 + n * TRACE_EVENT_SIZE;
-    uint64_t i;
     int rc;
 
-    put_u32(s->payload, (uint32_t)n);
-    put_u32(s->payload + 4, EVENTS_FLAG_THREAD);
-    for (i = 0; i < n; i++, p += 4)
-        put_u32(p, index);
-    rc = evprof__trace_write_section(s->w, SEC_EVENTS, SEC_FLAG_REQUIRED,
-                                     s->payload, (size_t)(p - s->payload), n);
+    /* The payload holds the records take() copied: packed by the writer. */
+    rc = evprof__trace_write_records(s->w, s->payload + 8, index, (size_t)n);
     if (rc == 0) {
         __atomic_fetch_add(&s->events, n, __ATOMIC_RELAXED);
         __atomic_fetch_add(&s->sections, 1, __ATOMIC_RELAXED);

@@ -17,6 +17,19 @@ struct meta_block {
     uint32_t count;
 };
 
+/* The blocks live at the point of the trace read so far, for
+ * EVPROF_READ_FREED_SIZES (lib/trace_freed.c). */
+struct evprof__freed_slot {
+    uint64_t key;             /* the pointer */
+    int64_t size;
+    int used;
+};
+
+struct evprof__freed {
+    struct evprof__freed_slot *slots;
+    size_t cap, count;        /* cap: 0 or a power of two */
+};
+
 struct evprof_trace_reader {
     FILE *f;
     uint64_t offset;          /* of the next byte to read */
@@ -31,6 +44,18 @@ struct evprof_trace_reader {
     uint64_t ev_left;
     uint64_t events, sections, lost;
     uint64_t max_thread;      /* 1 + the largest thread index seen */
+    /* The EVENTS_PACKED section in buf, decoded whole when first read
+     * (lib/trace_decode.c): into the caller's array when it has room,
+     * else into dec, from which dec_pos is the next event. */
+    int pending;              /* buf holds one not decoded yet */
+    uint64_t pending_at;      /* its offset in the file */
+    size_t pending_len;
+    int decoded;              /* dec holds it */
+    evprof_event *dec;
+    uint32_t *dec_thr;
+    size_t dec_pos;
+    unsigned flags;           /* evprof_trace_reader_set_flags */
+    struct evprof__freed freed;
     /* Tables: memory bounded by the file, a small factor of the bytes of
      * each section (see trace_tables.c). */
     struct meta_block *meta;
@@ -63,6 +88,11 @@ int evprof__trace_parse_names(evprof_trace_reader *r, uint64_t at,
                               size_t len);
 int evprof__trace_parse_lines(evprof_trace_reader *r, uint64_t at,
                               size_t len);
+/* Fills the value2 of the frees among ev[0..n) (trace_freed.c); 0 or
+ * -ENOMEM.  Clear frees the table. */
+int evprof__freed_apply(struct evprof__freed *t, evprof_event *ev, size_t n);
+void evprof__freed_clear(struct evprof__freed *t);
+
 /* Frees what the table sections left. */
 void evprof__trace_tables_free(evprof_trace_reader *r);
 

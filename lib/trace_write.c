@@ -120,6 +120,26 @@ int evprof__trace_write_section(evprof_trace_writer *w, uint32_t type,
     return rc;
 }
 
+static int write_packed(evprof_trace_writer *w, const evprof_event *ev,
+                        const uint32_t *thread, const unsigned char *rec,
+                        uint32_t one_thread, size_t n);
+
+int evprof__trace_write_records(evprof_trace_writer *w,
+                                const unsigned char *rec, uint32_t thread,
+                                size_t n)
+{
+    int rc = 0;
+    size_t k;
+
+    pthread_mutex_lock(&w->lock);
+    for (; n > 0 && rc == 0; n -= k, rec += k * TRACE_EVENT_SIZE) {
+        k = n < TRACE_EVENTS_PER_SECTION ? n : TRACE_EVENTS_PER_SECTION;
+        rc = write_packed(w, NULL, NULL, rec, thread, k);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
 static int attach(evprof_trace_writer *w, int on)
 {
     if (!on) {
@@ -270,28 +290,18 @@ static int write_threads(evprof_trace_writer *w,
     return emit(w, SEC_THREADS, 0, 8 + n * THREAD_RECORD);
 }
 
-static int write_events_section(evprof_trace_writer *w, const evprof_event *ev,
-                                const uint32_t *thread, size_t n)
+/* Events as EVENTS_PACKED sections (lib/trace_encode.c): records
+ * (`rec` NULL) or 48-byte little-endian ones of one thread. */
+static int write_packed(evprof_trace_writer *w, const evprof_event *ev,
+                        const uint32_t *thread, const unsigned char *rec,
+                        uint32_t one_thread, size_t n)
 {
-    size_t i, len = 8 + n * TRACE_EVENT_SIZE + (thread ? 4 * n : 0);
-    unsigned char *p;
+    size_t len;
 
-    if (reserve(w, len))
+    if (reserve(w, TRACE_PACKED_BOUND(n)))
         return w->error;
-    put_u32(w->buf, (uint32_t)n);
-    put_u32(w->buf + 4, thread ? EVENTS_FLAG_THREAD : 0);
-    for (i = 0, p = w->buf + 8; i < n; i++, p += TRACE_EVENT_SIZE) {
-        put_u64(p, (uint64_t)ev[i].id_frame);
-        put_u64(p + 8, (uint64_t)ev[i].id_arg);
-        put_u64(p + 16, (uint64_t)ev[i].event);
-        put_u64(p + 24, (uint64_t)ev[i].time);
-        put_u64(p + 32, (uint64_t)ev[i].value1);
-        put_u64(p + 40, (uint64_t)ev[i].value2);
-    }
-    if (thread)
-        for (i = 0; i < n; i++, p += 4)
-            put_u32(p, thread[i]);
-    if (emit(w, SEC_EVENTS, SEC_FLAG_REQUIRED, len))
+    len = evprof__trace_pack(w->buf, ev, thread, rec, one_thread, n);
+    if (emit(w, SEC_EVENTS_PACKED, SEC_FLAG_REQUIRED, len))
         return w->error;
     w->events += n;
     return 0;
@@ -310,7 +320,7 @@ static int write_events(evprof_trace_writer *w, const evprof_event *ev,
         return w->error;
     while (n > 0) {
         k = n < TRACE_EVENTS_PER_SECTION ? n : TRACE_EVENTS_PER_SECTION;
-        if (write_events_section(w, ev, thread, k))
+        if (write_packed(w, ev, thread, NULL, 0, k))
             return w->error;
         ev += k;
         if (thread)

@@ -243,25 +243,42 @@ static size_t sections(const uint8_t *p, size_t len, size_t *at, size_t max)
     return k;
 }
 
-int main(void)
+/* The trace of version 1.0 kept in t/data (48-byte EVENTS sections),
+ * which readers read forever. */
+static uint8_t *old_trace(size_t *len)
+{
+    const char *srcdir = getenv("srcdir");
+    char name[512];
+    uint8_t *data;
+    FILE *f;
+    long n;
+
+    snprintf(name, sizeof(name), "%s/t/data/trace-v1.0.evt",
+             srcdir != NULL ? srcdir : ".");
+    f = fopen(name, "rb");
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0)
+        bail("cannot read %s", name);
+    rewind(f);
+    data = malloc((size_t)n);
+    if (data == NULL || fread(data, 1, (size_t)n, f) != (size_t)n)
+        bail("cannot read %s", name);
+    fclose(f);
+    *len = (size_t)n;
+    return data;
+}
+
+static void fuzz(uint8_t *good, size_t len, const char *what)
 {
     enum { MUTATIONS = 4000 };
-    size_t len, nsec, at[64], i;
-    uint8_t *good = make_trace(&len), *bad = malloc(len);
+    size_t nsec, at[64], i;
+    uint8_t *bad = malloc(len);
     char msg[256];
     int refused = 0, accepted = 0, silent = 0, plain_refused = 0;
     int m;
 
     if (bad == NULL)
         bail("out of memory");
-    plan(5);
-    if (getenv("EVPROF_FUZZ_SEED") != NULL) {
-        /* `make fuzz-trace`: the valid trace seeds libFuzzer's corpus. */
-        FILE *f = fopen(getenv("EVPROF_FUZZ_SEED"), "wb");
-
-        if (f == NULL || fwrite(good, 1, len, f) != len || fclose(f) != 0)
-            bail("cannot write %s", getenv("EVPROF_FUZZ_SEED"));
-    }
+    diag("%s", what);
     spit(good, len);
     is_int(0, read_everything(msg, sizeof(msg)), "the valid trace reads");
     nsec = sections(good, len, at, 64);
@@ -319,7 +336,7 @@ int main(void)
         int rc;
 
         for (k = 0; k < nsec; k++)
-            if (good[at[k]] == 3
+            if ((good[at[k]] == 3 || good[at[k]] == 6)
                 && at[k] + 24 + (size_t)get_u64(good + at[k] + 8) <= i)
                 want += good[at[k] + 24] | (uint64_t)good[at[k] + 25] << 8;
         spit(good, i);
@@ -347,6 +364,24 @@ int main(void)
     is_int(500, plain_refused, "garbage after the header is refused");
     free(good);
     free(bad);
+}
+
+int main(void)
+{
+    size_t len;
+    uint8_t *good = make_trace(&len);
+
+    plan(10);
+    if (getenv("EVPROF_FUZZ_SEED") != NULL) {
+        /* `make fuzz-trace`: the valid trace seeds libFuzzer's corpus. */
+        FILE *f = fopen(getenv("EVPROF_FUZZ_SEED"), "wb");
+
+        if (f == NULL || fwrite(good, 1, len, f) != len || fclose(f) != 0)
+            bail("cannot write %s", getenv("EVPROF_FUZZ_SEED"));
+    }
+    fuzz(good, len, "a trace of this version (EVENTS_PACKED)");
+    good = old_trace(&len);
+    fuzz(good, len, "a trace of version 1.0 (EVENTS), t/data/trace-v1.0.evt");
     unlink(path);
     return 0;
 }

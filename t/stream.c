@@ -369,11 +369,11 @@ static void write_error(void)
         bail("setup");
     signal(SIGXFSZ, SIG_IGN);
     small = old;
-    small.rlim_cur = 100000;
+    small.rlim_cur = 20000; /* packed, 20000 events take some 60 kB */
     if (setrlimit(RLIMIT_FSIZE, &small) != 0
         || evprof_trace_writer_open(path, &w) != 0)
         bail("setup");
-    is_int(0, evprof_stream_start(w, b, NULL, &s), "stream into 100 kB");
+    is_int(0, evprof_stream_start(w, b, NULL, &s), "stream into 20 kB");
     for (i = 0; i < 20000; i++)
         evprof_log(b, 0, 0, EVPROF_CALL, i, 0);
     is_int(-EFBIG, evprof_stream_flush(s), "flush: -EFBIG");

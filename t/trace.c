@@ -73,7 +73,7 @@ static uint64_t events_before(const unsigned char *p, size_t len, size_t cut)
             | (uint64_t)p[pos + 10] << 16 | (uint64_t)p[pos + 11] << 24;
         if (pos + 24 + plen > cut)
             break;
-        if (p[pos] == 3)
+        if (p[pos] == 3 || p[pos] == 6)
             n += (uint64_t)p[pos + 24] | (uint64_t)p[pos + 25] << 8;
         pos += 24 + (size_t)plen;
     }
@@ -93,7 +93,7 @@ static void truncated_tables(const unsigned char *img, size_t len)
     char want[96];
 
     while (pos + 24 <= len) {
-        if (img[pos] == 3 && ++sec == 2) {
+        if ((img[pos] == 3 || img[pos] == 6) && ++sec == 2) {
             cut = pos + 24 + 30;
             break;
         }
@@ -628,7 +628,7 @@ int main(void)
         spit(bad, copy, len);
         rc = read_all(bad, &nev, msg, sizeof(msg));
         is_int(-EPROTO, rc, "version 2: -EPROTO");
-        ok(strstr(msg, "version 2.0") != NULL, "message: %s", msg);
+        ok(strstr(msg, "version 2.1") != NULL, "message: %s", msg);
     }
     free(img);
     free(copy);

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define EVPROF_TRACE_VERSION_MAJOR 1
-#define EVPROF_TRACE_VERSION_MINOR 0
+#define EVPROF_TRACE_VERSION_MINOR 1
 
 /* Kinds of named keys (the NAMES section). */
 enum {
@@ -142,6 +142,18 @@ int64_t evprof_trace_read_events(evprof_trace_reader *r, evprof_event *out,
 /* Reads (and checks) everything up to the END section, discarding the
  * events, so that the tables are complete.  0 or a negative code. */
 int evprof_trace_reader_finish(evprof_trace_reader *r) EVPROF_WARN_UNUSED;
+
+/* Flags of evprof_trace_reader_set_flags. */
+enum {
+    /* Fill the value2 of free and realloc_free events that hold 0 with
+     * minus the size of the block they free, from the allocation of the
+     * same pointer earlier in the trace (0 stays when there is none). */
+    EVPROF_READ_FREED_SIZES = 1
+};
+
+/* Sets how the next events are read (0 or EVPROF_READ_FREED_SIZES):
+ * 0, or -EINVAL for NULL or an unknown flag. */
+int evprof_trace_reader_set_flags(evprof_trace_reader *r, unsigned flags);
 
 /* What went wrong ("" when nothing did). */
 const char *evprof_trace_reader_error(const evprof_trace_reader *r);

@@ -461,9 +461,9 @@ static PyMethodDef TraceWriter_methods[] = {
       "tuples; a thread without a pid is of this process." },
     { "write_events", (PyCFunction)(void (*)(void))TraceWriter_write_events,
       METH_VARARGS | METH_KEYWORDS,
-      "write_events(raw, thread=None, progress=None): EVENTS sections of\n"
-      "an int64 array of shape (n, 6) and its uint32 thread indices;\n"
-      "progress(n) is called with the events written so far." },
+      "write_events(raw, thread=None, progress=None): EVENTS_PACKED\n"
+      "sections of an int64 array of shape (n, 6) and its uint32 thread\n"
+      "indices; progress(n) is called with the events written so far." },
     { "write_names", (PyCFunction)TraceWriter_write_names, METH_O,
       "write_names(seq): NAMES sections of (key, kind, first_line, name,\n"
       "module, file)." },

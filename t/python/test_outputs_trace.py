@@ -497,7 +497,7 @@ class TestDamagedFiles(TempDir):
 
     def test_unsupported_version(self):
         self.assertBad(self.patched_header(major=2),
-                       'unsupported trace version 2.0')
+                       'unsupported trace version 2.1')
 
     def test_unsupported_layout(self):
         self.assertBad(self.patched_header(layout=(56, 7)),
