@@ -34,7 +34,7 @@ PY_TESTS = \
 
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/stress.py \
-	t/python/core_smoke.py \
+	t/python/core_smoke.py t/python/core_monitoring.py \
 	bench/bench_python.py doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
@@ -59,7 +59,8 @@ check-python-versions: lib/libevprof.a
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
 	    -o $$dir/_core$$suf `for f in $(EVPROF_CORE_C); do echo $(top_srcdir)/$$f; done` \
 	    lib/libevprof.a $(PTHREAD_LIBS) && \
-	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir || exit 1; \
+	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir && \
+	  $$py $(top_srcdir)/t/python/core_monitoring.py $$dir || exit 1; \
 	done
 
 # The Python tests against an extension built, with the library's sources,
