@@ -143,6 +143,70 @@ static inline int64_t frame_offset(_PyInterpreterFrame *f)
     return i < 0 ? -1 : (int64_t)i * (int64_t)sizeof(_Py_CODEUNIT);
 }
 
+/* ---- the offset, allocated by the dispatch ------------------------------
+ *
+ * CPython passes each callback the offset as an int object, made for the
+ * event and dropped after the callbacks: past 256 bytes into a code
+ * object, a PyObject_Malloc and a PyObject_Free around every event, which
+ * the allocator hook would log as the program's.  The malloc is the last
+ * event this thread logged (nothing runs between it and the callbacks):
+ * it is taken back out of the thread's chunk; and the int is kept alive
+ * past the dispatch and dropped at this thread's next event, its free
+ * not logged.  Safe because this extension reads its buffer only under
+ * the GIL (dump), which the callback holds, and a signal handler logging
+ * on this thread in between makes the compare-and-swap fail, the event
+ * kept.  At most one such int a thread outlives a run (dropped at the
+ * thread's next event of any run, or never if the thread ends).
+ */
+static _Thread_local PyObject *held_offset;
+
+static void take_back_malloc(Profiler *self, PyObject *o)
+{
+    const struct evprof__buffer_head *bh =
+        (const struct evprof__buffer_head *)(const void *)self->buf;
+    struct evprof__chunk *c;
+    evprof_event *e;
+    uint64_t h;
+
+    if (bh == NULL || bh->policy != EVPROF_GROW
+        || evprof__tcache.buf != self->buf || evprof__tcache.uid != bh->uid)
+        return;
+    c = evprof__tcache.chunk;
+    h = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+    if (h <= c->base)
+        return;
+    e = c->ev + (h - 1 - c->base);
+    if (e->event == EVPROF_MALLOC
+        && e->value1 == (int64_t)(intptr_t)o)
+        (void)__atomic_compare_exchange_n(&c->head, &h, h - 1, 0,
+                                          __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED);
+}
+
+static void hold_offset_slow(Profiler *self, PyObject *o)
+{
+    PyObject *old = held_offset;
+    int in;
+
+    if (o == old)
+        return;
+    take_back_malloc(self, o);
+    Py_INCREF(o);
+    held_offset = o;
+    if (old != NULL) {
+        in = evprof__in_hook;
+        evprof__in_hook = 1;
+        Py_DECREF(old);
+        evprof__in_hook = in;
+    }
+}
+
+static inline void hold_offset(Profiler *self, PyObject *o)
+{
+    if (EVPROF_UNLIKELY(!_Py_IsImmortal(o)))
+        hold_offset_slow(self, o);
+}
+
 /* ---- the callbacks ----------------------------------------------------- */
 
 /* One callable an event: vectorcall, and no recursion check (one raising
@@ -187,6 +251,8 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     if (!wanted(self, &ts) || PyVectorcall_NARGS(nargsf) < 1
         || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
+    if (PyVectorcall_NARGS(nargsf) >= 2)
+        hold_offset(self, args[1]);
     code = (PyCodeObject *)args[0];
     k = mon_code_key(self, code);
     f = current_frame(ts);
@@ -219,9 +285,11 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
     if (PyVectorcall_NARGS(nargsf) < 4)
         Py_RETURN_NONE;
     fn = args[2];
+    if (!wanted(self, &ts))
+        Py_RETURN_NONE;
+    hold_offset(self, args[1]);
     /* The most frequent call, of a Python function, first. */
-    if (Py_IS_TYPE(fn, &PyFunction_Type) || !wanted(self, &ts)
-        || !PyCode_Check(args[0]))
+    if (Py_IS_TYPE(fn, &PyFunction_Type) || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
     k = builtin_key(self, fn, args[3]);
     if (k == 0)
@@ -348,7 +416,32 @@ static void release(PyObject *mon, int tool)
  * every thread (all_threads) or the calling one's only.  0, or -1 with an
  * exception and sys.monitoring as it was.
  */
+static int monitoring_start(Profiler *self, int all_threads);
+static int monitoring_stop(Profiler *self);
+
+/* The registration's own allocations (the calls into sys.monitoring,
+ * our callbacks) are not logged as the program's. */
 int evp_monitoring_start(Profiler *self, int all_threads)
+{
+    int in = evprof__in_hook, rc;
+
+    evprof__in_hook = 1;
+    rc = monitoring_start(self, all_threads);
+    evprof__in_hook = in;
+    return rc;
+}
+
+int evp_monitoring_stop(Profiler *self)
+{
+    int in = evprof__in_hook, rc;
+
+    evprof__in_hook = 1;
+    rc = monitoring_stop(self);
+    evprof__in_hook = in;
+    return rc;
+}
+
+static int monitoring_start(Profiler *self, int all_threads)
 {
     PyObject *mon, *r, *cb;
     PyThreadState *ts = PyThreadState_Get();
@@ -426,7 +519,7 @@ fail:
  * whether the id was still ours with our callbacks (a tool id that the
  * program freed, and perhaps another tool took since, is left alone).
  */
-int evp_monitoring_stop(Profiler *self)
+static int monitoring_stop(Profiler *self)
 {
     PyObject *mon, *r;
     int tool = self->mon_tool, ours = 1, i;
@@ -485,7 +578,32 @@ int evp_monitoring_ready(void)
     return 0;
 }
 
+static int monitoring_start(Profiler *self, int all_threads);
+static int monitoring_stop(Profiler *self);
+
+/* The registration's own allocations (the calls into sys.monitoring,
+ * our callbacks) are not logged as the program's. */
 int evp_monitoring_start(Profiler *self, int all_threads)
+{
+    int in = evprof__in_hook, rc;
+
+    evprof__in_hook = 1;
+    rc = monitoring_start(self, all_threads);
+    evprof__in_hook = in;
+    return rc;
+}
+
+int evp_monitoring_stop(Profiler *self)
+{
+    int in = evprof__in_hook, rc;
+
+    evprof__in_hook = 1;
+    rc = monitoring_stop(self);
+    evprof__in_hook = in;
+    return rc;
+}
+
+static int monitoring_start(Profiler *self, int all_threads)
 {
     (void)self;
     (void)all_threads;
