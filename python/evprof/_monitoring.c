@@ -578,32 +578,7 @@ int evp_monitoring_ready(void)
     return 0;
 }
 
-static int monitoring_start(Profiler *self, int all_threads);
-static int monitoring_stop(Profiler *self);
-
-/* The registration's own allocations (the calls into sys.monitoring,
- * our callbacks) are not logged as the program's. */
 int evp_monitoring_start(Profiler *self, int all_threads)
-{
-    int in = evprof__in_hook, rc;
-
-    evprof__in_hook = 1;
-    rc = monitoring_start(self, all_threads);
-    evprof__in_hook = in;
-    return rc;
-}
-
-int evp_monitoring_stop(Profiler *self)
-{
-    int in = evprof__in_hook, rc;
-
-    evprof__in_hook = 1;
-    rc = monitoring_stop(self);
-    evprof__in_hook = in;
-    return rc;
-}
-
-static int monitoring_start(Profiler *self, int all_threads)
 {
     (void)self;
     (void)all_threads;
