@@ -31,7 +31,10 @@
 
 #include "_core.h"
 
-#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
+/* The registry and the held offsets assume the GIL: not on a
+ * free-threaded build. */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000 \
+    && !defined(Py_GIL_DISABLED)
 
 /* The interpreter's frame record (_PyInterpreterFrame): read only. */
 # define Py_BUILD_CORE 1
