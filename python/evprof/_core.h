@@ -55,9 +55,8 @@ typedef struct {
     /* the sys.monitoring backend */
     int backend;          /* EVP_BACKEND_* of impl 'c' */
     int mon_tool;         /* the tool id held, -1: none */
-    int mon_all;          /* events of every thread, not only mon_tstate's */
-    PyThreadState *mon_tstate;
-    unsigned long mon_thread_id;
+    int mon_all;          /* events of every thread, not only mon_run's */
+    uint64_t mon_run;     /* the mark of the thread that started */
 } Profiler;
 
 extern PyTypeObject evp_Profiler_Type;

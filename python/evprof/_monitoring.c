@@ -225,17 +225,18 @@ typedef struct {
 
 static PyTypeObject MonCallback_Type;
 
-/* Does the calling thread log? */
-static inline int wanted(const Profiler *self, PyThreadState **tsp)
-{
-    PyThreadState *ts;
+/* Each start marks its thread with a number never used before: one
+ * load tells whether the calling thread is the one that started (a
+ * thread state's address may be reused by a later thread). */
+static _Thread_local uint64_t thread_mark
+    __attribute__((tls_model("initial-exec")));
+static uint64_t last_mark;
 
-    if (EVPROF_UNLIKELY(!self->active))
-        return 0;
-    ts = PyThreadState_GET();
-    *tsp = ts;
-    return self->mon_all
-        || (ts == self->mon_tstate && ts->thread_id == self->mon_thread_id);
+/* Does the calling thread log? */
+static inline int wanted(const Profiler *self)
+{
+    return EVPROF_LIKELY(self->active)
+        && (self->mon_all || thread_mark == self->mon_run);
 }
 
 /* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
@@ -251,9 +252,10 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     int64_t k, bk = 0, lasti = -1;
 
     (void)kwnames;
-    if (!wanted(self, &ts) || PyVectorcall_NARGS(nargsf) < 1
+    if (!wanted(self) || PyVectorcall_NARGS(nargsf) < 1
         || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
+    ts = PyThreadState_GET();
     if (PyVectorcall_NARGS(nargsf) >= 2)
         hold_offset(self, args[1]);
     code = (PyCodeObject *)args[0];
@@ -280,7 +282,6 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
 {
     MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
-    PyThreadState *ts;
     PyObject *fn;
     int64_t k, bk, off;
 
@@ -288,7 +289,7 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
     if (PyVectorcall_NARGS(nargsf) < 4)
         Py_RETURN_NONE;
     fn = args[2];
-    if (!wanted(self, &ts))
+    if (!wanted(self))
         Py_RETURN_NONE;
     hold_offset(self, args[1]);
     /* The most frequent call, of a Python function, first. */
@@ -298,11 +299,11 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
     if (k == 0)
         Py_RETURN_NONE;
     bk = mon_code_key(self, (PyCodeObject *)args[0]);
-    off = PyLong_AsLongLong(args[1]);
-    if (off == -1 && PyErr_Occurred()) {
-        PyErr_Clear();
+    if (EVPROF_LIKELY(PyLong_CheckExact(args[1])
+                      && PyUnstable_Long_IsCompact((PyLongObject *)args[1])))
+        off = PyUnstable_Long_CompactValue((PyLongObject *)args[1]);
+    else
         off = -1;
-    }
     (void)evprof_log(self->buf, k, bk, cb->event, off, 0);
     evprof_context_set(bk);
     Py_RETURN_NONE;
@@ -447,7 +448,6 @@ int evp_monitoring_stop(Profiler *self)
 static int monitoring_start(Profiler *self, int all_threads)
 {
     PyObject *mon, *r, *cb;
-    PyThreadState *ts = PyThreadState_Get();
     int tool = -1, i;
     long mask = 0;
     size_t t;
@@ -483,8 +483,7 @@ static int monitoring_start(Profiler *self, int all_threads)
         goto fail;
     }
     self->mon_all = all_threads;
-    self->mon_tstate = ts;
-    self->mon_thread_id = ts->thread_id;
+    thread_mark = self->mon_run = ++last_mark;
     for (i = 0; i < N_EV; i++) {
         cb = callback_new(self, i);
         if (cb == NULL)
