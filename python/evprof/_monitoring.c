@@ -232,11 +232,15 @@ static _Thread_local uint64_t thread_mark
     __attribute__((tls_model("initial-exec")));
 static uint64_t last_mark;
 
-/* Does the calling thread log? */
-static inline int wanted(const Profiler *self)
+/* Does the calling thread log?  The offset int is held in every thread
+ * (all of them log their allocations). */
+static inline int wanted(Profiler *self, PyObject *const *args,
+                         size_t nargsf)
 {
-    return EVPROF_LIKELY(self->active)
-        && (self->mon_all || thread_mark == self->mon_run);
+    if (EVPROF_UNLIKELY(!self->active) || PyVectorcall_NARGS(nargsf) < 2)
+        return 0;
+    hold_offset(self, args[1]);
+    return self->mon_all || thread_mark == self->mon_run;
 }
 
 /* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
@@ -252,12 +256,9 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     int64_t k, bk = 0, lasti = -1;
 
     (void)kwnames;
-    if (!wanted(self) || PyVectorcall_NARGS(nargsf) < 1
-        || !PyCode_Check(args[0]))
+    if (!wanted(self, args, nargsf) || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
     ts = PyThreadState_GET();
-    if (PyVectorcall_NARGS(nargsf) >= 2)
-        hold_offset(self, args[1]);
     code = (PyCodeObject *)args[0];
     k = mon_code_key(self, code);
     f = current_frame(ts);
@@ -286,12 +287,9 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
     int64_t k, bk, off;
 
     (void)kwnames;
-    if (PyVectorcall_NARGS(nargsf) < 4)
+    if (!wanted(self, args, nargsf) || PyVectorcall_NARGS(nargsf) < 4)
         Py_RETURN_NONE;
     fn = args[2];
-    if (!wanted(self))
-        Py_RETURN_NONE;
-    hold_offset(self, args[1]);
     /* The most frequent call, of a Python function, first. */
     if (Py_IS_TYPE(fn, &PyFunction_Type) || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
