@@ -35,7 +35,7 @@ PY_TESTS = \
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/stress.py \
 	t/python/core_smoke.py t/python/core_monitoring.py \
-	bench/bench_python.py doc/evprof-python.md
+	bench/bench_python.py bench/bench_monitoring.py doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
