@@ -19,7 +19,8 @@ EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_session.c python/evprof/_threads.c python/evprof/_memory.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
 	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
-	python/evprof/_numpy.c python/evprof/_native.c
+	python/evprof/_numpy.c python/evprof/_native.c \
+	python/evprof/_monitoring.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h
@@ -39,9 +40,9 @@ PY_TESTS = \
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	python/evprof-cli.in \
 	t/python/stress.py \
-	t/python/core_smoke.py \
+	t/python/core_smoke.py t/python/core_monitoring.py \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
-	doc/evprof-python.md
+	bench/bench_monitoring.py doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -65,7 +66,8 @@ check-python-versions: lib/libevprof.a
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
 	    -o $$dir/_core$$suf `for f in $(EVPROF_CORE_C); do echo $(top_srcdir)/$$f; done` \
 	    lib/libevprof.a $(PTHREAD_LIBS) && \
-	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir || exit 1; \
+	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir && \
+	  $$py $(top_srcdir)/t/python/core_monitoring.py $$dir || exit 1; \
 	done
 
 # The Python tests against an extension built, with the library's sources,

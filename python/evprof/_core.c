@@ -81,7 +81,7 @@ static PyObject *describe(PyObject *fn)
 /* The key of a builtin callable.  A builtin method bound to an object is
  * keyed by its definition (PyMethodDef) and described at once, so that
  * neither the bound method nor its object is kept alive. */
-static int64_t callable_key(Profiler *self, PyObject *fn)
+int64_t evp_callable_key(Profiler *self, PyObject *fn)
 {
     uintptr_t p;
     int64_t k;
@@ -155,7 +155,7 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
         ev = what == PyTrace_C_CALL ? EVPROF_C_CALL
             : what == PyTrace_C_RETURN ? EVPROF_C_RETURN
                                        : EVPROF_C_EXCEPTION;
-        k = arg != NULL ? callable_key(self, arg) : 0;
+        k = arg != NULL ? evp_callable_key(self, arg) : 0;
         code = PyFrame_GetCode(frame);
         bk = code_key(self, code);
         Py_DECREF(code);
@@ -338,14 +338,35 @@ static PyObject *Profiler_memory_stop(Profiler *self, PyObject *noarg)
 
 static int Profiler_init(Profiler *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"size", "domains", NULL};
+    static char *kwlist[] = {"size", "domains", "backend", NULL};
     PyObject *osize;
     int domains = DOM_ALL;
+    const char *backend = "auto";
     Py_ssize_t size;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|i:Profiler", kwlist,
-                                     &osize, &domains))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|is:Profiler", kwlist,
+                                     &osize, &domains, &backend))
         return -1;
+    if (strcmp(backend, "auto") == 0)
+        self->backend = evp_monitoring_available ? EVP_BACKEND_MONITORING
+                                                 : EVP_BACKEND_PROFILE;
+    else if (strcmp(backend, "profile") == 0)
+        self->backend = EVP_BACKEND_PROFILE;
+    else if (strcmp(backend, "monitoring") == 0) {
+        if (!evp_monitoring_available) {
+            PyErr_SetString(PyExc_ValueError,
+                            "backend='monitoring' needs Python 3.12 or "
+                            "3.13 (sys.monitoring)");
+            return -1;
+        }
+        self->backend = EVP_BACKEND_MONITORING;
+    } else {
+        PyErr_Format(PyExc_ValueError,
+                     "backend must be 'auto', 'profile' or 'monitoring', "
+                     "not '%.100s'", backend);
+        return -1;
+    }
+    self->mon_tool = -1;
     /* Any integer (numpy's too), not a bool. */
     if (!PyIndex_Check(osize) || PyBool_Check(osize)) {
         PyErr_Format(PyExc_TypeError, "size must be an int, not %.100s",
@@ -429,6 +450,13 @@ static PyObject *Profiler_get_running(Profiler *self, void *closure)
 {
     (void)closure;
     return PyBool_FromLong(self->token != NULL);
+}
+
+static PyObject *Profiler_get_backend(Profiler *self, void *closure)
+{
+    (void)closure;
+    return PyUnicode_FromString(self->backend == EVP_BACKEND_MONITORING
+                                ? "monitoring" : "profile");
 }
 
 static PyObject *Profiler_n_columns(PyObject *cls, PyObject *noarg)
@@ -533,6 +561,9 @@ static PyGetSetDef Profiler_getset[] = {
     {"active", (getter)Profiler_get_active, NULL, "logging on", NULL},
     {"running", (getter)Profiler_get_running, NULL, "a run is going on",
      NULL},
+    {"backend", (getter)Profiler_get_backend, NULL,
+     "what impl 'c' installs: 'profile' (a profile function) or "
+     "'monitoring' (sys.monitoring callbacks)", NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
@@ -543,7 +574,7 @@ PyTypeObject evp_Profiler_Type = {
     .tp_dealloc = (destructor)Profiler_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_call = evp_Profiler_call,
-    .tp_doc = "Profiler(size, domains=7)\n--\n\n"
+    .tp_doc = "Profiler(size, domains=7, backend='auto')\n--\n\n"
               "The C core of evprof.EventProfiler: an event buffer of "
               "`size` events a chunk, a registry, the hooks.",
     .tp_traverse = (traverseproc)Profiler_traverse,
@@ -606,7 +637,7 @@ PyMODINIT_FUNC PyInit__core(void)
     PyObject *m;
 
     if (PyType_Ready(&evp_Profiler_Type) < 0 || evp_hooks_ready() < 0
-        || evp_threads_init() < 0)
+        || evp_threads_init() < 0 || evp_monitoring_ready() < 0)
         return NULL;
     m = PyModule_Create(&core_module);
     if (m == NULL)

@@ -8,6 +8,7 @@
  *   _threads.c  our profile function in the thread states
  *   _memory.c   the allocator hooks on the PyMem domains
  *   _hooks.c    the callables given to sys.setprofile
+ *   _monitoring.c  the sys.monitoring backend of impl 'c' (3.12, 3.13)
  *   _sinks.c    the library's sinks: summary, Chrome JSON, Perfetto
  *   _floor.c    the benchmarks' floor hooks
  *   _writer.c   the trace file writer
@@ -21,6 +22,11 @@
 #include "evprof.h"
 
 enum { DOM_RAW = 1, DOM_MEM = 2, DOM_OBJ = 4, DOM_ALL = 7 };
+
+/* What impl 'c' installs: the profile function of every version, or the
+ * callbacks of sys.monitoring where it is (3.12 and 3.13, the default
+ * there). */
+enum { EVP_BACKEND_PROFILE = 0, EVP_BACKEND_MONITORING = 1 };
 
 typedef struct {
     PyObject_HEAD
@@ -46,6 +52,11 @@ typedef struct {
     PyObject *token;      /* the run begin() started, NULL when stopped */
     int busy;             /* inside begin/end/install/restore */
     int forked;           /* stopped by fork() in this child */
+    /* the sys.monitoring backend */
+    int backend;          /* EVP_BACKEND_* of impl 'c' */
+    int mon_tool;         /* the tool id held, -1: none */
+    int mon_all;          /* events of every thread, not only mon_run's */
+    uint64_t mon_run;     /* the mark of the thread that started */
 } Profiler;
 
 extern PyTypeObject evp_Profiler_Type;
@@ -55,6 +66,7 @@ int evp_profile_callback(PyObject *obj, PyFrameObject *frame, int what,
                          PyObject *arg);
 int evp_do_log(Profiler *self, PyObject *const *args, Py_ssize_t nargs);
 int evp_log_marker(Profiler *self, PyObject *frame, int64_t event);
+int64_t evp_callable_key(Profiler *self, PyObject *fn);
 int evp_prepare(Profiler *self);
 int evp_reset(Profiler *self);
 
@@ -129,6 +141,13 @@ void evp_session_clear(Profiler *self);
 int evp_hooks_ready(void);
 PyObject *evp_Profiler_hook(Profiler *self, PyObject *noarg);
 PyObject *evp_weak_method(PyObject *mod, PyObject *args);
+
+/* _monitoring.c: 1 where sys.monitoring backs impl 'c' (3.12, 3.13) */
+extern const int evp_monitoring_available;
+int evp_monitoring_ready(void);
+int evp_monitoring_start(Profiler *self, int all_threads);
+int evp_monitoring_stop(Profiler *self);
+void evp_monitoring_after_fork(Profiler *self);
 
 /* _sinks.c */
 PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw);

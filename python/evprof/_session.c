@@ -167,7 +167,7 @@ static PyObject *end(Profiler *self, PyObject *frame)
         Py_RETURN_NONE;
     if (enter(self) != 0)
         return NULL;
-    if (self->saved || self->thread_hooked)
+    if (self->saved || self->thread_hooked || self->mon_tool >= 0)
         ours = evp_restore(self, &d);
     evp_memory_uninstall(self);
     evp_numpy_remove(self);
@@ -217,9 +217,11 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     PyThreadState *me = PyThreadState_Get();
 
     (void)noarg;
-    if (self->token == NULL && !self->saved && !self->thread_hooked)
+    if (self->token == NULL && !self->saved && !self->thread_hooked
+        && self->mon_tool < 0)
         Py_RETURN_FALSE;
     self->active = 0;
+    evp_monitoring_after_fork(self);
     /* Only the forking thread lives on: ours out of it, the saved
      * function back if it was the thread that started. */
     if (evp_is_ours(self, me)) {

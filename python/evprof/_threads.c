@@ -330,10 +330,17 @@ int evp_install(Profiler *self, PyObject *installed, PyObject *thread_hook,
 {
     PyThreadState *ts = PyThreadState_Get();
 
-    if (self->saved) {
+    if (self->saved || self->mon_tool >= 0) {
         PyErr_SetString(PyExc_RuntimeError,
                         "the profile function is already installed");
         return -1;
+    }
+    if (installed == NULL && self->backend == EVP_BACKEND_MONITORING) {
+        /* Callbacks of sys.monitoring: they see every thread, those that
+         * start later too, so no thread hook. */
+        (void)thread_hook;
+        (void)d;
+        return evp_monitoring_start(self, all);
     }
 #if QUIET_SET
     /* Set without the audit hooks: the event once, here. */
@@ -414,9 +421,16 @@ int evp_install(Profiler *self, PyObject *installed, PyObject *thread_hook,
  */
 int evp_restore(Profiler *self, struct drops *d)
 {
-    PyThreadState *me = PyThreadState_Get(), *ts = saved_thread(self);
-    int ours, gone = self->saved && ts == NULL;
+    PyThreadState *me = PyThreadState_Get(), *ts;
+    int ours, gone;
 
+    if (self->mon_tool >= 0) {
+        ours = evp_monitoring_stop(self);
+        evp_forget_install(self, d);
+        return ours;
+    }
+    ts = saved_thread(self);
+    gone = self->saved && ts == NULL;
     (void)me;
     ours = ts != NULL && evp_is_ours(self, ts);
     others_remove(self, ts, d);

@@ -111,6 +111,10 @@ class EventProfiler:
     :param threads: also profile the threads started after :meth:`start`
         (:func:`threading.setprofile`), and with ``impl='c'`` the threads
         already running
+    :param backend: what ``impl='c'`` installs: ``'monitoring'``
+        (:mod:`sys.monitoring` callbacks, Python 3.12 and 3.13),
+        ``'profile'`` (a C profile function) or ``'auto'`` (the first
+        where it exists); see doc/evprof-python.md
 
     Unlike cpyquickhelper's profiler, an exception raised by the profiled
     code never crashes the process, no frame is kept alive, and the buffer
@@ -120,7 +124,7 @@ class EventProfiler:
     _event_mapping = dict(EVENT_MAPPING)
 
     def __init__(self, size=1000000, impl='python', memory=True,
-                 threads=False):
+                 threads=False, backend='auto'):
         if impl not in _IMPLS:
             raise ValueError("Unexpected value for impl=%r, expected one of "
                              "%r." % (impl, _IMPLS))
@@ -143,7 +147,8 @@ class EventProfiler:
         self._thread_index = []
         self._numpy = bool(domains & _DOMAINS['numpy'])
         self._native = bool(domains & _DOMAINS['native'])
-        self._buffer = _core.Profiler(size, domains & _PYMEM)
+        self._buffer = _core.Profiler(size, domains & _PYMEM,
+                                      backend=backend)
 
     @property
     def n_columns(self):

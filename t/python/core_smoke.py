@@ -105,7 +105,9 @@ def edges():
     def down(n):
         return down(n + 1)
 
-    p = _core.Profiler(100, 0)
+    # the profile function's own semantics (on 3.12 and 3.13 impl 'c'
+    # defaults to sys.monitoring: t/python/core_monitoring.py)
+    p = _core.Profiler(100, 0, backend='profile')
     p.set_active(True)
     # installed by hand (impl='pybind11'), stopped from another thread
     sys.setprofile(mine)

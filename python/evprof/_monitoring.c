@@ -1,0 +1,601 @@
+/*
+ * _monitoring.c: the sys.monitoring (PEP 669) backend of impl 'c', on
+ * Python 3.12 and 3.13.
+ *
+ * There the profile function of PyEval_SetProfile is itself emulated on
+ * sys.monitoring, and each of its events builds a frame object.  This
+ * backend registers callbacks of its own instead (one tool id, the
+ * callables below), and logs the events the profile function logs, in the
+ * same columns (see _core.c), from the code object and offset each
+ * callback receives:
+ *
+ *   PY_START, PY_RESUME, PY_THROW  -> call    (value2 1: a resume)
+ *   PY_RETURN, PY_YIELD, PY_UNWIND -> return  (value2 1: a yield)
+ *   CALL of a builtin              -> c_call
+ *   C_RETURN, C_RAISE of a builtin -> c_return, c_exception
+ *
+ * The caller of a Python event (its code and the offset of the instruction
+ * it waits on) is read from the interpreter's own frame record, as
+ * frame.f_back would give it, without making a frame object.  "Builtin"
+ * means what the profile function reports: a builtin function, or a method
+ * descriptor called on an object (keyed by its definition, as the bound
+ * method the profile function got).
+ *
+ * The callbacks never raise and never run Python code on their fast path;
+ * what they allocate on a slow path (the first sight of a builtin) is not
+ * logged.  Monitoring is per interpreter: every thread calls them, and
+ * without all_threads they log only the thread that started.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "_core.h"
+
+/* The registry and the held offsets assume the GIL: not on a
+ * free-threaded build. */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000 \
+    && !defined(Py_GIL_DISABLED)
+
+/* The interpreter's frame record (_PyInterpreterFrame): read only. */
+# define Py_BUILD_CORE 1
+# include "internal/pycore_frame.h"
+# undef Py_BUILD_CORE
+
+const int evp_monitoring_available = 1;
+
+/* The tool ids tried, in order: the profilers' one, then the two that
+ * PEP 669 leaves unassigned. */
+static const int tool_ids[] = {2, 3, 4};
+static const char tool_name[] = "evprof";
+
+enum {
+    EV_PY_START, EV_PY_RESUME, EV_PY_THROW, EV_PY_RETURN, EV_PY_YIELD,
+    EV_PY_UNWIND, EV_CALL, EV_C_RETURN, EV_C_RAISE, N_EV
+};
+
+/* The names in sys.monitoring.events, in the order of the enum above;
+ * their bit numbers are read from there. */
+static const char *const event_names[N_EV] = {
+    "PY_START", "PY_RESUME", "PY_THROW", "PY_RETURN", "PY_YIELD",
+    "PY_UNWIND", "CALL", "C_RETURN", "C_RAISE"
+};
+static long event_bits[N_EV];
+
+/* sys.monitoring.MISSING: the arg0 of a call without arguments. */
+static PyObject *missing;
+
+/* ---- keys -------------------------------------------------------------- */
+
+/* The key of a code object; the slow path (a first sight) allocates
+ * nothing through PyMem, and is not logged anyway. */
+static inline int64_t mon_code_key(Profiler *self, PyCodeObject *code)
+{
+    int64_t k = reg_find(&self->reg, (uintptr_t)code);
+
+    if (EVPROF_LIKELY(k != 0))
+        return k;
+    Py_INCREF(code);
+    return reg_add(&self->reg, (uintptr_t)code, (PyObject *)code);
+}
+
+/* The key of what a CALL event calls, 0 when it is not a builtin (it is
+ * not reported: the profile function reports none). */
+static int64_t builtin_key(Profiler *self, PyObject *fn, PyObject *arg0)
+{
+    PyObject *bound;
+    uintptr_t p;
+    int64_t k;
+    int in;
+
+    if (PyCFunction_Check(fn))
+        p = (uintptr_t)((PyCFunctionObject *)fn)->m_ml | 1;
+    else if (Py_IS_TYPE(fn, &PyMethodDescr_Type) && arg0 != missing)
+        p = (uintptr_t)((PyMethodDescrObject *)fn)->d_method | 1;
+    else
+        return 0;
+    k = reg_find(&self->reg, p);
+    if (EVPROF_LIKELY(k != 0))
+        return k;
+    /* First sight: described as the profile function would have seen it
+     * (a method descriptor bound to its object), nothing of it logged as
+     * an allocation of the program, any error dropped. */
+    in = evprof__in_hook;
+    evprof__in_hook = 1;
+    if (PyCFunction_Check(fn)) {
+        k = evp_callable_key(self, fn);
+    } else {
+        saved_error e;
+
+        error_save(&e);
+        bound = Py_TYPE(fn)->tp_descr_get(fn, arg0,
+                                          (PyObject *)Py_TYPE(arg0));
+        k = bound != NULL ? evp_callable_key(self, bound) : 0;
+        Py_XDECREF(bound);
+        PyErr_Clear();
+        error_restore(&e);
+    }
+    evprof__in_hook = in;
+    return k;
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static inline _PyInterpreterFrame *current_frame(PyThreadState *ts)
+{
+# if PY_VERSION_HEX >= 0x030D0000
+    return _PyFrame_GetFirstComplete(ts->current_frame);
+# else
+    return _PyFrame_GetFirstComplete(ts->cframe->current_frame);
+# endif
+}
+
+static inline PyCodeObject *frame_code(_PyInterpreterFrame *f)
+{
+# if PY_VERSION_HEX >= 0x030D0000
+    return _PyFrame_GetCode(f);
+# else
+    return f->f_code;
+# endif
+}
+
+/* The offset in bytes of the instruction f runs, as PyFrame_GetLasti. */
+static inline int64_t frame_offset(_PyInterpreterFrame *f)
+{
+    int i = _PyInterpreterFrame_LASTI(f);
+
+    return i < 0 ? -1 : (int64_t)i * (int64_t)sizeof(_Py_CODEUNIT);
+}
+
+/* ---- the offset, allocated by the dispatch ------------------------------
+ *
+ * CPython passes each callback the offset as an int object, made for the
+ * event and dropped after the callbacks: past 256 bytes into a code
+ * object, a PyObject_Malloc and a PyObject_Free around every event, which
+ * the allocator hook would log as the program's.  The malloc is the last
+ * event this thread logged (nothing runs between it and the callbacks):
+ * it is taken back out of the thread's chunk; and the int is kept alive
+ * past the dispatch and dropped at this thread's next event, its free
+ * not logged.  Safe because this extension reads its buffer only under
+ * the GIL (dump), which the callback holds, and a signal handler logging
+ * on this thread in between makes the compare-and-swap fail, the event
+ * kept.  At most one such int a thread outlives a run (dropped at the
+ * thread's next event of any run, or never if the thread ends).
+ */
+static _Thread_local PyObject *held_offset;
+
+static void take_back_malloc(Profiler *self, PyObject *o)
+{
+    const struct evprof__buffer_head *bh =
+        (const struct evprof__buffer_head *)(const void *)self->buf;
+    struct evprof__chunk *c;
+    evprof_event *e;
+    uint64_t h;
+
+    if (bh == NULL || bh->policy != EVPROF_GROW
+        || evprof__tcache.buf != self->buf || evprof__tcache.uid != bh->uid)
+        return;
+    c = evprof__tcache.chunk;
+    h = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+    if (h <= c->base)
+        return;
+    e = c->ev + (h - 1 - c->base);
+    if (e->event == EVPROF_MALLOC
+        && e->value1 == (int64_t)(intptr_t)o)
+        (void)__atomic_compare_exchange_n(&c->head, &h, h - 1, 0,
+                                          __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED);
+}
+
+static void hold_offset_slow(Profiler *self, PyObject *o)
+{
+    PyObject *old = held_offset;
+    int in;
+
+    if (o == old)
+        return;
+    take_back_malloc(self, o);
+    Py_INCREF(o);
+    held_offset = o;
+    if (old != NULL) {
+        in = evprof__in_hook;
+        evprof__in_hook = 1;
+        Py_DECREF(old);
+        evprof__in_hook = in;
+    }
+}
+
+static inline void hold_offset(Profiler *self, PyObject *o)
+{
+    if (EVPROF_UNLIKELY(!_Py_IsImmortal(o)))
+        hold_offset_slow(self, o);
+}
+
+/* ---- the callbacks ----------------------------------------------------- */
+
+/* One callable an event: vectorcall, and no recursion check (one raising
+ * RecursionError in the program's deepest call would land in the
+ * program). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    Profiler *prof;
+    int64_t event;  /* EVPROF_* logged */
+    int64_t flag;   /* value2: 1 for a resume or a yield */
+} MonCallback;
+
+static PyTypeObject MonCallback_Type;
+
+/* Each start marks its thread with a number never used before: one
+ * load tells whether the calling thread is the one that started (a
+ * thread state's address may be reused by a later thread). */
+static _Thread_local uint64_t thread_mark
+    __attribute__((tls_model("initial-exec")));
+static uint64_t last_mark;
+
+/* Does the calling thread log?  The offset int is held in every thread
+ * (all of them log their allocations). */
+static inline int wanted(Profiler *self, PyObject *const *args,
+                         size_t nargsf)
+{
+    if (EVPROF_UNLIKELY(!self->active) || PyVectorcall_NARGS(nargsf) < 2)
+        return 0;
+    hold_offset(self, args[1]);
+    return self->mon_all || thread_mark == self->mon_run;
+}
+
+/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
+ * unwinds; its caller is the frame below. */
+static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
+                        PyObject *kwnames)
+{
+    MonCallback *cb = (MonCallback *)obj;
+    Profiler *self = cb->prof;
+    PyThreadState *ts;
+    _PyInterpreterFrame *f, *back = NULL;
+    PyCodeObject *code;
+    int64_t k, bk = 0, lasti = -1;
+
+    (void)kwnames;
+    if (!wanted(self, args, nargsf) || !PyCode_Check(args[0]))
+        Py_RETURN_NONE;
+    ts = PyThreadState_GET();
+    code = (PyCodeObject *)args[0];
+    k = mon_code_key(self, code);
+    f = current_frame(ts);
+    if (f != NULL)
+        back = frame_code(f) == code
+            ? _PyFrame_GetFirstComplete(f->previous) : f;
+    if (back != NULL) {
+        bk = mon_code_key(self, frame_code(back));
+        lasti = frame_offset(back);
+    }
+    (void)evprof_log(self->buf, k, bk, cb->event, lasti, cb->flag);
+    /* Allocations belong to the function running now: the callee after a
+     * start, the caller again after a return. */
+    evprof_context_set(cb->event == EVPROF_CALL ? k : bk);
+    Py_RETURN_NONE;
+}
+
+/* CALL, C_RETURN, C_RAISE(code, offset, callable, arg0): a builtin called
+ * at `offset` of `code`. */
+static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
+                       PyObject *kwnames)
+{
+    MonCallback *cb = (MonCallback *)obj;
+    Profiler *self = cb->prof;
+    PyObject *fn;
+    int64_t k, bk, off;
+
+    (void)kwnames;
+    if (!wanted(self, args, nargsf) || PyVectorcall_NARGS(nargsf) < 4)
+        Py_RETURN_NONE;
+    fn = args[2];
+    /* The most frequent call, of a Python function, first. */
+    if (Py_IS_TYPE(fn, &PyFunction_Type) || !PyCode_Check(args[0]))
+        Py_RETURN_NONE;
+    k = builtin_key(self, fn, args[3]);
+    if (k == 0)
+        Py_RETURN_NONE;
+    bk = mon_code_key(self, (PyCodeObject *)args[0]);
+    if (EVPROF_LIKELY(PyLong_CheckExact(args[1])
+                      && PyUnstable_Long_IsCompact((PyLongObject *)args[1])))
+        off = PyUnstable_Long_CompactValue((PyLongObject *)args[1]);
+    else
+        off = -1;
+    (void)evprof_log(self->buf, k, bk, cb->event, off, 0);
+    evprof_context_set(bk);
+    Py_RETURN_NONE;
+}
+
+static void MonCallback_dealloc(MonCallback *cb)
+{
+    Py_XDECREF(cb->prof);
+    PyObject_Free(cb);
+}
+
+static PyTypeObject MonCallback_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "evprof._core.MonitoringCallback",
+    .tp_basicsize = sizeof(MonCallback),
+    .tp_dealloc = (destructor)MonCallback_dealloc,
+    .tp_vectorcall_offset = offsetof(MonCallback, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "A sys.monitoring callback of evprof: logs one kind of "
+              "event into its profiler.",
+};
+
+static PyObject *callback_new(Profiler *self, int ev)
+{
+    MonCallback *cb = PyObject_New(MonCallback, &MonCallback_Type);
+    static const int64_t codes[N_EV] = {
+        EVPROF_CALL, EVPROF_CALL, EVPROF_CALL,
+        EVPROF_RETURN, EVPROF_RETURN, EVPROF_RETURN,
+        EVPROF_C_CALL, EVPROF_C_RETURN, EVPROF_C_EXCEPTION
+    };
+
+    if (cb == NULL)
+        return NULL;
+    Py_INCREF(self);
+    cb->prof = self;
+    cb->vectorcall = ev >= EV_CALL ? mon_c : mon_py;
+    cb->event = codes[ev];
+    cb->flag = ev == EV_PY_RESUME || ev == EV_PY_THROW || ev == EV_PY_YIELD;
+    return (PyObject *)cb;
+}
+
+/* ---- registration ------------------------------------------------------ */
+
+static PyObject *monitoring_module(void)
+{
+    PyObject *sys = PyImport_ImportModule("sys"), *m;
+
+    if (sys == NULL)
+        return NULL;
+    m = PyObject_GetAttrString(sys, "monitoring");
+    Py_DECREF(sys);
+    return m;
+}
+
+int evp_monitoring_ready(void)
+{
+    PyObject *mon, *events;
+    int i;
+
+    if (PyType_Ready(&MonCallback_Type) < 0)
+        return -1;
+    mon = monitoring_module();
+    if (mon == NULL)
+        return -1;
+    missing = PyObject_GetAttrString(mon, "MISSING");
+    events = PyObject_GetAttrString(mon, "events");
+    Py_DECREF(mon);
+    if (missing == NULL || events == NULL)
+        goto fail;
+    for (i = 0; i < N_EV; i++) {
+        PyObject *v = PyObject_GetAttrString(events, event_names[i]);
+        long bit = v != NULL ? PyLong_AsLong(v) : -1;
+
+        Py_XDECREF(v);
+        if (bit == -1 && PyErr_Occurred())
+            goto fail;
+        /* events.X is the flag 1 << number */
+        if (bit <= 0 || (bit & (bit - 1)) != 0 || bit > (1L << 30)) {
+            PyErr_Format(PyExc_SystemError, "unexpected "
+                         "sys.monitoring.events.%s", event_names[i]);
+            goto fail;
+        }
+        event_bits[i] = bit;
+    }
+    Py_DECREF(events);
+    return 0;
+fail:
+    Py_XDECREF(events);
+    return -1;
+}
+
+/* Puts sys.monitoring back as before a start that got as far as `tool`:
+ * every callback of ours taken out, the events off, the id freed. */
+static void release(PyObject *mon, int tool)
+{
+    PyObject *r;
+    int i;
+
+    for (i = 0; i < N_EV; i++) {
+        r = PyObject_CallMethod(mon, "register_callback", "ilO", tool,
+                                event_bits[i], Py_None);
+        Py_XDECREF(r);
+    }
+    r = PyObject_CallMethod(mon, "set_events", "ii", tool, 0);
+    Py_XDECREF(r);
+    r = PyObject_CallMethod(mon, "free_tool_id", "i", tool);
+    Py_XDECREF(r);
+    PyErr_Clear();
+}
+
+/*
+ * Takes a tool id and registers our callbacks for every event above, of
+ * every thread (all_threads) or the calling one's only.  0, or -1 with an
+ * exception and sys.monitoring as it was.
+ */
+static int monitoring_start(Profiler *self, int all_threads);
+static int monitoring_stop(Profiler *self);
+
+/* The registration's own allocations (the calls into sys.monitoring,
+ * our callbacks) are not logged as the program's. */
+int evp_monitoring_start(Profiler *self, int all_threads)
+{
+    int in = evprof__in_hook, rc;
+
+    evprof__in_hook = 1;
+    rc = monitoring_start(self, all_threads);
+    evprof__in_hook = in;
+    return rc;
+}
+
+int evp_monitoring_stop(Profiler *self)
+{
+    int in = evprof__in_hook, rc;
+
+    evprof__in_hook = 1;
+    rc = monitoring_stop(self);
+    evprof__in_hook = in;
+    return rc;
+}
+
+static int monitoring_start(Profiler *self, int all_threads)
+{
+    PyObject *mon, *r, *cb;
+    int tool = -1, i;
+    long mask = 0;
+    size_t t;
+
+    if (self->mon_tool >= 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the monitoring callbacks are already registered");
+        return -1;
+    }
+    mon = monitoring_module();
+    if (mon == NULL)
+        return -1;
+    for (t = 0; t < sizeof(tool_ids) / sizeof(tool_ids[0]); t++) {
+        r = PyObject_CallMethod(mon, "get_tool", "i", tool_ids[t]);
+        if (r == NULL)
+            goto fail;
+        if (r == Py_None) {
+            Py_DECREF(r);
+            r = PyObject_CallMethod(mon, "use_tool_id", "is", tool_ids[t],
+                                    tool_name);
+            if (r == NULL)
+                goto fail;
+            Py_DECREF(r);
+            tool = tool_ids[t];
+            break;
+        }
+        Py_DECREF(r);
+    }
+    if (tool < 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "no sys.monitoring tool id free for evprof (2, 3 "
+                        "and 4 are taken by other tools)");
+        goto fail;
+    }
+    self->mon_all = all_threads;
+    thread_mark = self->mon_run = ++last_mark;
+    for (i = 0; i < N_EV; i++) {
+        cb = callback_new(self, i);
+        if (cb == NULL)
+            goto undo;
+        r = PyObject_CallMethod(mon, "register_callback", "ilO", tool,
+                                event_bits[i], cb);
+        Py_DECREF(cb);
+        if (r == NULL)
+            goto undo;
+        Py_DECREF(r);
+        mask |= event_bits[i];
+    }
+    r = PyObject_CallMethod(mon, "set_events", "il", tool, mask);
+    if (r == NULL)
+        goto undo;
+    Py_DECREF(r);
+    Py_DECREF(mon);
+    self->mon_tool = tool;
+    return 0;
+undo:
+    {
+        saved_error e;
+
+        error_save(&e);
+        release(mon, tool);
+        error_restore(&e);
+    }
+fail:
+    Py_DECREF(mon);
+    return -1;
+}
+
+/*
+ * Takes our callbacks out and frees the tool id.  Never fails; returns
+ * whether the id was still ours with our callbacks (a tool id that the
+ * program freed, and perhaps another tool took since, is left alone).
+ */
+static int monitoring_stop(Profiler *self)
+{
+    PyObject *mon, *r;
+    int tool = self->mon_tool, ours = 1, i;
+    saved_error e;
+
+    if (tool < 0)
+        return 1;
+    self->mon_tool = -1;
+    error_save(&e);
+    mon = monitoring_module();
+    if (mon == NULL) {
+        PyErr_Clear();
+        error_restore(&e);
+        return 0;
+    }
+    r = PyObject_CallMethod(mon, "get_tool", "i", tool);
+    if (r == NULL || !PyUnicode_Check(r)
+        || PyUnicode_CompareWithASCIIString(r, tool_name) != 0)
+        ours = 0;
+    Py_XDECREF(r);
+    PyErr_Clear();
+    if (ours) {
+        for (i = 0; i < N_EV; i++) {
+            /* register_callback returns the callback it replaces. */
+            r = PyObject_CallMethod(mon, "register_callback", "ilO", tool,
+                                    event_bits[i], Py_None);
+            if (r == NULL || !Py_IS_TYPE(r, &MonCallback_Type)
+                || ((MonCallback *)r)->prof != self)
+                ours = 0;
+            Py_XDECREF(r);
+            PyErr_Clear();
+        }
+        r = PyObject_CallMethod(mon, "set_events", "ii", tool, 0);
+        Py_XDECREF(r);
+        r = PyObject_CallMethod(mon, "free_tool_id", "i", tool);
+        Py_XDECREF(r);
+        PyErr_Clear();
+    }
+    Py_DECREF(mon);
+    error_restore(&e);
+    return ours;
+}
+
+/* In a forked child: the callbacks out, as at a stop. */
+void evp_monitoring_after_fork(Profiler *self)
+{
+    (void)evp_monitoring_stop(self);
+}
+
+#else /* no sys.monitoring, or a frame record this file does not know */
+
+const int evp_monitoring_available = 0;
+
+int evp_monitoring_ready(void)
+{
+    return 0;
+}
+
+int evp_monitoring_start(Profiler *self, int all_threads)
+{
+    (void)self;
+    (void)all_threads;
+    PyErr_SetString(PyExc_RuntimeError,
+                    "sys.monitoring is not available to evprof here");
+    return -1;
+}
+
+int evp_monitoring_stop(Profiler *self)
+{
+    (void)self;
+    return 1;
+}
+
+void evp_monitoring_after_fork(Profiler *self)
+{
+    (void)self;
+}
+
+#endif
