@@ -10,13 +10,15 @@ EVPROF_PY_SOURCES = \
 	python/evprof/profiler.py \
 	python/evprof/_report.py \
 	python/evprof/_event_profiler_c.py \
-	python/evprof/event_profiler.py
+	python/evprof/event_profiler.py \
+	python/evprof/streaming.py
 
 # The extension, a file a job (see python/evprof/_core.h).
 EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_session.c python/evprof/_threads.c python/evprof/_memory.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
-	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c
+	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
+	python/evprof/_stream.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h
@@ -29,7 +31,8 @@ PY_TESTS = \
 	t/python/test_memory.py \
 	t/python/test_robust.py \
 	t/python/test_seed_compat.py \
-	t/python/test_threads.py
+	t/python/test_threads.py \
+	t/python/test_stream.py
 
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/stress.py \

@@ -215,7 +215,8 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     PyThreadState *me = PyThreadState_Get();
 
     (void)noarg;
-    if (self->token == NULL && !self->saved && !self->thread_hooked)
+    if (self->token == NULL && !self->saved && !self->thread_hooked
+        && self->stream == NULL)
         Py_RETURN_FALSE;
     self->active = 0;
     /* Only the forking thread lives on: ours out of it, the saved
@@ -233,6 +234,10 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     }
     evp_forget_install(self, &d);
     evp_memory_after_fork();
+    if (self->stream != NULL) {
+        evp_stream_forget(self->stream);
+        self->stream = NULL;
+    }
     if (evp_reset(self) != 0)
         PyErr_Clear();
     evp_drop_later(&d, self->token);

@@ -106,6 +106,11 @@ class EventProfiler:
     :param threads: also profile the threads started after :meth:`start`
         (:func:`threading.setprofile`), and with ``impl='c'`` the threads
         already running
+    :param output: a trace file (path) to stream the events into while
+        the program runs, names included, memory bounded whatever the
+        run's length: :meth:`start` creates it (OSError if it cannot),
+        :meth:`stop` completes it, the results are then read from it; one
+        run a profiler (see doc/evprof-python.md)
 
     Unlike cpyquickhelper's profiler, an exception raised by the profiled
     code never crashes the process, no frame is kept alive, and the buffer
@@ -115,7 +120,7 @@ class EventProfiler:
     _event_mapping = dict(EVENT_MAPPING)
 
     def __init__(self, size=1000000, impl='python', memory=True,
-                 threads=False):
+                 threads=False, output=None):
         if impl not in _IMPLS:
             raise ValueError("Unexpected value for impl=%r, expected one of "
                              "%r." % (impl, _IMPLS))
@@ -136,6 +141,11 @@ class EventProfiler:
         self._copy_cache = False
         self._events = []
         self._thread_index = []
+        self._stream = None
+        if output is not None:
+            from .streaming import Stream
+            self._stream = Stream(output)
+            size = self._stream.chunk_size(size)
         self._buffer = _core.Profiler(size, domains)
 
     @property
@@ -195,6 +205,8 @@ class EventProfiler:
         self._hook_obj = seen
         self._thread_prof = getattr(threading, '_profile_hook', None)
         self._thread_hook_obj = thread_hook
+        if self._stream is not None:
+            self._stream.open(self._buffer, self._impl)
         _running.add(self)
         try:
             self._buffer.begin(token, sys._getframe(1), installed,
@@ -203,6 +215,8 @@ class EventProfiler:
             # begin() undoes itself when it fails; this undoes one that
             # succeeded just before an asynchronous exception struck.
             self._buffer.abort(token)
+            if self._stream is not None:
+                self._stream.close()
             raise
 
     def stop(self):
@@ -224,6 +238,8 @@ class EventProfiler:
         _running.discard(self)
         self._prof = self._hook_obj = None
         self._thread_prof = self._thread_hook_obj = None
+        if self._stream is not None:
+            self._stream.close(stacklevel=2)
         self._empty_cache()
         lost = self._buffer.lost()
         if lost:
@@ -324,6 +340,8 @@ class EventProfiler:
 
         :param empty_cache: moves what the C buffer holds first
         """
+        if self._stream is not None:
+            return self._stream.raw_results()
         res = fill_freed_sizes(self._raw(empty_cache))
         # The C core keeps the caller's instruction offset in value1 of
         # function events (for from_line); the seed's raw rows hold 0.
@@ -380,6 +398,8 @@ class EventProfiler:
         :param thread: adds a column ``thread`` (the thread's ident, as
             :func:`threading.get_ident`)
         """
+        if self._stream is not None:
+            return self._stream.results(clean_file_name, thread)
         if clean_file_name is None:
             clean_file_name = _identity
         elif not callable(clean_file_name):
