@@ -22,6 +22,11 @@ from . import _core
 #: log on every thread, profiled or not)
 CHUNK_THREADS = 4
 
+#: bytes the event chunks of a stream may hold: a quarter of a second of
+#: events at full speed, half the library's default, so that a profiled
+#: interpreter with numpy and pandas loaded stays well under 100 MiB
+DEFAULT_BUDGET = 16 << 20
+
 # Streams running, told of each thread started (see _note_threads).
 _streams = weakref.WeakSet()
 _patched = []
@@ -98,7 +103,8 @@ class Stream:
     :meth:`EventProfiler.stop`.
 
     :param path: the trace file, created (or truncated) at start
-    :param budget: bytes the event chunks may hold (0: 32 MiB)
+    :param budget: bytes the event chunks may hold (0:
+        :data:`DEFAULT_BUDGET`, 16 MiB)
     :param wait: over the budget, a thread waits for the disk instead of
         allocating more (the memory stays bounded)
     :param meta: META pairs of the file (str -> str)
@@ -112,9 +118,9 @@ class Stream:
             raise TypeError("budget must be an int, not %s"
                             % type(budget).__name__)
         if budget < 0:
-            raise ValueError("budget must be >= 0 (0: 32 MiB)")
+            raise ValueError("budget must be >= 0 (0: 16 MiB)")
         self.path = path
-        self.budget = budget
+        self.budget = budget or DEFAULT_BUDGET
         self.wait = bool(wait)
         self.meta = dict(meta or {})
         self.state = 'new'
