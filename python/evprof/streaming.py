@@ -186,14 +186,13 @@ class Stream:
         return self.stats
 
     def _check_readable(self):
+        why = {'new': 'start() and stop() the profiler first',
+               'running': 'stop() the profiler first, then read them '
+                          '(retrieve_results or evprof.load)',
+               'forked': 'the file is the parent process\'s'}
         if self.state != 'closed':
-            raise RuntimeError(
-                "the events are streamed into %s: %s" % (
-                    self.path,
-                    'stop() the profiler first, then read them '
-                    '(retrieve_results or evprof.load)'
-                    if self.state != 'forked' else
-                    'the file is the parent process\'s'))
+            raise RuntimeError("the events are streamed into %s: %s"
+                               % (self.path, why[self.state]))
 
     def _events(self):
         from . import tracefile
