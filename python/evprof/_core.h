@@ -12,6 +12,7 @@
  *   _floor.c    the benchmarks' floor hooks
  *   _writer.c   the trace file writer
  *   _stream.c   streaming into a trace file, names written as they appear
+ *   _names.c    a key described for the file, in plain C memory
  */
 #ifndef EVPROF_PY_CORE_H
 #define EVPROF_PY_CORE_H 1

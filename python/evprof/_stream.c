@@ -6,7 +6,7 @@
  * The names are resolved where Python can be asked, once a key: when the
  * registry adds a code object or a builtin (the GIL held, on the thread
  * that met it), into plain C strings, with the code's line table as
- * ranges of instruction offsets.  They wait in a list of their own (plain
+ * ranges of instruction offsets (_names.c).  They wait in a list of their own (plain
  * malloc, under a mutex held only to link or unlink) until the stream's
  * thread, at its next drain and before the events (the hook of
  * evprof_stream_before_drain), writes them as NAMES and LINES sections.
@@ -26,19 +26,12 @@
 #include <unistd.h>
 
 #include "_core.h"
+#include "_names.h"
 
 /* Records written by the hook a section at a time: its scratch, made at
  * the start, so that it never allocates. */
 #define NAMES_BATCH 512
 #define LINES_BATCH 8192
-
-struct pending_name {
-    struct pending_name *next;
-    evprof_trace_name rec;  /* strings in text[] */
-    size_t nranges;         /* code: [start, end) -> line */
-    int64_t *ranges;        /* 3 a range */
-    char text[];            /* name, module, file, each NUL-ended */
-};
 
 struct pending_meta {
     struct pending_meta *next;
@@ -51,7 +44,7 @@ struct evp_stream {
     evprof_stream *s;
     pid_t pid;
     pthread_mutex_t lock;   /* the two lists */
-    struct pending_name *names, **names_tail;
+    struct evp_name *names, **names_tail;
     struct pending_meta *meta, **meta_tail;
     uint64_t names_lost;    /* could not be kept (no memory): atomic */
     /* The hook's own. */
@@ -61,39 +54,32 @@ struct evp_stream {
 
 /* ---- the stream's side: no GIL, no Python ------------------------------ */
 
+static void put_line(struct evp_stream *st, evprof_trace_writer *w,
+                     size_t *nl, int64_t key, int64_t off, int32_t line)
+{
+    if (*nl == LINES_BATCH) {
+        (void)evprof_trace_write_lines(w, st->lbuf, *nl);
+        *nl = 0;
+    }
+    st->lbuf[(*nl)++] = (evprof_trace_line){key, off, line};
+}
+
 static void write_lines_of(struct evp_stream *st, evprof_trace_writer *w,
-                           const struct pending_name *p, size_t *nl)
+                           const struct evp_name *p, size_t *nl)
 {
     size_t i;
 
     if (p->rec.kind != EVPROF_NAME_CODE)
         return;
     /* A caller not started yet (offset -1) is at its first line. */
-    st->lbuf[(*nl)++] = (evprof_trace_line){p->rec.key, -1,
-                                            p->rec.first_line};
+    put_line(st, w, nl, p->rec.key, -1, p->rec.first_line);
     for (i = 0; i < p->nranges; i++) {
         int64_t off = p->ranges[3 * i], end = p->ranges[3 * i + 1];
         int32_t line = (int32_t)p->ranges[3 * i + 2];
 
         /* Every instruction (2 bytes): a call site is looked up exactly. */
-        for (; off < end; off += 2) {
-            if (*nl == LINES_BATCH) {
-                (void)evprof_trace_write_lines(w, st->lbuf, *nl);
-                *nl = 0;
-            }
-            st->lbuf[(*nl)++] = (evprof_trace_line){p->rec.key, off, line};
-        }
-    }
-}
-
-static void free_names(struct pending_name *p)
-{
-    while (p != NULL) {
-        struct pending_name *next = p->next;
-
-        free(p->ranges);
-        free(p);
-        p = next;
+        for (; off < end; off += 2)
+            put_line(st, w, nl, p->rec.key, off, line);
     }
 }
 
@@ -102,7 +88,7 @@ static void free_names(struct pending_name *p)
  * counts the events it then cannot write. */
 static void write_pending(struct evp_stream *st, evprof_trace_writer *w)
 {
-    struct pending_name *names, *p;
+    struct evp_name *names, *p;
     struct pending_meta *meta, *m;
     size_t nn = 0, nl = 0;
 
@@ -131,7 +117,7 @@ static void write_pending(struct evp_stream *st, evprof_trace_writer *w)
         write_lines_of(st, w, p, &nl);
     if (nl > 0)
         (void)evprof_trace_write_lines(w, st->lbuf, nl);
-    free_names(names);
+    evp_names_free(names);
 }
 
 static void before_drain(void *ctx, evprof_trace_writer *w)
@@ -139,238 +125,10 @@ static void before_drain(void *ctx, evprof_trace_writer *w)
     write_pending(ctx, w);
 }
 
-/* ---- the registry's side: the GIL held --------------------------------- */
-
-/* The UTF-8 bytes of str(o) (lone surrogates as the bytes they stand
- * for), NULL for None or on error (cleared). */
-static PyObject *utf8_of(PyObject *o)
-{
-    PyObject *s, *b;
-
-    if (o == NULL || o == Py_None)
-        return NULL;
-    s = PyObject_Str(o);
-    if (s == NULL) {
-        PyErr_Clear();
-        return NULL;
-    }
-    b = PyUnicode_AsEncodedString(s, "utf-8", "surrogateescape");
-    Py_DECREF(s);
-    if (b == NULL)
-        PyErr_Clear();
-    return b;
-}
-
-static const char *text_of(PyObject *b)
-{
-    return b != NULL ? PyBytes_AS_STRING(b) : "";
-}
-
-/* An attribute, NULL (cleared) when it has none. */
-static PyObject *attr(PyObject *o, const char *name)
-{
-    PyObject *v = PyObject_GetAttrString(o, name);
-
-    if (v == NULL)
-        PyErr_Clear();
-    return v;
-}
-
-struct ranges {
-    int64_t *v;
-    size_t n, cap;
-};
-
-static int add_range(struct ranges *r, int64_t start, int64_t end,
-                     int64_t line)
-{
-    if (end <= start)
-        return 0;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 16;
-        int64_t *v = realloc(r->v, cap * 3 * sizeof(*v));
-
-        if (v == NULL)
-            return -1;
-        r->v = v;
-        r->cap = cap;
-    }
-    r->v[3 * r->n] = start;
-    r->v[3 * r->n + 1] = end;
-    r->v[3 * r->n + 2] = line;
-    r->n++;
-    return 0;
-}
-
-/* The line of every instruction offset of `code`, as ranges: what
- * code.co_lines() says (a range without a line: the first line), as the
- * in-memory report resolves call sites.  0, or -1 (no memory). */
-static int line_ranges(PyCodeObject *code, struct ranges *r)
-{
-    int64_t first = code->co_firstlineno;
-#if PY_VERSION_HEX >= 0x030A0000
-    PyObject *it = PyObject_CallMethod((PyObject *)code, "co_lines", NULL);
-    PyObject *t;
-
-    if (it == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    while ((t = PyIter_Next(it)) != NULL) {
-        long long start, end, line = first;
-
-        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3) {
-            Py_DECREF(t);
-            break;
-        }
-        start = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 0));
-        end = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 1));
-        if (PyTuple_GET_ITEM(t, 2) != Py_None)
-            line = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 2));
-        Py_DECREF(t);
-        if (PyErr_Occurred())
-            break;
-        if (add_range(r, start, end, line) != 0) {
-            Py_DECREF(it);
-            return -1;
-        }
-    }
-    Py_DECREF(it);
-    PyErr_Clear();
-    return 0;
-#else
-    /* co_lnotab: (offset increment, line increment) byte pairs, as
-     * dis.findlinestarts reads them. */
-    const unsigned char *p;
-    Py_ssize_t n, i;
-    int64_t size, addr = 0, line = first, start = 0, start_line = first;
-
-    if (!PyBytes_Check(code->co_lnotab) || !PyBytes_Check(code->co_code))
-        return 0;
-    p = (const unsigned char *)PyBytes_AS_STRING(code->co_lnotab);
-    n = PyBytes_GET_SIZE(code->co_lnotab) / 2;
-    size = PyBytes_GET_SIZE(code->co_code);
-    for (i = 0; i < n; i++) {
-        int incr = p[2 * i + 1] >= 0x80 ? (int)p[2 * i + 1] - 0x100
-                                         : (int)p[2 * i + 1];
-
-        if (p[2 * i] != 0) {
-            if (line != start_line) {
-                if (add_range(r, start, addr, start_line) != 0)
-                    return -1;
-                start = addr;
-                start_line = line;
-            }
-            addr += p[2 * i];
-        }
-        line += incr;
-    }
-    if (line != start_line) {
-        if (add_range(r, start, addr, start_line) != 0)
-            return -1;
-        start = addr;
-        start_line = line;
-    }
-    return add_range(r, start, size, start_line);
-#endif
-}
-
-static struct pending_name *new_name(int64_t key, int32_t kind,
-                                     int32_t first, const char *name,
-                                     const char *module, const char *file)
-{
-    size_t a = strlen(name) + 1, b = strlen(module) + 1,
-           c = strlen(file) + 1;
-    struct pending_name *p = malloc(sizeof(*p) + a + b + c);
-
-    if (p == NULL)
-        return NULL;
-    memcpy(p->text, name, a);
-    memcpy(p->text + a, module, b);
-    memcpy(p->text + a + b, file, c);
-    p->next = NULL;
-    p->rec.key = key;
-    p->rec.kind = kind;
-    p->rec.first_line = first;
-    p->rec.name = p->text;
-    p->rec.module = p->text + a;
-    p->rec.file = p->text + a + b;
-    p->nranges = 0;
-    p->ranges = NULL;
-    return p;
-}
-
-/* As the in-memory report names a code object: co_name, its file as the
- * module, co_firstlineno. */
-static struct pending_name *code_name(int64_t key, PyCodeObject *code)
-{
-    PyObject *name = utf8_of(code->co_name), *file = utf8_of(code->co_filename);
-    struct ranges r = {NULL, 0, 0};
-    struct pending_name *p;
-
-    p = new_name(key, EVPROF_NAME_CODE, code->co_firstlineno,
-                 text_of(name), text_of(file), text_of(file));
-    Py_XDECREF(name);
-    Py_XDECREF(file);
-    if (p != NULL && line_ranges(code, &r) != 0) {
-        free(r.v);
-        free(p);
-        return NULL;
-    }
-    if (p != NULL) {
-        p->ranges = r.v;
-        p->nranges = r.n;
-    } else {
-        free(r.v);
-    }
-    return p;
-}
-
-/* A builtin: (qualname, module) already described, or the callable's
- * __qualname__ (its type's name) and __module__ (its type's). */
-static struct pending_name *builtin_name(int64_t key, PyObject *obj)
-{
-    PyObject *name, *mod, *bn, *bm;
-    struct pending_name *p;
-
-    if (PyTuple_Check(obj) && PyTuple_GET_SIZE(obj) == 2) {
-        name = PyTuple_GET_ITEM(obj, 0);
-        mod = PyTuple_GET_ITEM(obj, 1);
-        Py_INCREF(name);
-        Py_INCREF(mod);
-    } else {
-        name = attr(obj, "__qualname__");
-        if (name == NULL)
-            name = attr((PyObject *)Py_TYPE(obj), "__name__");
-        mod = attr(obj, "__module__");
-        if (mod == NULL)
-            mod = attr((PyObject *)Py_TYPE(obj), "__module__");
-    }
-    bn = utf8_of(name);
-    bm = utf8_of(mod);
-    p = new_name(key, EVPROF_NAME_BUILTIN, 0, text_of(bn), text_of(bm), "");
-    Py_XDECREF(name);
-    Py_XDECREF(mod);
-    Py_XDECREF(bn);
-    Py_XDECREF(bm);
-    return p;
-}
-
 void evp_stream_note(struct evp_stream *st, int64_t key, PyObject *obj)
 {
-    int guard = evprof__in_hook;
-    struct pending_name *p;
-    saved_error e;
+    struct evp_name *p = evp_name_of(key, obj);
 
-    /* What Python allocates here is the profiler's, not the program's. */
-    evprof__in_hook = 1;
-    error_save(&e);
-    if (PyCode_Check(obj))
-        p = code_name(key, (PyCodeObject *)obj);
-    else
-        p = builtin_name(key, obj);
-    error_restore(&e);
-    evprof__in_hook = guard;
     if (p == NULL) {
         __atomic_fetch_add(&st->names_lost, 1, __ATOMIC_RELAXED);
         return;
@@ -395,7 +153,7 @@ static void stream_free(struct evp_stream *st)
 {
     struct pending_meta *m = st->meta;
 
-    free_names(st->names);
+    evp_names_free(st->names);
     while (m != NULL) {
         struct pending_meta *next = m->next;
         free(m);
@@ -431,7 +189,7 @@ static int queue_dict(struct evp_stream *st, PyObject *meta)
     Py_ssize_t pos = 0;
 
     while (PyDict_Next(meta, &pos, &k, &v)) {
-        PyObject *bk = utf8_of(k), *bv = utf8_of(v);
+        PyObject *bk = evp_utf8_of(k), *bv = evp_utf8_of(v);
         int rc = -1;
 
         if (bk != NULL && bv != NULL)

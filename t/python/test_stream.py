@@ -122,6 +122,27 @@ class TestStream(unittest.TestCase):
         self.assertEqual(trace.meta['order'], 'thread')
         self.assertEqual(trace.meta['impl'], 'c')
 
+    def test_lines_of_a_long_function(self):
+        # More instructions than the stream writes lines at a time: the
+        # call site at its end resolves as in memory.
+        body = ''.join('    x%d = %d\n' % (i, i) for i in range(6000))
+        ns = {}
+        exec(compile('def big():\n%s    return len("ab")\n' % body,
+                     'big.py', 'exec'), ns)
+        big = ns['big']
+        path = self.path('big.evt')
+        a = evprof.EventProfiler(impl='c', memory=False, output=path)
+        b = evprof.EventProfiler(impl='c', memory=False)
+        for prof in (a, b):
+            prof.start()
+            big()
+            prof.stop()
+        ra, rb = a.retrieve_results(), b.retrieve_results()
+        lens = ra[(ra['name'] == 'len') & (ra['event'] == 'c_call')]
+        self.assertEqual(lens['from_line'].tolist(), [6002])
+        self.assertEqual(ra[FRAME_COLUMNS].values.tolist(),
+                         rb[FRAME_COLUMNS].values.tolist())
+
     def test_memory_events_and_freed_sizes(self):
         path = self.path('m.evt')
         prof = evprof.EventProfiler(impl='c', memory=True, output=path)
