@@ -194,6 +194,14 @@ class Stream:
             raise RuntimeError("the events are streamed into %s: %s"
                                % (self.path, why[self.state]))
 
+    def copy_to(self, path):
+        """As :meth:`EventProfiler.save`: a copy of the streamed file."""
+        import shutil
+        self._check_readable()
+        path = os.fspath(path)
+        if not (os.path.exists(path) and os.path.samefile(path, self.path)):
+            shutil.copyfile(self.path, path)
+
     def _events(self):
         from . import tracefile
         from ._report import fill_freed_sizes

@@ -118,6 +118,11 @@ class TestStream(unittest.TestCase):
         c = evprof.load(path)
         self.assertEqual(c[FRAME_COLUMNS].values.tolist(),
                          a[FRAME_COLUMNS].values.tolist())
+        copy = self.path('copy.evt')
+        streamed.save(copy)
+        self.assertEqual(evprof.load(copy)[FRAME_COLUMNS].values.tolist(),
+                         a[FRAME_COLUMNS].values.tolist())
+        streamed.save(path)  # itself: nothing to do
         trace = evprof.tracefile.read_trace(path)
         self.assertEqual(trace.meta['order'], 'thread')
         self.assertEqual(trace.meta['impl'], 'c')
