@@ -334,9 +334,14 @@ def _cmd_run(argv, err):
     program = ' '.join([name if kind == 'script' else '-m ' + name]
                        + list(args))
     trace, keep = _stream_path(opts, fmt)
+    pid = os.getpid()
     try:
         status = _profile_into(trace, opts, memory, kind, name, args,
                                program, err)
+        if os.getpid() != pid:
+            # A child the script forked, ending through here: the trace
+            # and the outputs are the parent's.
+            return status[0]
         stats, prof = status[1], status[2]
         msg = lost_message(trace if keep else opts.output or trace, stats)
         if msg:
@@ -348,7 +353,7 @@ def _cmd_run(argv, err):
             # kept.
             print('evprof: error: %s' % exc, file=err)
     finally:
-        if not keep and os.path.exists(trace):
+        if not keep and os.getpid() == pid and os.path.exists(trace):
             os.unlink(trace)
     return status[0]
 

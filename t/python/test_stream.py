@@ -379,6 +379,30 @@ class TestRunStreams(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(self.dir)),
                          ['fibw.py', 't.evt', 't.pftrace'])
 
+    def test_forked_child_leaves_the_outputs_alone(self):
+        script = os.path.join(self.dir, 'forks.py')
+        with open(script, 'w') as f:
+            f.write(textwrap.dedent('''\
+                import os, sys
+
+                def fib(n):
+                    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+                pid = os.fork()
+                if pid == 0:
+                    fib(12)
+                    sys.exit(0)
+                os.waitpid(pid, 0)
+                print('fib =', fib(15))
+                '''))
+        rc, out, err = self.evprof('run', '--sort', 'calls', script)
+        self.assertEqual(rc, 0, err)
+        heads = [line for line in out.splitlines()
+                 if line.startswith('evprof: ')]
+        self.assertEqual(len(heads), 1, out)
+        self.assertIn('fib = 610', out)
+        self.assertIn(' 1973 ', out)  # the parent's calls of fib only
+
     def test_unwritable_output_before_the_program(self):
         marker = os.path.join(self.dir, 'ran')
         script = os.path.join(self.dir, 'mark.py')
