@@ -37,6 +37,8 @@ struct evprof_stream {
     pthread_cond_t wake;      /* to the stream's thread */
     pthread_cond_t done;      /* from it: a flush request is done */
     int kicked, stopping, sleeping;
+    void (*hook)(void *, evprof_trace_writer *); /* before_drain */
+    void *hook_ctx;
     uint64_t flush_req, flush_done;
     /* The stream's thread's own. */
     unsigned char *payload;   /* one EVENTS section */
@@ -252,11 +254,22 @@ static void drain(struct evprof_stream *s)
 {
     evprof_buffer *b = s->b;
     size_t nt = snapshot(s), i;
+    void (*hook)(void *, evprof_trace_writer *);
+    void *ctx;
 
     pthread_mutex_lock(&b->consume);
     for (i = 0; i < nt; i++)
         s->want[i] = avail(s->threads[i]);
     pthread_mutex_unlock(&b->consume);
+    /* After the snapshot (and read after it, for a hook set meanwhile):
+     * what an event needs was recorded before the event was published,
+     * so it goes out before the event. */
+    pthread_mutex_lock(&s->lock);
+    hook = s->hook;
+    ctx = s->hook_ctx;
+    pthread_mutex_unlock(&s->lock);
+    if (hook != NULL)
+        hook(ctx, s->w);
     for (i = 0; i < nt; i++) {
         while (s->want[i] > 0) {
             int discard = __atomic_load_n(&s->error, __ATOMIC_RELAXED) != 0;
@@ -475,6 +488,21 @@ int evprof_stream_flush(evprof_stream *s)
         pthread_cond_wait(&s->done, &s->lock);
     pthread_mutex_unlock(&s->lock);
     return __atomic_load_n(&s->error, __ATOMIC_RELAXED);
+}
+
+int evprof_stream_before_drain(evprof_stream *s,
+                               void (*fn)(void *, evprof_trace_writer *),
+                               void *ctx)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (getpid() != s->pid)
+        return -ESRCH;
+    pthread_mutex_lock(&s->lock);
+    s->hook = fn;
+    s->hook_ctx = ctx;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
 }
 
 static void fill_stats(evprof_stream *s, evprof_stream_stats *out)

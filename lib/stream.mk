@@ -10,4 +10,4 @@ t_stream_SOURCES = t/stream.c
 
 dist_man_MANS += doc/evprof_stream_start.3 doc/evprof_stream_flush.3 \
 	doc/evprof_stream_stop.3 doc/evprof_stream_get_stats.3 \
-	doc/evprof_stream_capacity.3
+	doc/evprof_stream_capacity.3 doc/evprof_stream_before_drain.3

@@ -12,7 +12,8 @@ EVPROF_PY_SOURCES = \
 	python/evprof/_event_profiler_c.py \
 	python/evprof/event_profiler.py \
 	python/evprof/numpy_data.py \
-	python/evprof/native.py
+	python/evprof/native.py \
+	python/evprof/streaming.py
 
 # The extension, a file a job (see python/evprof/_core.h).
 EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
@@ -20,10 +21,10 @@ EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
 	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
 	python/evprof/_numpy.c python/evprof/_native.c \
-	python/evprof/_monitoring.c
+	python/evprof/_monitoring.c python/evprof/_stream.c python/evprof/_names.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
-	python/evprof/_writer.h
+	python/evprof/_writer.h python/evprof/_names.h
 
 PY_TESTS = \
 	t/python/test_api.py \
@@ -35,7 +36,8 @@ PY_TESTS = \
 	t/python/test_numpy_data.py \
 	t/python/test_robust.py \
 	t/python/test_seed_compat.py \
-	t/python/test_threads.py
+	t/python/test_threads.py \
+	t/python/test_stream.py
 
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	python/evprof-cli.in \

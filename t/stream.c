@@ -523,6 +523,78 @@ static void killed(void)
        && strstr(msg, "no END section") != NULL, "%s", msg);
 }
 
+/*
+ * evprof_stream_before_drain: the logger announces each key before it
+ * logs it, the hook names every key announced; read back one event at a
+ * time, each event's name is known when it is.
+ */
+static int64_t announced; /* atomic: keys 1..announced may be logged */
+static int64_t named;     /* the hook's own */
+static unsigned hook_calls;
+
+static void name_keys(void *ctx, evprof_trace_writer *w)
+{
+    int64_t upto = __atomic_load_n(&announced, __ATOMIC_ACQUIRE);
+    char text[32];
+
+    *(int *)ctx += 1;
+    for (; named < upto; named++) {
+        evprof_trace_name n = {named + 1, EVPROF_NAME_OTHER, 0, text, "m",
+                               ""};
+
+        snprintf(text, sizeof(text), "k%" PRId64, named + 1);
+        if (evprof_trace_write_names(w, &n, 1) != 0)
+            break;
+    }
+    hook_calls++;
+}
+
+static void names_first(void)
+{
+    const int64_t total = slow ? 20000 : 200000;
+    evprof_buffer *b = evprof_buffer_new(1000, EVPROF_GROW);
+    evprof_stream_options opt = {0, 1, 0};
+    evprof_trace_writer *w;
+    evprof_trace_reader *r;
+    evprof_trace_name nm;
+    evprof_stream *s;
+    evprof_event ev;
+    int64_t k, n, read = 0, missing = 0;
+    int calls = 0;
+
+    if (b == NULL || evprof_trace_writer_open(path, &w) != 0
+        || evprof_stream_start(w, b, &opt, &s) != 0)
+        bail("setup");
+    is_int(0, evprof_stream_before_drain(s, name_keys, &calls),
+           "before_drain set");
+    is_int(-EINVAL, evprof_stream_before_drain(NULL, name_keys, NULL),
+           "before_drain of NULL");
+    for (k = 1; k <= total; k++) {
+        if (k % 100 == 1)
+            __atomic_store_n(&announced, k + 99, __ATOMIC_RELEASE);
+        if (evprof_log(b, k, 0, EVPROF_CALL, 0, 0) != 0)
+            break;
+        if (k % 10000 == 0 && evprof_stream_flush(s) != 0)
+            break;
+    }
+    is_int(0, evprof_stream_stop(s, NULL), "stopped");
+    is_int(0, evprof_trace_writer_close(w), "closed");
+    if (evprof_trace_reader_open(path, &r) != 0)
+        bail("reopen");
+    while ((n = evprof_trace_read_events(r, &ev, NULL, 1)) == 1) {
+        read++;
+        if (evprof_trace_reader_find_name(r, ev.id_frame, &nm) != 0)
+            missing++;
+    }
+    ok(n == 0 && read == total && missing == 0,
+       "%" PRId64 " events, each named before it (%" PRId64 " not)", read,
+       missing);
+    ok(calls > 1 && (unsigned)calls == hook_calls,
+       "the hook ran at each drain (%d times) with its context", calls);
+    evprof_trace_reader_close(r);
+    evprof_buffer_free(b);
+}
+
 static void refusals(void)
 {
     evprof_buffer *ring = evprof_buffer_new(100, EVPROF_RING);
@@ -577,7 +649,7 @@ int main(void)
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
     snprintf(path, sizeof(path), "%s/t.evt", dir);
-    plan(13 + 6 + 10 + 5 + 9 + 5 + 4 + 15);
+    plan(13 + 6 + 10 + 5 + 9 + 5 + 4 + 6 + 15);
     big();
     grow_past();
     flush();
@@ -585,6 +657,7 @@ int main(void)
     write_error();
     forked();
     killed();
+    names_first();
     refusals();
     unlink(path);
     rmdir(dir);

@@ -81,6 +81,18 @@ int evprof_stream_get_stats(evprof_stream *s, evprof_stream_stats *out);
  */
 int evprof_stream_stop(evprof_stream *s, evprof_stream_stats *final);
 
+/*
+ * fn(ctx, w) is called on the stream's thread at each drain from the next
+ * on, once the stream noted what the threads had published and before it
+ * writes those events, and at the last drain of evprof_stream_stop: what
+ * fn writes into w (names, lines of the code the events refer to)
+ * precedes those events in the file.  fn must not log into the streamed
+ * buffer.  fn NULL: none.  0, -EINVAL, or -ESRCH in a forked child.
+ */
+int evprof_stream_before_drain(evprof_stream *s,
+                               void (*fn)(void *ctx, evprof_trace_writer *w),
+                               void *ctx);
+
 /* A chunk capacity (events) for evprof_buffer_new so that `threads`
  * threads logging at once fit in `budget_bytes` (four chunks a thread);
  * at least 1. */

@@ -42,7 +42,10 @@ static inline int64_t code_key(Profiler *self, PyCodeObject *code)
     if (EVPROF_LIKELY(k != 0))
         return k;
     Py_INCREF(code);
-    return reg_add(&self->reg, (uintptr_t)code, (PyObject *)code);
+    k = reg_add(&self->reg, (uintptr_t)code, (PyObject *)code);
+    if (k != 0 && self->stream != NULL)
+        evp_stream_note(self->stream, k, (PyObject *)code);
+    return k;
 }
 
 /* (qualname, module) of a callable, as the seed's _choose/_choose_mod. */
@@ -113,7 +116,10 @@ int64_t evp_callable_key(Profiler *self, PyObject *fn)
         Py_INCREF(fn);
         entry = fn;
     }
-    return reg_add(&self->reg, p, entry);
+    k = reg_add(&self->reg, p, entry);
+    if (k != 0 && self->stream != NULL)
+        evp_stream_note(self->stream, k, entry);
+    return k;
 }
 
 /* The shared logging path of the three implementations. */
@@ -428,6 +434,7 @@ static void Profiler_dealloc(Profiler *self)
     self->active = 0;
     /* The allocator hooks and every thread that has our profile function
      * hold a reference: never dealloc'd while hooking. */
+    evp_stream_release(self);
     Profiler_clear(self);
     evprof_buffer_free(self->buf);
     self->buf = NULL;
@@ -551,6 +558,19 @@ static PyMethodDef Profiler_methods[] = {
      "key_base()\n--\n\nKeys of this run are above it."},
     {"reset", (PyCFunction)evp_Profiler_reset, METH_NOARGS,
      "reset()\n--\n\nEmpties the buffer and the registry."},
+    {"stream_open", (PyCFunction)(void (*)(void))evp_Profiler_stream_open,
+     METH_VARARGS | METH_KEYWORDS,
+     "stream_open(path, meta=None, budget=0, wait=True)\n--\n\n"
+     "Streams the events into the trace file `path` while they are "
+     "logged, with the names and lines they need (before begin())."},
+    {"stream_meta", (PyCFunction)evp_Profiler_stream_meta, METH_O,
+     "stream_meta(dict)\n--\n\nMETA pairs written at the next drain."},
+    {"stream_stats", (PyCFunction)evp_Profiler_stream_stats, METH_NOARGS,
+     "stream_stats()\n--\n\nWhat the stream did so far (None when not "
+     "streaming)."},
+    {"stream_close", (PyCFunction)evp_Profiler_stream_close, METH_NOARGS,
+     "stream_close()\n--\n\nStops the stream (after end()), writes what "
+     "is left and closes the file; the final stats."},
     {"n_columns", (PyCFunction)Profiler_n_columns, METH_NOARGS | METH_STATIC,
      "n_columns()\n--\n\n6."},
     {NULL, NULL, 0, NULL}
@@ -595,6 +615,22 @@ static PyObject *clock_name(PyObject *mod, PyObject *noarg)
     return PyUnicode_FromString(evprof_clock_name());
 }
 
+static PyObject *stream_capacity(PyObject *mod, PyObject *args)
+{
+    Py_ssize_t budget, threads;
+
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "nn:stream_capacity", &budget, &threads))
+        return NULL;
+    if (budget < 0 || threads < 0) {
+        PyErr_SetString(PyExc_ValueError, "budget and threads are >= 0");
+        return NULL;
+    }
+    return PyLong_FromSize_t(evprof_stream_capacity(
+        budget ? (size_t)budget : EVPROF_STREAM_DEFAULT_BUDGET,
+        (size_t)threads));
+}
+
 static PyMethodDef module_methods[] = {
     {"_null_profiler_start", evp_null_profiler_start, METH_NOARGS,
      "Installs a C profile function that does nothing (benchmark floor)."},
@@ -619,6 +655,9 @@ static PyMethodDef module_methods[] = {
      "In a forked child: the allocator hooks off, whoever had them."},
     {"memory_hooked", evp_memory_hooked, METH_NOARGS,
      "True while a profiler hooks the PyMem allocators."},
+    {"stream_capacity", stream_capacity, METH_VARARGS,
+     "stream_capacity(budget, threads)\n--\n\nEvents a chunk so that "
+     "`threads` threads logging at once fit a stream budget."},
     {"clock_name", clock_name, METH_NOARGS,
      "The clock in use: 'tsc' or 'monotonic'."},
     {NULL, NULL, 0, NULL}

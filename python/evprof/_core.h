@@ -12,6 +12,8 @@
  *   _sinks.c    the library's sinks: summary, Chrome JSON, Perfetto
  *   _floor.c    the benchmarks' floor hooks
  *   _writer.c   the trace file writer
+ *   _stream.c   streaming into a trace file, names written as they appear
+ *   _names.c    a key described for the file, in plain C memory
  */
 #ifndef EVPROF_PY_CORE_H
 #define EVPROF_PY_CORE_H 1
@@ -57,6 +59,7 @@ typedef struct {
     int mon_tool;         /* the tool id held, -1: none */
     int mon_all;          /* events of every thread, not only mon_run's */
     uint64_t mon_run;     /* the mark of the thread that started */
+    struct evp_stream *stream; /* streaming into a file, or NULL */
 } Profiler;
 
 extern PyTypeObject evp_Profiler_Type;
@@ -151,6 +154,17 @@ void evp_monitoring_after_fork(Profiler *self);
 
 /* _sinks.c */
 PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw);
+
+/* _stream.c */
+struct evp_stream;
+void evp_stream_note(struct evp_stream *st, int64_t key, PyObject *obj);
+void evp_stream_release(Profiler *self);
+void evp_stream_forget(struct evp_stream *st);
+PyObject *evp_Profiler_stream_open(Profiler *self, PyObject *args,
+                                   PyObject *kw);
+PyObject *evp_Profiler_stream_meta(Profiler *self, PyObject *meta);
+PyObject *evp_Profiler_stream_stats(Profiler *self, PyObject *noarg);
+PyObject *evp_Profiler_stream_close(Profiler *self, PyObject *noarg);
 
 /* _floor.c */
 PyObject *evp_null_profiler_start(PyObject *mod, PyObject *noarg);

@@ -218,7 +218,7 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
 
     (void)noarg;
     if (self->token == NULL && !self->saved && !self->thread_hooked
-        && self->mon_tool < 0)
+        && self->mon_tool < 0 && self->stream == NULL)
         Py_RETURN_FALSE;
     self->active = 0;
     evp_monitoring_after_fork(self);
@@ -239,6 +239,10 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     evp_memory_after_fork();
     evp_numpy_after_fork();
     evp_native_after_fork();
+    if (self->stream != NULL) {
+        evp_stream_forget(self->stream);
+        self->stream = NULL;
+    }
     if (evp_reset(self) != 0)
         PyErr_Clear();
     evp_drop_later(&d, self->token);

@@ -206,32 +206,6 @@ def _strip_traceback(tb, filename):
     return tb
 
 
-class _record_thread_names(dict):
-    """
-    Names of the threads started while it is installed (ident -> name):
-    the threads of the script have ended when the outputs are written.
-    """
-
-    def __init__(self):
-        super().__init__()
-        import threading
-        self._cls = threading.Thread
-        self._start = threading.Thread.start
-        names, start = self, self._start
-
-        def recording_start(thread, *args, **kwargs):
-            start(thread, *args, **kwargs)
-            if thread.ident is not None:
-                names[thread.ident] = thread.name
-        recording_start.__doc__ = start.__doc__
-        self._cls.start = recording_start
-
-    def restore(self):
-        """Puts back Thread.start; returns self."""
-        self._cls.start = self._start
-        return self
-
-
 def _run_target(kind, target, args):
     """Runs the script or module as __main__; returns its exit status."""
     if kind == 'script':
@@ -245,14 +219,55 @@ def _run_target(kind, target, args):
         runpy.run_module(target, run_name='__main__', alter_sys=True)
 
 
-def _write_outputs(prof, opts, fmt, err, program, started=None):
-    """Writes what the options ask for; the DataFrame is built once."""
+def _stream_path(opts, fmt):
+    """
+    (the file the run streams into, whether it is an output): the trace
+    itself for the evprof format, else a temporary trace (beside the
+    output, or in the temporary directory for the summary and the
+    picture) that the outputs are made from.
+    """
+    if fmt == 'evprof':
+        return opts.output or 'evprof.evt', True
+    if fmt is not None:
+        out = opts.output or 'evprof' + SUFFIXES[fmt]
+        return out + '.%d.evt' % os.getpid(), False
+    import tempfile
+    fd, path = tempfile.mkstemp(prefix='evprof-run-', suffix='.evt')
+    os.close(fd)
+    return path, False
+
+
+def _summary_lines(trace, opts, stats):
+    """The summary of the streamed trace, by the library's summary sink."""
+    import tempfile
+    from . import _core
+    fd, tmp = tempfile.mkstemp(prefix='evprof-summary-', suffix='.txt')
+    os.close(fd)
+    try:
+        got = _core.sink_run(trace, 'summary', tmp, sort=opts.sort)
+        with open(tmp, encoding='utf-8', errors='surrogateescape') as f:
+            table = f.read()
+    finally:
+        os.unlink(tmp)
+    threads = max(got['threads'], 1)
+    lost = got['lost'] + (stats['names_lost'] if stats else 0)
+    head = 'evprof: %d events, %d thread%s, %s' % (
+        got['events'], threads, '' if threads == 1 else 's',
+        '%d events lost' % got['lost'] if got['lost'] else 'nothing lost')
+    return head, table.rstrip('\n'), lost
+
+
+def _write_outputs(prof, opts, fmt, err, program, trace):
+    """
+    Writes what the options ask for from the streamed trace *trace*:
+    Perfetto and Chrome JSON through the library's sinks, the CSV and the
+    picture from the DataFrame (built once), the summary through the
+    summary sink.
+    """
     import evprof
-    from .outputs import live_thread_names
+    from . import _core
     from .progress import Progress
     frame = []
-    names = dict(started or {})
-    names.update(live_thread_names())
 
     def timeline():
         if not frame:
@@ -263,42 +278,30 @@ def _write_outputs(prof, opts, fmt, err, program, started=None):
         out = opts.output or 'evprof' + SUFFIXES[fmt]
         with Progress('evprof: writing %s' % out) as bar:
             if fmt == 'evprof':
-                evprof.tracefile.save_profiler(
-                    prof, out, progress=lambda n: bar(n, None),
-                    names_of_threads=names, meta={'program': program})
                 hint = ("'python3 -m evprof report %s' prints its summary, "
                         "evprof.load() reads it" % out)
-            elif fmt == 'perfetto':
-                # The library's sink reads a trace file: one is written
-                # beside the output, converted, then removed.
-                tmp = out + '.%d.evt' % os.getpid()
-                try:
-                    evprof.tracefile.save_profiler(
-                        prof, tmp, progress=lambda n: bar(n, None),
-                        names_of_threads=names, meta={'program': program})
-                    evprof._core.sink_run(tmp, 'perfetto', out)
-                finally:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
-                hint = 'open it in https://ui.perfetto.dev'
-            elif fmt == 'chrome':
-                evprof.chrome.write_chrome_trace(
-                    timeline(), out, thread_names=names, progress=bar,
-                    process_name=program)
-                hint = 'open it in https://ui.perfetto.dev or chrome://tracing'
+            elif fmt in ('perfetto', 'chrome'):
+                _core.sink_run(trace, fmt, out)
+                hint = ('open it in https://ui.perfetto.dev'
+                        + (' or chrome://tracing' if fmt == 'chrome'
+                           else ''))
             else:
                 timeline().to_csv(out, index=False, chunksize=100000,
                                   errors='surrogateescape')
                 hint = 'one line an event'
+            bar(1, 1)
         print('evprof: timeline written to %s (%s)' % (out, hint),
               file=err)
     if opts.plot:
+        names = evprof.tracefile.thread_names(
+            evprof.tracefile.read_trace(trace))
         evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
                                   title=_printable('evprof: %s' % program))
         print('evprof: picture written to %s' % opts.plot, file=err)
     if fmt is None and not opts.plot:
-        table = evprof.summary.summary(timeline(), sort=opts.sort)
-        print(_printable(evprof.summary.format_summary(table)))
+        head, table, _ = _summary_lines(trace, opts, prof._stream.stats)
+        print(head)
+        print(_printable(table))
 
 
 def _preload_native(argv):
@@ -363,13 +366,54 @@ def _cmd_run(argv, err):
             raise UsageError('run: no module named %r' % name)
 
     import evprof
+    from .streaming import lost_message
+    program = ' '.join([name if kind == 'script' else '-m ' + name]
+                       + list(args))
+    trace, keep = _stream_path(opts, fmt)
+    pid = os.getpid()
+    try:
+        status = _profile_into(trace, opts, memory, kind, name, args,
+                               program, err)
+        if os.getpid() != pid:
+            # A child the script forked, ending through here: the trace
+            # and the outputs are the parent's.
+            return status[0]
+        stats, prof = status[1], status[2]
+        msg = lost_message(trace if keep else opts.output or trace, stats)
+        if msg:
+            print(msg, file=err)
+        try:
+            _write_outputs(prof, opts, fmt, err, program, trace)
+        except evprof.TraceFileError as exc:
+            # A trace cut short (a full disk): said, the script's status
+            # kept.
+            print('evprof: error: %s' % exc, file=err)
+    finally:
+        if not keep and os.getpid() == pid and os.path.exists(trace):
+            os.unlink(trace)
+    return status[0]
+
+
+def _profile_into(trace, opts, memory, kind, name, args, program, err):
+    """
+    Runs the target under a profiler streaming into *trace*; (its exit
+    status, the stream's final counts, the profiler).  A trace that
+    cannot be created is a usage error, before the target runs.
+    """
+    import warnings
+    import evprof
     prof = evprof.EventProfiler(size=opts.size, impl=opts.impl,
-                                memory=memory, threads=opts.threads)
+                                memory=memory, threads=opts.threads,
+                                output=trace)
+    prof._stream.meta['program'] = program
     status = 0
     pending = None
     saved_argv, saved_path0 = sys.argv[:], sys.path[0]
-    started = _record_thread_names()
-    prof.start()
+    try:
+        prof.start()
+    except OSError as exc:
+        raise UsageError('cannot write %s: %s' % (
+            trace, exc.strerror or exc)) from None
     try:
         _run_target(kind, name, args)
     except SystemExit as exc:
@@ -381,8 +425,10 @@ def _cmd_run(argv, err):
         pending = sys.exc_info()
         status = 1
     finally:
-        prof.stop()
-        started = started.restore()
+        with warnings.catch_warnings():
+            # What was lost is said once, by the caller.
+            warnings.simplefilter('ignore', RuntimeWarning)
+            prof.stop()
         sys.argv[:] = saved_argv
         sys.path[0] = saved_path0
     if pending is not None:
@@ -391,10 +437,7 @@ def _cmd_run(argv, err):
         traceback.print_exception(typ, value,
                                   _strip_traceback(tb, path), file=err)
         err.flush()
-    program = ' '.join([name if kind == 'script' else '-m ' + name]
-                       + list(args))
-    _write_outputs(prof, opts, fmt, err, program, started)
-    return status
+    return status, prof._stream.stats, prof
 
 
 def _printable(text):

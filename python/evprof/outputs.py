@@ -31,6 +31,8 @@ def save(self, path, progress=None):
 
     :param progress: called with the number of events written, or None
     """
+    if getattr(self, '_stream', None) is not None:
+        return self._stream.copy_to(path)  # already a trace file
     _tracefile.save_profiler(self, path, progress=progress,
                              names_of_threads=live_thread_names())
 

@@ -115,6 +115,11 @@ class EventProfiler:
         (:mod:`sys.monitoring` callbacks, Python 3.12 and 3.13),
         ``'profile'`` (a C profile function) or ``'auto'`` (the first
         where it exists); see doc/evprof-python.md
+    :param output: a trace file (path) to stream the events into while
+        the program runs, names included, memory bounded whatever the
+        run's length: :meth:`start` creates it (OSError if it cannot),
+        :meth:`stop` completes it, the results are then read from it; one
+        run a profiler (see doc/evprof-python.md)
 
     Unlike cpyquickhelper's profiler, an exception raised by the profiled
     code never crashes the process, no frame is kept alive, and the buffer
@@ -124,7 +129,7 @@ class EventProfiler:
     _event_mapping = dict(EVENT_MAPPING)
 
     def __init__(self, size=1000000, impl='python', memory=True,
-                 threads=False, backend='auto'):
+                 threads=False, backend='auto', output=None):
         if impl not in _IMPLS:
             raise ValueError("Unexpected value for impl=%r, expected one of "
                              "%r." % (impl, _IMPLS))
@@ -147,6 +152,11 @@ class EventProfiler:
         self._thread_index = []
         self._numpy = bool(domains & _DOMAINS['numpy'])
         self._native = bool(domains & _DOMAINS['native'])
+        self._stream = None
+        if output is not None:
+            from .streaming import Stream
+            self._stream = Stream(output)
+            size = self._stream.chunk_size(size)
         self._buffer = _core.Profiler(size, domains & _PYMEM,
                                       backend=backend)
 
@@ -207,6 +217,8 @@ class EventProfiler:
         self._hook_obj = seen
         self._thread_prof = getattr(threading, '_profile_hook', None)
         self._thread_hook_obj = thread_hook
+        if self._stream is not None:
+            self._stream.open(self._buffer, self._impl)
         _running.add(self)
         try:
             self._buffer.begin(token, sys._getframe(1), installed,
@@ -215,6 +227,8 @@ class EventProfiler:
             # begin() undoes itself when it fails; this undoes one that
             # succeeded just before an asynchronous exception struck.
             self._buffer.abort(token)
+            if self._stream is not None:
+                self._stream.close()
             raise
         if self._numpy:
             numpy_data.start(self)
@@ -246,6 +260,8 @@ class EventProfiler:
             numpy_data.stop(self)
         self._prof = self._hook_obj = None
         self._thread_prof = self._thread_hook_obj = None
+        if self._stream is not None:
+            self._stream.close(stacklevel=2)
         self._empty_cache()
         lost = self._buffer.lost()
         if lost:
@@ -346,6 +362,8 @@ class EventProfiler:
 
         :param empty_cache: moves what the C buffer holds first
         """
+        if self._stream is not None:
+            return self._stream.raw_results()
         res = fill_freed_sizes(self._raw(empty_cache))
         # The C core keeps the caller's instruction offset in value1 of
         # function events (for from_line); the seed's raw rows hold 0.
@@ -402,6 +420,8 @@ class EventProfiler:
         :param thread: adds a column ``thread`` (the thread's ident, as
             :func:`threading.get_ident`)
         """
+        if self._stream is not None:
+            return self._stream.results(clean_file_name, thread)
         if clean_file_name is None:
             clean_file_name = _identity
         elif not callable(clean_file_name):

@@ -94,7 +94,43 @@ def main():
     assert len(big) == 2 and {name(e[0]) for e in big} == {'work'}, big
     p.reset()
     edges()
+    streamed()
     print(sys.version.split()[0], 'ok', len(events), 'events')
+
+
+def streamed():
+    # Streamed into a file, names and lines written by the C core as the
+    # code is met: every call of leaf is named, its call site resolved.
+    import os
+    import tempfile
+    fd, path = tempfile.mkstemp(suffix='.evt')
+    os.close(fd)
+    try:
+        p = _core.Profiler(_core.stream_capacity(0, 4))
+        p.stream_open(path, {'program': 'smoke'})
+        token = object()
+        p.begin(token, sys._getframe())
+        work()
+        p.end(None)
+        stats = p.stream_close()
+        assert stats['error'] == 0 and stats['lost'] == 0, stats
+        r = _core.TraceReader(path)
+        ev, _ = r.read()
+        ev = memoryview(ev).cast('B').cast('q')
+        names = {k: n for k, _, _, n, _, _ in r.names()}
+        flat = memoryview(r.lines()).cast('B').cast('q')
+        lines = {(flat[i], flat[i + 1]): flat[i + 2]
+                 for i in range(0, len(flat), 3)}
+        assert r.meta('program') == 'smoke'
+        r.close()
+        calls = [i for i in range(len(ev) // 6)
+                 if ev[6 * i + 2] == 1 and names.get(ev[6 * i]) == 'leaf']
+        assert len(calls) == 100, len(calls)
+        assert {lines.get((ev[6 * i + 1], ev[6 * i + 4])) for i in calls} \
+            == {work.__code__.co_firstlineno + 3}
+        assert stats['events'] == len(ev) // 6, stats
+    finally:
+        os.unlink(path)
 
 
 def edges():
