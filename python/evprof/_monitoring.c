@@ -158,7 +158,9 @@ static inline int64_t frame_offset(_PyInterpreterFrame *f)
  * not logged.  Safe because this extension reads its buffer only under
  * the GIL (dump), which the callback holds, and a signal handler logging
  * on this thread in between makes the compare-and-swap fail, the event
- * kept.  At most one such int a thread outlives a run (dropped at the
+ * kept.  Not while a stream drains the buffer: its thread may have read
+ * the event already, and a head moving back would undo its reading; the
+ * malloc is then left in the trace.  At most one such int a thread outlives a run (dropped at the
  * thread's next event of any run, or never if the thread ends).
  */
 static _Thread_local PyObject *held_offset;
@@ -171,7 +173,7 @@ static void take_back_malloc(Profiler *self, PyObject *o)
     evprof_event *e;
     uint64_t h;
 
-    if (bh == NULL || bh->policy != EVPROF_GROW
+    if (bh == NULL || bh->policy != EVPROF_GROW || self->stream != NULL
         || evprof__tcache.buf != self->buf || evprof__tcache.uid != bh->uid)
         return;
     c = evprof__tcache.chunk;
