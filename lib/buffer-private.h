@@ -61,6 +61,7 @@ struct evprof_buffer {
     size_t chunk_bytes;    /* of one chunk, header included */
     size_t held, peak;     /* of all chunks, the pool's included */
     uint64_t sealed;       /* sealed chunks not yet retired */
+    uint64_t retired;      /* chunks retired so far: stale readers */
     struct chunk *pool;    /* drained chunks kept for reuse while drained */
     struct evprof__drain *drain; /* the stream draining b, or NULL */
     unsigned waiting;      /* threads waiting for room (on drain->room) */

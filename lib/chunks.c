@@ -22,8 +22,8 @@ _Thread_local int evprof__draining;
 
 /*
  * The largest chunk worth asking malloc for: the machine's physical memory
- * (SIZE_MAX when unknown).  A chunk is written from end to end, and
- * evprof_buffer_prepare touches all of it at once: a bigger one could only
+ * (SIZE_MAX when unknown).  A thread writes its chunk from end to end
+ * (the kernel commits its pages as they are reached): a bigger one could only
  * thrash, or get the process killed once an overcommitting kernel had
  * granted it; and some allocators (AddressSanitizer's) abort on such sizes
  * instead of returning NULL.  Computed once, from evprof_buffer_new, so
@@ -141,6 +141,7 @@ void evprof__chunk_retire(evprof_buffer *b, struct chunk *c)
     struct evprof__drain *d = b->drain;
 
     b->sealed--;
+    b->retired++;
     if (d != NULL && b->held <= d->budget) {
         c->next = b->pool;
         b->pool = c;

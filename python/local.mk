@@ -9,6 +9,7 @@ EVPROF_PY_SOURCES = \
 	python/evprof/__init__.py \
 	python/evprof/profiler.py \
 	python/evprof/_report.py \
+	python/evprof/_names.py \
 	python/evprof/_event_profiler_c.py \
 	python/evprof/event_profiler.py
 
@@ -16,7 +17,8 @@ EVPROF_PY_SOURCES = \
 EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_session.c python/evprof/_threads.c python/evprof/_memory.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
-	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c
+	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
+	python/evprof/_events.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h
