@@ -19,10 +19,12 @@
 
 #include "_core.h"
 
-/* Events of the first chunk committed by begin(): a constant, so that a
- * start costs the same at any size (the rest of the chunk is committed by
- * the kernel page by page as events reach it). */
-#define PREPARED_EVENTS 1024
+/* Events of the first chunk begin() commits beyond the page of its
+ * header: none.  Committing pages of a fresh chunk costs a page fault
+ * each (microseconds on a virtual machine), which the events pay as they
+ * reach them; begin() pays for the thread's record and the chunk's
+ * allocation alone, the same at any size. */
+#define PREPARED_EVENTS 0
 
 /* ---- methods ----------------------------------------------------------- */
 
