@@ -28,6 +28,7 @@ PY_TESTS = \
 	t/python/test_edges.py \
 	t/python/test_events.py \
 	t/python/test_hazards.py \
+	t/python/test_inmem.py \
 	t/python/test_memory.py \
 	t/python/test_robust.py \
 	t/python/test_seed_compat.py \

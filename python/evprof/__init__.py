@@ -15,8 +15,6 @@ imported when a DataFrame, an array or a picture is asked for, and so are
 the submodules that use them (evprof.summary, evprof.chrome, evprof.plot,
 evprof.timeline), on first use.
 """
-import importlib
-
 from ._core import LIB_VERSION as __lib_version__
 from .profiler import EventProfiler, EventProfilerDebug, WithEventProfiler
 from .outputs import attach as _attach_outputs
@@ -35,5 +33,6 @@ _LAZY = ('chrome', 'plot', 'summary', 'timeline', 'cli', 'progress',
 def __getattr__(name):
     # evprof.summary and the like, imported on first use.
     if name in _LAZY:
+        import importlib
         return importlib.import_module('.' + name, __name__)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -5,7 +5,6 @@ The recording path and the trace writer use these; :mod:`evprof._report`
 spreads them over the events with numpy when a DataFrame is asked for.
 """
 import bisect
-import dis
 
 #: seed-compatible mapping from event name to code
 EVENT_MAPPING = {
@@ -40,6 +39,7 @@ def line_starts(code):
             starts.append(start)
             lines.append(code.co_firstlineno if line is None else line)
     else:  # Python < 3.10
+        import dis
         for start, line in dis.findlinestarts(code):
             starts.append(start)
             lines.append(line)

@@ -10,7 +10,6 @@ threads, not the events); only ``plot`` (and ``summary``'s small result)
 need numpy and pandas.
 """
 import os
-import tempfile
 import threading
 
 from . import tracefile as _tracefile
@@ -41,6 +40,7 @@ class _Scratch:
     """A trace of the profiler in a file of its own, removed after use."""
 
     def __init__(self, prof, suffix='.evt'):
+        import tempfile
         fd, self.path = tempfile.mkstemp(prefix='evprof-', suffix=suffix)
         os.close(fd)
         try:
@@ -99,6 +99,7 @@ def summary(self, sort='inclusive'):
     (see :func:`evprof.summary.summary`), computed by the library's
     summary sink.
     """
+    import tempfile
     from . import _core
     from .summary import SUMMARY_COLUMNS, _SORT_KEYS, from_tsv
     if sort not in _SORT_KEYS:
