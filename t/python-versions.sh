@@ -23,9 +23,9 @@ echo "1..$#"
 i=0
 for py in "$@"; do
     i=$((i + 1))
-    if out=$(${MAKE:-make} -s -C "${top_builddir:-.}" check-python-versions \
-             PYTHONS="$py" 2>&1); then
-        echo "ok $i - $(printf '%s\n' "$out" | tail -1)"
+    if out=$(${MAKE:-make} -s --no-print-directory -C "${top_builddir:-.}" \
+             check-python-versions PYTHONS="$py" 2>&1); then
+        echo "ok $i - $(printf '%s\n' "$out" | grep ' ok: ' | tail -1)"
     else
         echo "not ok $i - $py"
         printf '%s\n' "$out" | tail -20 | sed 's/^/# /'
