@@ -91,6 +91,8 @@ void evprof__chunk_limit(void);
 struct chunk *evprof__chunk_get(struct evprof_buffer *b, struct thread *owner);
 /* c, sealed and consumed to its end, unlinked: to the pool or freed. */
 void evprof__chunk_retire(struct evprof_buffer *b, struct chunk *c);
+/* Frees a chunk (its header and its events); NULL is allowed. */
+void evprof__chunk_free(struct chunk *c);
 /* Frees the pool. */
 void evprof__chunk_pool_free(struct evprof_buffer *b);
 
