@@ -61,6 +61,7 @@ struct evprof_buffer {
     size_t chunk_bytes;    /* of one chunk, header included */
     size_t held, peak;     /* of all chunks, the pool's included */
     uint64_t sealed;       /* sealed chunks not yet retired */
+    uint64_t retired;      /* chunks retired so far: stale readers */
     struct chunk *pool;    /* drained chunks kept for reuse while drained */
     struct evprof__drain *drain; /* the stream draining b, or NULL */
     unsigned waiting;      /* threads waiting for room (on drain->room) */
@@ -90,6 +91,8 @@ void evprof__chunk_limit(void);
 struct chunk *evprof__chunk_get(struct evprof_buffer *b, struct thread *owner);
 /* c, sealed and consumed to its end, unlinked: to the pool or freed. */
 void evprof__chunk_retire(struct evprof_buffer *b, struct chunk *c);
+/* Frees a chunk (its header and its events); NULL is allowed. */
+void evprof__chunk_free(struct chunk *c);
 /* Frees the pool. */
 void evprof__chunk_pool_free(struct evprof_buffer *b);
 

@@ -152,7 +152,7 @@ void evprof_buffer_free(evprof_buffer *b)
         tnext = t->next;
         for (c = t->oldest; c != NULL; c = cnext) {
             cnext = c->next;
-            free(c);
+            evprof__chunk_free(c);
         }
         free(t);
     }

@@ -22,8 +22,8 @@ _Thread_local int evprof__draining;
 
 /*
  * The largest chunk worth asking malloc for: the machine's physical memory
- * (SIZE_MAX when unknown).  A chunk is written from end to end, and
- * evprof_buffer_prepare touches all of it at once: a bigger one could only
+ * (SIZE_MAX when unknown).  A thread writes its chunk from end to end
+ * (the kernel commits its pages as they are reached): a bigger one could only
  * thrash, or get the process killed once an overcommitting kernel had
  * granted it; and some allocators (AddressSanitizer's) abort on such sizes
  * instead of returning NULL.  Computed once, from evprof_buffer_new, so
@@ -67,16 +67,29 @@ static void chunk_reset(const evprof_buffer *b, struct chunk *c,
                         struct thread *owner)
 {
     uint64_t slots = chunk_slots(b);
+    evprof_event *ev = c->pub.ev;
 
     memset(c, 0, sizeof(*c));
-    c->pub.ev = (evprof_event *)(void *)(c + 1);
+    c->pub.ev = ev;
     c->pub.limit = b->head.policy == EVPROF_RING ? slots : b->capacity;
     c->slots = slots;
     c->owner = owner;
 }
 
-/* A new chunk; NULL when it cannot be had (or is bigger than the memory of
- * the machine). */
+/* Chunks from this size on get their events apart from their header, on
+ * huge pages where the system has them. */
+#define HUGE_CHUNK ((size_t)4 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/*
+ * A new chunk; NULL when it cannot be had (or is bigger than the memory of
+ * the machine).  Nothing of its events is touched: the kernel commits their
+ * pages as the thread reaches them.  A big chunk's events start on a huge
+ * page boundary, in an allocation of their own, so that every one of their
+ * pages can be a huge page (one fault for 2 MiB, about a quarter of the
+ * cost of 512 small ones) and making the chunk commits none of them (its
+ * header is a small allocation).
+ */
 static struct chunk *chunk_new(evprof_buffer *b, struct thread *owner)
 {
     size_t bytes = b->chunk_bytes;
@@ -84,25 +97,43 @@ static struct chunk *chunk_new(evprof_buffer *b, struct thread *owner)
 
     if (bytes > max_chunk_bytes())
         return NULL;
-    c = malloc(bytes);
-    if (c == NULL)
-        return NULL;
+    if (bytes >= HUGE_CHUNK) {
+        size_t evbytes = bytes - sizeof(struct chunk);
+        void *ev = NULL;
+
+        if (posix_memalign(&ev, HUGE_PAGE, evbytes) != 0)
+            return NULL;
+        c = malloc(sizeof(*c));
+        if (c == NULL) {
+            free(ev);
+            return NULL;
+        }
 #if defined(MADV_HUGEPAGE)
-    /* A big chunk is written once from end to end: huge pages save one
-     * page fault every 4 KiB (a hint; failure changes nothing). */
-    if (bytes >= ((size_t)4 << 20)) {
-        uintptr_t lo = ((uintptr_t)c + ((uintptr_t)2 << 20) - 1)
-                       & ~(((uintptr_t)2 << 20) - 1);
-        uintptr_t hi = ((uintptr_t)c + bytes) & ~(((uintptr_t)2 << 20) - 1);
-        if (hi > lo)
-            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    }
+        /* A hint; failure changes nothing. */
+        if (evbytes >= HUGE_PAGE)
+            (void)madvise(ev, evbytes & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
 #endif
+        c->pub.ev = ev;
+    } else {
+        c = malloc(bytes);
+        if (c == NULL)
+            return NULL;
+        c->pub.ev = (evprof_event *)(void *)(c + 1);
+    }
     chunk_reset(b, c, owner);
     b->held += bytes;
     if (b->held > b->peak)
         b->peak = b->held;
     return c;
+}
+
+void evprof__chunk_free(struct chunk *c)
+{
+    if (c == NULL)
+        return;
+    if (c->pub.ev != (evprof_event *)(void *)(c + 1))
+        free(c->pub.ev);
+    free(c);
 }
 
 struct chunk *evprof__chunk_get(evprof_buffer *b, struct thread *owner)
@@ -141,6 +172,7 @@ void evprof__chunk_retire(evprof_buffer *b, struct chunk *c)
     struct evprof__drain *d = b->drain;
 
     b->sealed--;
+    b->retired++;
     if (d != NULL && b->held <= d->budget) {
         c->next = b->pool;
         b->pool = c;
@@ -149,7 +181,7 @@ void evprof__chunk_retire(evprof_buffer *b, struct chunk *c)
         return;
     }
     b->held -= b->chunk_bytes;
-    free(c);
+    evprof__chunk_free(c);
 }
 
 void evprof__chunk_pool_free(evprof_buffer *b)
@@ -159,6 +191,6 @@ void evprof__chunk_pool_free(evprof_buffer *b)
     while ((c = b->pool) != NULL) {
         b->pool = c->next;
         b->held -= b->chunk_bytes;
-        free(c);
+        evprof__chunk_free(c);
     }
 }

@@ -55,6 +55,10 @@ const char *evprof_strerror(int code)
         return "operation not permitted";
     case -ESRCH:
         return "not running (never started, or already stopped)";
+    case -ESTALE:
+        return "stale reader: events were taken out since it was opened";
+    case -EOPNOTSUPP:
+        return "not supported";
     default:
         return "unknown error";
     }

@@ -9,6 +9,7 @@ EVPROF_PY_SOURCES = \
 	python/evprof/__init__.py \
 	python/evprof/profiler.py \
 	python/evprof/_report.py \
+	python/evprof/_names.py \
 	python/evprof/_event_profiler_c.py \
 	python/evprof/event_profiler.py \
 	python/evprof/numpy_data.py \
@@ -21,7 +22,8 @@ EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
 	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
 	python/evprof/_numpy.c python/evprof/_native.c \
-	python/evprof/_monitoring.c python/evprof/_stream.c python/evprof/_names.c
+	python/evprof/_monitoring.c python/evprof/_stream.c python/evprof/_names.c \
+	python/evprof/_events.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h python/evprof/_names.h
@@ -31,6 +33,7 @@ PY_TESTS = \
 	t/python/test_edges.py \
 	t/python/test_events.py \
 	t/python/test_hazards.py \
+	t/python/test_inmem.py \
 	t/python/test_memory.py \
 	t/python/test_native.py \
 	t/python/test_numpy_data.py \
@@ -43,6 +46,7 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	python/evprof-cli.in \
 	t/python/stress.py \
 	t/python/core_smoke.py t/python/core_monitoring.py \
+	t/python/recording_path.py t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
 	bench/bench_monitoring.py doc/evprof-python.md
 
@@ -55,21 +59,29 @@ PY_LOG_COMPILER = $(PYTHON)
 bench: bench-python
 .PHONY: bench-python bench-pipeline bench-native check-python-versions
 
-# The C core built by hand against other interpreters (no numpy needed):
+# The C core built by hand against other interpreters (no numpy needed),
+# with the package beside it in python-versions/X.Y/evprof; then the core
+# alone (core_smoke.py) and the whole recording path without numpy or
+# pandas (recording_path.py: the API, run -o, report, convert):
 #   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
+# t/python-versions.sh runs it in `make check` on pyenv's interpreters;
+# a core already built from the same sources is not built again.
 PYTHONS = $(PYTHON)
 check-python-versions: lib/libevprof.a
 	@for py in $(PYTHONS); do \
 	  inc=`$$py -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
 	  suf=`$$py -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
 	  dir=python-versions/`$$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'` && \
-	  $(MKDIR_P) $$dir && \
-	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
+	  so=$$dir/evprof/_core$$suf && srcs=`for f in $(EVPROF_CORE_C); do echo $(top_srcdir)/$$f; done` && \
+	  $(MKDIR_P) $$dir/evprof && \
+	  if test -f $$so && test -z "`find $$srcs $(top_srcdir)/python/evprof/*.h lib/libevprof.a -newer $$so`"; then :; else \
+	  $(CC) -shared -fPIC -O1 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
-	    -o $$dir/_core$$suf `for f in $(EVPROF_CORE_C); do echo $(top_srcdir)/$$f; done` \
-	    lib/libevprof.a $(PTHREAD_LIBS) && \
-	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir && \
-	  $$py $(top_srcdir)/t/python/core_monitoring.py $$dir || exit 1; \
+	    -o $$so $$srcs lib/libevprof.a $(DL_LIBS) $(PTHREAD_LIBS) || { rm -f $$so; exit 1; }; fi && \
+	  for f in $(EVPROF_PY_SOURCES); do cp $(top_srcdir)/$$f $$dir/evprof/ || exit 1; done && \
+	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir/evprof && \
+	  $$py $(top_srcdir)/t/python/core_monitoring.py $$dir/evprof && \
+	  $$py $(top_srcdir)/t/python/recording_path.py $$dir || exit 1; \
 	done
 
 # The Python tests against an extension built, with the library's sources,
@@ -175,7 +187,7 @@ AM_TESTS_ENVIRONMENT += \
 	EVPROF_BUILDDIR='$(abs_top_builddir)'; \
 	PYTHONDONTWRITEBYTECODE=1; \
 	export EVPROF_SRCDIR EVPROF_BUILDDIR PYTHONDONTWRITEBYTECODE;
-TESTS += $(PY_TESTS)
+TESTS += $(PY_TESTS) t/python-versions.sh
 
 bench-python: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \

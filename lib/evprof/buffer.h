@@ -56,6 +56,20 @@ size_t evprof_buffer_dump(evprof_buffer *b, evprof_event *out, size_t max);
 size_t evprof_buffer_dump_ex(evprof_buffer *b, evprof_event *out,
                              uint32_t *thread, size_t max);
 
+/*
+ * Reading events without taking them out: a reader gives the events a dump
+ * would, in the same order, and leaves them in b.  evprof_buffer_read
+ * returns how many it stored (0 at the end), or -ESTALE once a dump or a
+ * stream took events out since the reader was opened, -EINVAL.  Opening
+ * gives -EOPNOTSUPP for an EVPROF_RING buffer, -ENOMEM.  A reader must be
+ * closed before b is freed.
+ */
+typedef struct evprof_buffer_reader evprof_buffer_reader;
+int evprof_buffer_reader_open(evprof_buffer *b, evprof_buffer_reader **out);
+int64_t evprof_buffer_read(evprof_buffer_reader *r, evprof_event *out,
+                           uint32_t *thread, size_t max);
+void evprof_buffer_reader_close(evprof_buffer_reader *r);
+
 /* Events dropped (EVPROF_DROP, failed chunk allocation) or overwritten
  * (EVPROF_RING) so far; 0 for NULL. */
 uint64_t evprof_buffer_lost(const evprof_buffer *b);

@@ -549,6 +549,16 @@ static PyMethodDef Profiler_methods[] = {
      "lost()\n--\n\nEvents lost so far (0: the buffer grows)."},
     {"dump", (PyCFunction)evp_Profiler_dump, METH_VARARGS,
      "dump(events, threads)\n--\n\nMoves events out; returns how many."},
+    {"read", (PyCFunction)(void (*)(void))evp_Profiler_read,
+     METH_VARARGS | METH_KEYWORDS,
+     "read(events, threads=None, limit=-1, fill=True)\n--\n\n"
+     "Copies the events held, oldest first, without taking them out;\n"
+     "fills the sizes freed (value2 of frees); returns how many."},
+    {"write_trace", (PyCFunction)(void (*)(void))evp_Profiler_write_trace,
+     METH_VARARGS | METH_KEYWORDS,
+     "write_trace(writer, limit=-1, progress=None)\n--\n\n"
+     "Writes the events held into a TraceWriter, without taking them\n"
+     "out; returns the (caller key, offset) pairs of their calls."},
     {"threads", (PyCFunction)evp_Profiler_threads, METH_NOARGS,
      "threads()\n--\n\n[(ident, native_id)] by thread index."},
     {"registry", (PyCFunction)evp_Profiler_registry, METH_NOARGS,

@@ -4,6 +4,7 @@
  *   _core.c     the object, the logging path of the three impls, module
  *   _registry.c code objects and builtins -> keys
  *   _results.c  the events, threads and keys taken out
+ *   _events.c   the events read in place: into arrays, into a trace file
  *   _session.c  start and stop, atomic: begin/end/abort, fork
  *   _threads.c  our profile function in the thread states
  *   _memory.c   the allocator hooks on the PyMem domains
@@ -81,6 +82,11 @@ PyObject *evp_Profiler_threads(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_key_base(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_registry(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_reset(Profiler *self, PyObject *noarg);
+
+/* _events.c: methods of Profiler */
+PyObject *evp_Profiler_read(Profiler *self, PyObject *args, PyObject *kw);
+PyObject *evp_Profiler_write_trace(Profiler *self, PyObject *args,
+                                   PyObject *kw);
 
 /* _memory.c */
 int evp_memory_install(Profiler *self);

@@ -19,10 +19,9 @@ seed, no frame or argument is kept alive (only code objects and builtins),
 and the buffer never fills: it grows by chunks of *size* events, so no
 callback is ever needed to empty it.
 """
+import array
 import ctypes
 import operator
-
-import numpy
 
 from . import _core
 
@@ -157,9 +156,9 @@ def _profiling_dump_and_clear(ptr, size, lock):
     if ptr == 0:
         raise ValueError("null buffer")
     raw = (ctypes.c_int64 * (rows * _core.N_COLUMNS)).from_address(ptr)
-    events = numpy.ctypeslib.as_array(raw).reshape(rows, _core.N_COLUMNS)
-    index = numpy.empty(rows, dtype=numpy.uint32)
-    return prof.dump(events, index)
+    # No numpy: the ctypes array is the int64 buffer dump() fills.
+    index = array.array('I', bytes(4 * rows))
+    return prof.dump(raw, index)
 
 
 def _profiling_register_pyinstance(obj):

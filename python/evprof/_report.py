@@ -6,35 +6,15 @@ distinct (code, offset) pair, and spreads the answers over the events with
 numpy indexing: a million events cost a few array operations, not a
 million Python calls.
 """
-import dis
-
 import numpy
 
-#: seed-compatible mapping from event name to code
-EVENT_MAPPING = {
-    'call': 1,
-    'return': 2,
-    'c_call': 3,
-    'c_return': 4,
-    'exception': 5,
-    'c_exception': 6,
-    'profiler_call': 10,
-    'profiler_return': 11,
-    'profiler_start': 100,
-    'profiler_sort': 101,
-    'malloc': 1000,
-    'calloc': 1001,
-    'realloc': 1002,
-    'free': 1003,
-    'realloc_free': 1004,
-}
+from ._names import CODE_TYPE as _CODE_TYPE
+from ._names import EVENT_MAPPING, describe as _describe, line_starts
 
 EVENT_NAMES = numpy.empty(1005, dtype=object)
 for _name, _code in EVENT_MAPPING.items():
     EVENT_NAMES[_code] = _name
 del _name, _code
-
-_CODE_TYPE = type(compile('0', '<evprof>', 'eval'))
 
 
 def fill_freed_sizes(res):
@@ -67,37 +47,9 @@ def fill_freed_sizes(res):
 
 def _line_table(code):
     """Sorted instruction offsets where lines start, and their lines."""
-    starts, lines = [], []
-    if hasattr(code, 'co_lines'):
-        for start, _end, line in code.co_lines():
-            starts.append(start)
-            lines.append(code.co_firstlineno if line is None else line)
-    else:  # Python < 3.10
-        for start, line in dis.findlinestarts(code):
-            starts.append(start)
-            lines.append(line)
-    if not starts:
-        return (numpy.zeros(1, dtype=numpy.int64),
-                numpy.array([code.co_firstlineno], dtype=numpy.int64))
+    starts, lines = line_starts(code)
     return (numpy.array(starts, dtype=numpy.int64),
             numpy.array(lines, dtype=numpy.int64))
-
-
-def _describe(obj, clean):
-    """(name, module, first line, is code) of a registry entry."""
-    if isinstance(obj, _CODE_TYPE):
-        return obj.co_name, clean(obj.co_filename), obj.co_firstlineno, True
-    if isinstance(obj, tuple):  # (qualname, module) of a bound builtin
-        return obj[0], obj[1], -1, False
-    try:
-        name = obj.__qualname__
-    except AttributeError:
-        name = obj.__class__.__name__
-    try:
-        mod = obj.__module__
-    except AttributeError:
-        mod = obj.__class__.__module__
-    return name, mod, -1, False
 
 
 class KeyTable:
@@ -113,6 +65,7 @@ class KeyTable:
         self.first = numpy.full(n, -1, dtype=numpy.int64)
         self.name[0] = ''
         self.mod[0] = ''
+        self._line_tables = {}
         cleaned = {}
 
         def clean_once(value):
@@ -152,7 +105,10 @@ class KeyTable:
             code = self.entries[int(ukey[lo])]
             if not isinstance(code, _CODE_TYPE):
                 continue
-            starts, lines = _line_table(code)
+            table = self._line_tables.get(code)
+            if table is None:
+                table = self._line_tables[code] = _line_table(code)
+            starts, lines = table
             off = uoff[lo:hi]
             pos = numpy.searchsorted(starts, off, side='right') - 1
             got = lines[numpy.clip(pos, 0, None)]

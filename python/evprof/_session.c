@@ -15,9 +15,31 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <errno.h>
+
 #include "_core.h"
 
+/* Events of the first chunk begin() commits beyond the page of its
+ * header: none.  Committing pages of a fresh chunk costs a page fault
+ * each (microseconds on a virtual machine), which the events pay as they
+ * reach them; begin() pays for the thread's record and the chunk's
+ * allocation alone, the same at any size. */
+#define PREPARED_EVENTS 0
+
 /* ---- methods ----------------------------------------------------------- */
+
+/* The calling thread's record and first chunk, ready for its events. */
+static int prepare(Profiler *self)
+{
+    if (evprof_buffer_prepare(self->buf, PREPARED_EVENTS) == -ENOMEM) {
+        PyErr_Format(PyExc_MemoryError,
+                     "cannot allocate a buffer chunk of size=%zu "
+                     "events (%zu bytes each)", self->size,
+                     sizeof(evprof_event));
+        return -1;
+    }
+    return 0;
+}
 
 static int enter(Profiler *self)
 {
@@ -120,7 +142,7 @@ PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw)
     }
     if (enter(self) != 0)
         return NULL;
-    if (evp_prepare(self) != 0)
+    if (prepare(self) != 0)
         goto fail;
     self->forked = 0;
     self->active = 1;

@@ -507,3 +507,20 @@ int evprof_py_add_writer(PyObject *module)
     }
     return 0;
 }
+
+evprof_trace_writer *evprof_py_writer_get(PyObject *obj)
+{
+    if (!PyObject_TypeCheck(obj, &TraceWriter_Type)) {
+        PyErr_Format(PyExc_TypeError, "a TraceWriter is needed, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    if (check_open((TraceWriter *)obj) < 0)
+        return NULL;
+    return ((TraceWriter *)obj)->w;
+}
+
+PyObject *evprof_py_writer_raise(PyObject *obj, int code)
+{
+    return raise_code((TraceWriter *)obj, code);
+}

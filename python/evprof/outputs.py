@@ -2,15 +2,16 @@
 The outputs of an :class:`EventProfiler`, as methods: ``save`` (the trace
 file), ``to_chrome_trace`` (Perfetto / chrome://tracing JSON),
 ``summary`` (per function DataFrame) and ``plot`` (PNG).  They read the
-events as :meth:`EventProfiler.retrieve_results` does (moving what the C
-buffer holds first) and leave the profiler usable.
+events where the profiler holds them and leave it usable.  ``save``,
+``to_chrome_trace`` and ``summary`` never build a DataFrame of the
+events: the events go to a trace file a block at a time, and the
+library's sinks read it a block at a time (memory follows the names and
+threads, not the events); only ``plot`` (and ``summary``'s small result)
+need numpy and pandas.
 """
 import os
 import threading
 
-from . import chrome as _chrome
-from . import plot as _plot
-from . import summary as _summary
 from . import tracefile as _tracefile
 
 
@@ -37,25 +38,84 @@ def save(self, path, progress=None):
                              names_of_threads=live_thread_names())
 
 
+class _Scratch:
+    """A trace of the profiler in a file of its own, removed after use."""
+
+    def __init__(self, prof, suffix='.evt'):
+        import tempfile
+        fd, self.path = tempfile.mkstemp(prefix='evprof-', suffix=suffix)
+        os.close(fd)
+        try:
+            save(prof, self.path)
+        except BaseException:
+            os.unlink(self.path)
+            raise
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *exc):
+        try:
+            os.unlink(self.path)
+        except OSError:  # pragma: no cover
+            pass
+
+
+def _count_trace_events(path):
+    """The trace events of a Chrome JSON file of the sink: one "ph" each."""
+    n = 0
+    tail = b''
+    with open(path, 'rb') as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                return n
+            data = tail + block
+            n += data.count(b'"ph":')
+            # A key cut between two blocks is counted with the next one
+            # (4 bytes cannot hold a whole key: none is counted twice).
+            tail = data[-4:]
+
+
 def to_chrome_trace(self, path, progress=None):
     """
     Writes the timeline into *path* as Chrome Trace Event JSON, to open in
     Perfetto (ui.perfetto.dev) or chrome://tracing.  Returns the number of
     trace events written.
     """
-    df = self.retrieve_results(thread=True)
-    return _chrome.write_chrome_trace(df, path, pid=os.getpid(),
-                                      thread_names=live_thread_names(),
-                                      progress=progress)
+    from . import _core
+    with _Scratch(self) as trace:
+        if progress is not None:
+            progress(0, None)
+        _core.sink_run(trace, 'chrome', os.fspath(path))
+    n = _count_trace_events(path)
+    if progress is not None:
+        progress(n, n)
+    return n
 
 
 def summary(self, sort='inclusive'):
     """
     Per function (and builtin): calls, inclusive and exclusive time (ns),
     allocations, bytes allocated and net bytes, as a DataFrame
-    (see :func:`evprof.summary.summary`).
+    (see :func:`evprof.summary.summary`), computed by the library's
+    summary sink.
     """
-    return _summary.summary(self.retrieve_results(thread=True), sort=sort)
+    import tempfile
+    from . import _core
+    from .summary import SUMMARY_COLUMNS, _SORT_KEYS, from_tsv
+    if sort not in _SORT_KEYS:
+        raise ValueError("unknown sort key %r (expected one of %s)"
+                         % (sort, ', '.join(sorted(_SORT_KEYS))))
+    with _Scratch(self) as trace:
+        fd, out = tempfile.mkstemp(prefix='evprof-', suffix='.tsv')
+        os.close(fd)
+        try:
+            _core.sink_run(trace, 'summary-tsv', out, sort=sort, limit=0)
+            table = from_tsv(out)
+        finally:
+            os.unlink(out)
+    return table[SUMMARY_COLUMNS]
 
 
 def plot(self, path, **kwargs):
@@ -64,6 +124,7 @@ def plot(self, path, **kwargs):
     use below it into the image *path* (PNG); keywords go to
     :func:`evprof.plot.plot_timeline`.
     """
+    from . import plot as _plot
     kwargs.setdefault('thread_names', live_thread_names())
     return _plot.plot_timeline(self.retrieve_results(thread=True), path,
                                **kwargs)

@@ -10,17 +10,33 @@ import threading
 import warnings
 import weakref
 
-import numpy
-import pandas
-
 from . import _core, numpy_data
-from ._report import EVENT_MAPPING, build_columns, fill_freed_sizes
+from ._names import EVENT_MAPPING
 
 _DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4, 'numpy': 8, 'native': 16}
 _PYMEM = 7
 _IMPLS = ('python', 'pybind11', 'c')
 _COLUMNS = ['time', 'value1', 'value2', 'event', 'name', 'mod', 'lineno',
             'from_name', 'from_mod', 'from_line']
+# Rows of the DataFrame built at a time: its columns are filled block by
+# block, so that the temporaries stay small beside the frame.
+_FRAME_BLOCK = 1 << 16
+_OBJECT_COLUMNS = ('event', 'name', 'mod', 'from_name', 'from_mod')
+_PACKAGES = {'numpy': 'python3-numpy', 'pandas': 'python3-pandas'}
+
+
+def _need(module, what):
+    """
+    Imports numpy or pandas for *what*: recording needs neither, only the
+    arrays and DataFrames do.
+    """
+    try:
+        return __import__(module)
+    except ImportError:
+        raise ImportError(
+            "%s needs %s: apt-get install %s (or pip install %s)"
+            % (what, module, _PACKAGES[module], module)) from None
+
 
 # Profilers started and not stopped, stopped at exit.
 _running = weakref.WeakSet()
@@ -41,8 +57,9 @@ def _after_fork_in_child():
     # read: it stops, drops what it inherited, and may start again.
     for prof in list(_running):
         prof._buffer.after_fork()
-        prof._events = []
-        prof._thread_index = []
+        prof._moved = []
+        prof._moved_threads = []
+        prof._closed = 0
         prof._prof = prof._hook_obj = None
         prof._thread_prof = prof._thread_hook_obj = None
     _running.clear()
@@ -148,8 +165,15 @@ class EventProfiler:
         self._hook_obj = None
         self._thread_hook_obj = None
         self._copy_cache = False
-        self._events = []
-        self._thread_index = []
+        # Events stay in the C buffer's chunks, where the hooks wrote them
+        # (48 bytes each), and are read there.  Only _empty_cache() (and
+        # reading _events) moves them into numpy arrays, kept in _moved
+        # and _moved_threads, older than what the buffer holds.  _closed
+        # counts the oldest events of the buffer that belong to runs
+        # already stopped.
+        self._moved = []
+        self._moved_threads = []
+        self._closed = 0
         self._numpy = bool(domains & _DOMAINS['numpy'])
         self._native = bool(domains & _DOMAINS['native'])
         self._stream = None
@@ -164,6 +188,43 @@ class EventProfiler:
     def n_columns(self):
         """Number of int64 stored per event (columns of the raw results)."""
         return _core.N_COLUMNS
+
+    @property
+    def _events(self):
+        """
+        The seed's list of event arrays (numpy int64, 6 columns), oldest
+        first.  Reading it moves the events of the runs stopped so far
+        out of the C buffer into numpy arrays (once: the buffer's chunks
+        are freed as they are emptied); the retrieve and save methods do
+        not need it and read the events where they are.
+        """
+        self._move(self._held(False))
+        return self._moved
+
+    @_events.setter
+    def _events(self, value):
+        self._moved = value
+        self._moved_threads = []
+        self._closed = 0
+
+    @property
+    def _thread_index(self):
+        """The thread index (uint32) of each event of :attr:`_events`."""
+        self._move(self._held(False))
+        return self._moved_threads
+
+    @_thread_index.setter
+    def _thread_index(self, value):
+        self._moved_threads = value
+
+    def _held(self, everything):
+        """
+        Events of the C buffer a report includes: all of them with
+        *everything* (or once stopped), else those of the stopped runs.
+        """
+        if everything or not self._started:
+            return self._buffer.count()
+        return self._closed
 
     @property
     def _started(self):
@@ -262,7 +323,8 @@ class EventProfiler:
         self._thread_prof = self._thread_hook_obj = None
         if self._stream is not None:
             self._stream.close(stacklevel=2)
-        self._empty_cache()
+        # The events stay where they are: nothing is copied.
+        self._closed = self._buffer.count()
         lost = self._buffer.lost()
         if lost:
             warnings.warn("%d events were lost (out of memory)" % lost,
@@ -330,26 +392,57 @@ class EventProfiler:
 
     def _empty_cache(self):
         """
-        Moves the events held by the C buffer into Python-side arrays.
-        Returns how many were moved.
+        Moves the events held by the C buffer into numpy arrays appended
+        to :attr:`_events` (the seed's cache).  Returns how many were moved.
         """
         if self._copy_cache:
             raise RuntimeError(  # pragma: no cover
                 "Profiling cache being copied.")
-        n = self._buffer.count()
+        return self._move(self._buffer.count())
+
+    def _move(self, n):
+        """Moves the *n* oldest events of the C buffer into _moved."""
+        if n <= 0:
+            return 0
+        numpy = _need('numpy', 'reading the events as arrays')
         events = numpy.empty((n, _core.N_COLUMNS), dtype=numpy.int64)
         index = numpy.empty(n, dtype=numpy.uint32)
-        # The move and the appends are one C call: a signal handler that
+        # A chunk's worth at a time: each step frees the chunks it
+        # emptied, so that the events are held once, not twice.  Each
+        # move and its append are one C call: a signal handler that
         # empties the cache too cannot interleave with it.
-        return self._buffer.dump(events, index, self._events,
-                                 self._thread_index)
+        step = max(self._size, _FRAME_BLOCK)
+        done = 0
+        while done < n:
+            got = self._buffer.dump(events[done:done + step],
+                                    index[done:done + step],
+                                    self._moved, self._moved_threads)
+            if got == 0:
+                break
+            done += got
+        self._closed = max(0, self._closed - done)
+        return done
 
-    def _raw(self, empty_cache):
-        if empty_cache:
-            self._empty_cache()
-        if self._events:
-            return numpy.vstack(self._events)
-        return numpy.empty((0, _core.N_COLUMNS), dtype=numpy.int64)
+    def _gather(self, everything, threads=False):
+        """
+        The events of a report, oldest first, as one int64 array with the
+        freed sizes filled in (and the thread index of each one): those
+        moved out, then those the C buffer holds, read in place.
+        """
+        numpy = _need('numpy', 'reading the events as arrays')
+        n = self._held(everything)
+        events = numpy.empty((n, _core.N_COLUMNS), dtype=numpy.int64)
+        index = numpy.empty(n, dtype=numpy.uint32) if threads else None
+        moved = self._moved
+        n = self._buffer.read(events, index, n, not moved)
+        events = events[:n]
+        index = index[:n] if threads else None
+        if moved:
+            from ._report import fill_freed_sizes
+            events = fill_freed_sizes(numpy.vstack(moved + [events]))
+            if threads:
+                index = numpy.concatenate(self._moved_threads + [index])
+        return events, index
 
     def retrieve_raw_results(self, empty_cache=True):
         """
@@ -364,18 +457,16 @@ class EventProfiler:
         """
         if self._stream is not None:
             return self._stream.raw_results()
-        res = fill_freed_sizes(self._raw(empty_cache))
+        res, _ = self._gather(empty_cache)
         # The C core keeps the caller's instruction offset in value1 of
         # function events (for from_line); the seed's raw rows hold 0.
         res[res[:, 2] < 1000, 4:] = 0
         return res
 
-    def _thread_column(self):
-        table = numpy.array([t[0] for t in self._buffer.threads()] or [0],
-                            dtype=numpy.uint64).astype(numpy.int64)
-        if not self._thread_index:
-            return numpy.empty(0, dtype=numpy.int64)
-        return table[numpy.concatenate(self._thread_index)]
+    def _thread_idents(self, numpy):
+        """The ident of each thread, by thread index."""
+        return numpy.array([t[0] for t in self._buffer.threads()] or [0],
+                           dtype=numpy.uint64).astype(numpy.int64)
 
     def _choose(self, frame, arg, f_back=False):
         """
@@ -426,20 +517,37 @@ class EventProfiler:
             clean_file_name = _identity
         elif not callable(clean_file_name):
             raise TypeError("clean_file_name must be callable")
-        res = fill_freed_sizes(self._raw(empty_cache))
-        cols = build_columns(res, self._buffer.registry(),
-                             self._buffer.key_base(), clean_file_name)
-        mem = res[:, 2] >= 1000
-        data = {
-            'time': res[:, 3],
-            'value1': numpy.where(mem, res[:, 4], 0),
-            'value2': numpy.where(mem, res[:, 5], 0),
-        }
-        data.update(cols)
-        df = pandas.DataFrame(data, columns=_COLUMNS)
+        numpy = _need('numpy', 'retrieve_results')
+        pandas = _need('pandas', 'retrieve_results')
+        from ._report import KeyTable, assemble_columns
+        res, index = self._gather(empty_cache, thread)
+        n = res.shape[0]
+        table = KeyTable(self._buffer.registry(), self._buffer.key_base(),
+                         clean_file_name)
+        # The frame's columns are made once and filled a block of events
+        # at a time; pandas takes them as they are (copy=False).
+        data = {}
+        for name in _COLUMNS:
+            data[name] = numpy.empty(
+                n, dtype=object if name in _OBJECT_COLUMNS else numpy.int64)
+        for lo in range(0, n, _FRAME_BLOCK):
+            block = res[lo:lo + _FRAME_BLOCK]
+            hi = lo + block.shape[0]
+            mem = block[:, 2] >= 1000
+            data['time'][lo:hi] = block[:, 3]
+            numpy.multiply(block[:, 4], mem, out=data['value1'][lo:hi])
+            numpy.multiply(block[:, 5], mem, out=data['value2'][lo:hi])
+            cols = assemble_columns(
+                block[:, 2], table, table.valid(block[:, 0]),
+                table.valid(block[:, 1]),
+                lambda from_idx: table.lines(from_idx, block[:, 4]))
+            for name, values in cols.items():
+                data[name][lo:hi] = values
+            del cols
         if thread:
-            df['thread'] = self._thread_column()
-        return df
+            data['thread'] = self._thread_idents(numpy)[index]
+        del res, index
+        return pandas.DataFrame(data, columns=list(data), copy=False)
 
 
 class WithEventProfiler:
@@ -524,4 +632,4 @@ class EventProfilerDebug(EventProfiler):
             raise RuntimeError(
                 "The profiler was not started. It must be done first.")
         if self._buffer.end(sys._getframe(1)) is not None:
-            self._empty_cache()
+            self._closed = self._buffer.count()

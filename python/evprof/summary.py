@@ -90,6 +90,53 @@ def summary(df, sort='inclusive'):
     return out[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
+_UNESCAPE = {'t': '\t', 'n': '\n', 'r': '\r', '\\': '\\'}
+
+
+def _tsv_field(text):
+    """A field of the summary sink's TSV, its escapes undone."""
+    if '\\' not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == '\\' and i + 1 < len(text):
+            out.append(_UNESCAPE.get(text[i + 1], text[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return ''.join(out)
+
+
+def from_tsv(path):
+    """
+    The summary DataFrame (the columns of :func:`summary`) of the TSV the
+    library's ``summary-tsv`` sink wrote into *path*.
+    """
+    cols = {name: [] for name in SUMMARY_COLUMNS}
+    with open(path, encoding='utf-8', errors='surrogateescape',
+              newline='\n') as f:
+        header = f.readline().rstrip('\n').split('\t')
+        if header != SUMMARY_COLUMNS:
+            raise ValueError("%s: not a summary table (%r)"
+                             % (path, header[:3]))
+        for line in f:
+            fields = line.rstrip('\n').split('\t')
+            cols['name'].append(_tsv_field(fields[0]))
+            cols['mod'].append(_tsv_field(fields[1]))
+            for name, value in zip(SUMMARY_COLUMNS[2:], fields[2:]):
+                cols[name].append(int(value))
+    out = pandas.DataFrame({
+        'name': numpy.array(cols['name'], dtype=object),
+        'mod': numpy.array(cols['mod'], dtype=object),
+        'lineno': numpy.array(cols['lineno'], dtype=numpy.int64),
+        'builtin': numpy.array(cols['builtin'], dtype=bool)})
+    for name in SUMMARY_COLUMNS[4:]:
+        out[name] = numpy.array(cols[name], dtype=numpy.int64)
+    return out[SUMMARY_COLUMNS]
+
+
 def _size(n):
     n = int(n)
     for unit in ('B', 'KiB', 'MiB', 'GiB'):

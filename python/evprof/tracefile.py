@@ -15,6 +15,7 @@ import errno
 import os
 
 from ._core import TraceFileError  # noqa: F401 (evprof.TraceFileError)
+from ._names import line_records, name_records
 
 MAGIC = b'\x89EVPROF\n'
 VERSION = (1, 0)
@@ -411,20 +412,15 @@ def thread_names(trace):
 def save_profiler(prof, path, progress=None, names_of_threads=None,
                   meta=None):
     """
-    Writes the events of :class:`EventProfiler` *prof* (moving what its C
-    buffer holds first, as ``retrieve_results`` does) and the names of every
-    key they refer to into the trace file *path*.  *names_of_threads* (dict
-    ident -> name) and *meta* (dict str -> str, e.g. ``program``) are kept
-    in the META section.
+    Writes the events of :class:`EventProfiler` *prof* (all it holds, also
+    those of a run going on) and the names of every key they refer to
+    into the trace file *path*.  *names_of_threads* (dict ident -> name)
+    and *meta* (dict str -> str, e.g. ``program``) are kept in the META
+    section.  The events go from the profiler's buffer to the file a
+    block at a time, without numpy and without a copy of them all.
     """
-    import numpy
-    from ._report import KeyTable, fill_freed_sizes
-    raw = fill_freed_sizes(prof._raw(True))
-    index = (numpy.concatenate(prof._thread_index) if prof._thread_index
-             else numpy.empty(0, dtype=numpy.uint32))
     registry = prof._buffer.registry()
     base = prof._buffer.key_base()
-    table = KeyTable(registry, base, lambda name: name)
     threads = [(int(t[0]), int(t[1]) if len(t) > 1 else 0, os.getpid())
                for t in prof._buffer.threads()]
     with TraceWriter(path) as w:
@@ -440,31 +436,37 @@ def save_profiler(prof, path, progress=None, names_of_threads=None,
         if names_of_threads:
             w.write_meta({'thread_name.%d' % ident: name
                           for ident, name in names_of_threads.items()})
-        w.write_events(raw, index, progress=progress)
+        if prof._moved:
+            pairs = _write_moved(w, prof, progress)
+        else:
+            pairs = prof._buffer.write_trace(w._w, progress=progress)
         w.write_threads(threads)
-        names = []
-        code_type = type(compile('0', '<evprof>', 'eval'))
-        for k, obj in enumerate(registry, 1):
-            is_code = isinstance(obj, code_type)
-            names.append((k + base,
-                          KIND_CODE if is_code else KIND_BUILTIN,
-                          table.first[k] if is_code else 0,
-                          table.name[k], table.mod[k],
-                          obj.co_filename if is_code else ''))
-        w.write_names(names)
+        w.write_names(name_records(registry, base))
         # Lines of every (caller key, offset) the events refer to.
-        event = raw[:, 2]
-        calls = (event >= 1) & (event <= 6)
-        akey = table.valid(raw[:, 1])
-        sel = calls & (akey > 0)
-        pairs = numpy.stack([raw[sel, 1], raw[sel, 4]], 1)
-        if pairs.shape[0]:
-            pairs = numpy.unique(pairs, axis=0)
-        lines = table.lines(table.valid(pairs[:, 0]), pairs[:, 1])
-        w.write_lines(pairs[:, 0], pairs[:, 1], lines)
+        w._w.write_lines(*line_records(registry, base, pairs))
         lost = getattr(prof._buffer, 'lost', None)
         if callable(lost):
             w.add_lost(lost())
+
+
+def _write_moved(w, prof, progress):
+    """
+    The events of a profiler of which some were moved into numpy arrays
+    (its _empty_cache): written from one array; returns the (caller key,
+    offset) pairs of their calls.
+    """
+    import numpy
+    raw, index = prof._gather(True, threads=True)
+    w.write_events(raw, index, progress=progress)
+    event = raw[:, 2]
+    base = prof._buffer.key_base()
+    akey = raw[:, 1] - base
+    sel = ((event >= 1) & (event <= 6) & (akey > 0)
+           & (akey <= len(prof._buffer.registry())))
+    pairs = numpy.stack([raw[sel, 1], raw[sel, 4]], 1)
+    if pairs.shape[0]:
+        pairs = numpy.unique(pairs, axis=0)
+    return [(int(k), int(o)) for k, o in pairs.tolist()]
 
 
 def _core_module():

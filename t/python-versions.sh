@@ -1,0 +1,33 @@
+#!/bin/sh
+# The recording path (API, run -o, report, convert) on every pyenv
+# interpreter from 3.8 to 3.13 found, none of which has numpy: one test an
+# interpreter, through `make check-python-versions`; skipped when there is
+# no pyenv or no such interpreter.
+root=${PYENV_ROOT:-}
+if [ -z "$root" ] && command -v pyenv >/dev/null 2>&1; then
+    root=$(pyenv root 2>/dev/null)
+fi
+[ -n "$root" ] || root=$HOME/.pyenv
+found=
+for minor in 8 9 10 11 12 13; do
+    for py in "$root"/versions/3.$minor.*/bin/python3; do
+        [ -x "$py" ] && { found="$found $py"; break; }
+    done
+done
+if [ -z "$found" ]; then
+    echo "1..0 # SKIP no pyenv interpreter 3.8-3.13 under $root/versions"
+    exit 0
+fi
+set -- $found
+echo "1..$#"
+i=0
+for py in "$@"; do
+    i=$((i + 1))
+    if out=$(${MAKE:-make} -s --no-print-directory -C "${top_builddir:-.}" \
+             check-python-versions PYTHONS="$py" 2>&1); then
+        echo "ok $i - $(printf '%s\n' "$out" | grep ' ok: ' | tail -1)"
+    else
+        echo "not ok $i - $py"
+        printf '%s\n' "$out" | tail -20 | sed 's/^/# /'
+    fi
+done
