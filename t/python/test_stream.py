@@ -262,7 +262,7 @@ class TestStream(unittest.TestCase):
 
             prof = evprof.EventProfiler(impl='c', output=sys.argv[1])
             prof.start()
-            fib(22)
+            fib(26)  # some 1.5M events: several MiB even packed
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter('always')
                 prof.stop()
