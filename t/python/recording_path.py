@@ -46,7 +46,12 @@ def main():
     check(n > 2 * 465, 'events recorded: %d' % n)
     path = os.path.join(work, 'api.evt')
     p.save(path)
-    check(os.path.getsize(path) > 48 * n, 'the trace holds the events')
+    r = evprof._core.TraceReader(path)
+    try:
+        ev, _ = r.read()
+    finally:
+        r.close()
+    check(memoryview(ev).nbytes == 48 * n, 'the trace holds the events')
     table = os.path.join(work, 'api.txt')
     stats = evprof._core.sink_run(path, 'summary', table, sort='calls')
     check(stats['events'] == n, 'summary read %r' % stats)
