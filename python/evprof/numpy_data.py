@@ -7,12 +7,14 @@ it and wraps the handler as soon as numpy is loaded.
 """
 import importlib.machinery
 import sys
-import threading
 import warnings
 import weakref
 
-_lock = threading.Lock()
-_waiting = None  # weakref to the profiler waiting for numpy, or None
+# The profiler waiting for numpy (a weakref), or None.  No lock: start()
+# and stop() may be interrupted anywhere by a signal handler's exception,
+# which would leave a lock held; single assignments under the GIL are
+# enough for the one profiler that may wait.
+_waiting = None
 
 
 def _loaded():
@@ -68,10 +70,9 @@ _FINDER = _Finder()
 
 
 def _numpy_imported():
-    global _waiting
-    with _lock:
-        prof = _waiting() if _waiting is not None else None
-        _unwatch()
+    waiting = _waiting
+    prof = waiting() if waiting is not None else None
+    _unwatch()
     if prof is not None and prof._started and _loaded():
         _install(prof)
 
@@ -91,16 +92,15 @@ def start(prof):
     if _loaded():
         _install(prof)
         return
-    with _lock:
-        if _waiting is not None and _waiting() is not None:
-            return  # another profiler waits for it already
-        _waiting = weakref.ref(prof)
-        if _FINDER not in sys.meta_path:
-            sys.meta_path.insert(0, _FINDER)
+    if _waiting is not None and _waiting() is not None:
+        return  # another profiler waits for it already
+    _waiting = weakref.ref(prof)
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
 
 
 def stop(prof):
     """Called by stop() (the C side has put numpy's functions back)."""
-    with _lock:
-        if _waiting is not None and _waiting() in (prof, None):
-            _unwatch()
+    waiting = _waiting
+    if waiting is not None and waiting() in (prof, None):
+        _unwatch()
