@@ -4,19 +4,28 @@
  * Perfetto's protos/perfetto/trace/perfetto_trace.proto; t/sinks.proto
  * holds the subset written here.
  *
- * Layout.  A process track, one thread track per thread (TrackDescriptor
- * with ThreadDescriptor pid/tid) and a "memory" counter track (bytes in
- * use).  Each thread writes on a packet sequence of its own, and the
- * counter on one more, so that TracePacketDefaults give every event its
- * track (no track_uuid an event) and timestamps are deltas from the
- * sequence's previous event: a sequence-scoped incremental clock (id 64)
- * anchored to CLOCK_MONOTONIC by a ClockSnapshot, re-anchored by another
- * snapshot if time ever goes back on a sequence.  Names are interned
- * (InternedData event_names, with a SourceLocation for file and line) the
- * first time a sequence uses them.  A call is a SLICE_BEGIN and its return
- * a SLICE_END, in the order of the trace; frames open when recording
- * started begin at the first timestamp, frames left open end at the last
- * one; profiler start/stop are instants on their thread's track.
+ * Layout.  A process track; for each thread of the THREADS table with
+ * events, a thread track (TrackDescriptor with ThreadDescriptor pid/tid:
+ * threads whose ident was reused stay apart) and, when it allocates, a
+ * counter track "bytes in use" below it (what the thread allocated minus
+ * what it freed).  Each track is written on a packet sequence of its own,
+ * so that TracePacketDefaults give every event its track (no track_uuid
+ * an event) and timestamps are deltas from the sequence's previous event:
+ * a sequence-scoped incremental clock (id 64) anchored to CLOCK_MONOTONIC
+ * by a ClockSnapshot, re-anchored by another snapshot if time ever goes
+ * back on a sequence.  Names are interned (InternedData event_names, with
+ * a SourceLocation for file and line) the first time a sequence uses
+ * them.  A call is a SLICE_BEGIN and its return a SLICE_END, in the order
+ * of the trace; frames open before a thread's first event begin there,
+ * frames left open end at its last event; profiler start/stop are
+ * instants on their thread's track.  Every state is a thread's own: a
+ * file of one thread a section (META order = thread) gives the packets of
+ * each sequence that the time-ordered file gives.  The first pass
+ * (EVPROF__SINK_SCAN) finds the frames open at each thread's start.
+ *
+ * An event packet is 11 to 16 bytes: no sequence_flags on it (the
+ * sequence's first packet clears the incremental state; trace_processor
+ * only reads SEQ_NEEDS_INCREMENTAL_STATE to drop packets after a loss).
  */
 #include <config.h>
 
@@ -25,6 +34,7 @@
 #include <string.h>
 
 #include "sink-private.h"
+#include "sink_out.h"
 #include "sink_pb.h"
 
 /* TracePacket */
@@ -72,6 +82,12 @@
 #define IID_STOP 2
 #define IID_FIRST 3
 
+/* Track uuids and sequence ids of slot i; the process is track 1. */
+#define THREAD_UUID(i) (2 + 2 * (uint64_t)(i))
+#define COUNTER_UUID(i) (3 + 2 * (uint64_t)(i))
+#define THREAD_SEQ(i) (1 + 2 * (uint32_t)(i))
+#define COUNTER_SEQ(i) (2 + 2 * (uint32_t)(i))
+
 typedef struct pname {
     evprof__desc d;
 } pname;
@@ -81,40 +97,68 @@ typedef struct pseq {
     int64_t last;          /* timestamp of the previous packet */
     uint8_t *interned;     /* bit per iid already sent on this sequence */
     size_t ninterned;      /* bytes */
-    size_t depth;          /* slices begun and not ended */
 } pseq;
+
+typedef struct pthread {
+    pseq slices, counter;
+    size_t depth;          /* slices begun and not ended */
+    int64_t bytes, pend_t;
+    int have_pend;
+} pthread;
 
 typedef struct perfetto {
     const evprof__sink_ctx *ctx;
-    FILE *f;
+    evprof__out o;
     evprof__names names;
     evprof__imap iid[2];   /* key -> iid, per builtin */
+    int64_t last_key;      /* the last key looked up, and its iid */
+    int last_builtin;
+    uint64_t last_iid;
     pname *name;           /* by iid - IID_FIRST */
     size_t nname, capname;
-    pseq *seq;             /* by slot of the scan, then the counter's */
-    size_t nseq;
-    evprof__pb pkt, ev, sub, sub2;
-    int64_t bytes, pend_t, pend_b;
-    int have_pend;
+    pthread *thread;       /* by slot */
+    size_t nslots;
+    evprof__pb pkt, sub, sub2, sub3;
 } perfetto;
+
+static size_t varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+
+    for (; v >= 0x80; v >>= 7)
+        p[n++] = (uint8_t)(v | 0x80);
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Trace.packet = 1, around the n bytes of body. */
+static void put_packet_bytes(perfetto *p, const uint8_t *body, size_t n)
+{
+    uint8_t head[11];
+    size_t h;
+
+    head[0] = (1 << 3) | EVPROF__PB_LEN;
+    h = 1 + varint(head + 1, n);
+    if (n + h <= EVPROF__OUT_SLACK) {
+        char *q = evprof__out_room(&p->o);
+
+        memcpy(q, head, h);
+        memcpy(q + h, body, n);
+        evprof__out_done(&p->o, q + h + n);
+    } else {
+        evprof__out_write(&p->o, head, h);
+        evprof__out_write(&p->o, body, n);
+    }
+}
 
 static int put_packet(perfetto *p, evprof__pb *pkt)
 {
-    uint8_t head[11];
-    size_t n = 1, v = pkt->n;
-    int rc = 0;
+    int rc = pkt->oom ? -ENOMEM : 0;
 
-    head[0] = (1 << 3) | EVPROF__PB_LEN; /* Trace.packet = 1 */
-    for (; v >= 0x80; v >>= 7)
-        head[n++] = (uint8_t)(v | 0x80);
-    head[n++] = (uint8_t)v;
-    if (pkt->oom)
-        rc = -ENOMEM;
-    else if (fwrite(head, 1, n, p->f) != n
-             || fwrite(pkt->p, 1, pkt->n, p->f) != pkt->n)
-        rc = -EIO;
+    if (rc == 0)
+        put_packet_bytes(p, pkt->p, pkt->n);
     pkt->n = 0;
-    return rc;
+    return rc != 0 ? rc : p->o.error;
 }
 
 /* ClockSnapshot: the sequence's clock 64 is at `t` ns of CLOCK_MONOTONIC
@@ -141,11 +185,13 @@ static int snapshot(perfetto *p, pseq *s, int64_t t)
 }
 
 /* First packets of a sequence: its defaults (clock, track), its clock. */
-static int start_seq(perfetto *p, pseq *s, uint64_t track, int64_t t)
+static int start_seq(perfetto *p, pseq *s, uint32_t id, uint64_t track,
+                     int64_t t)
 {
     evprof__pb *pk = &p->pkt, *d = &p->sub, *te = &p->sub2;
     int rc;
 
+    s->id = id;
     d->n = 0;
     te->n = 0;
     evprof__pb_uint(te, E_TRACK_UUID, track);
@@ -159,15 +205,16 @@ static int start_seq(perfetto *p, pseq *s, uint64_t track, int64_t t)
     return snapshot(p, s, t);
 }
 
-static int descriptor(perfetto *p, uint64_t uuid, const char *name,
-                      const evprof__pb *what, uint32_t field)
+static int descriptor(perfetto *p, uint64_t uuid, uint64_t parent,
+                      const char *name, const evprof__pb *what,
+                      uint32_t field)
 {
     evprof__pb *pk = &p->pkt, *td = &p->sub;
 
     td->n = 0;
     evprof__pb_uint(td, T_UUID, uuid);
-    if (uuid != 1)
-        evprof__pb_uint(td, T_PARENT, 1);
+    if (parent != 0)
+        evprof__pb_uint(td, T_PARENT, parent);
     if (name != NULL)
         evprof__pb_str(td, T_NAME, name);
     evprof__pb_msg(td, field, what);
@@ -175,34 +222,38 @@ static int descriptor(perfetto *p, uint64_t uuid, const char *name,
     return put_packet(p, pk);
 }
 
-/* The iid of a function's name, made on first use. */
+/* The iid of a function's name, made on first use; -ENOMEM. */
 static int64_t iid_of(perfetto *p, int64_t key, int builtin)
 {
-    int64_t i = evprof__imap_get(&p->iid[builtin], key);
+    int64_t i;
 
-    if (i >= 0)
-        return i;
-    if (p->nname == p->capname) {
-        size_t n = p->capname ? p->capname * 2 : 64;
-        pname *q = realloc(p->name, n * sizeof(*q));
+    if (p->nname > 0 && key == p->last_key && builtin == p->last_builtin)
+        return (int64_t)p->last_iid;
+    if ((i = evprof__imap_get(&p->iid[builtin], key)) < 0) {
+        if (p->nname == p->capname) {
+            size_t n = p->capname ? p->capname * 2 : 64;
+            pname *q = realloc(p->name, n * sizeof(*q));
 
-        if (q == NULL)
+            if (q == NULL)
+                return -ENOMEM;
+            p->name = q;
+            p->capname = n;
+        }
+        evprof__names_desc(&p->names, key, builtin, &p->name[p->nname].d);
+        i = (int64_t)(IID_FIRST + p->nname);
+        if (evprof__imap_put(&p->iid[builtin], key, (uint32_t)i) < 0)
             return -ENOMEM;
-        p->name = q;
-        p->capname = n;
+        p->nname++;
     }
-    evprof__names_desc(&p->names, key, builtin, &p->name[p->nname].d);
-    i = (int64_t)(IID_FIRST + p->nname);
-    if (evprof__imap_put(&p->iid[builtin], key, (uint32_t)i) < 0)
-        return -ENOMEM;
-    p->nname++;
+    p->last_key = key;
+    p->last_builtin = builtin;
+    p->last_iid = (uint64_t)i;
     return i;
 }
 
-/* Adds the InternedData of iid to pk unless s has it already. */
-static int intern(perfetto *p, pseq *s, uint64_t iid, evprof__pb *pk)
+/* Has s the InternedData of iid already?  Marks it sent. */
+static int interned(pseq *s, uint64_t iid, int *have)
 {
-    evprof__pb *in = &p->sub, *e = &p->sub2;
     size_t byte = (size_t)(iid / 8);
 
     if (byte >= s->ninterned) {
@@ -215,9 +266,16 @@ static int intern(perfetto *p, pseq *s, uint64_t iid, evprof__pb *pk)
         s->interned = q;
         s->ninterned = n;
     }
-    if (s->interned[byte] & (1u << (iid % 8)))
-        return 0;
+    *have = (s->interned[byte] >> (iid % 8)) & 1;
     s->interned[byte] |= (uint8_t)(1u << (iid % 8));
+    return 0;
+}
+
+/* Appends the InternedData of iid to pk. */
+static void intern(perfetto *p, uint64_t iid, evprof__pb *pk)
+{
+    evprof__pb *in = &p->sub2, *e = &p->sub3;
+
     in->n = 0;
     e->n = 0;
     evprof__pb_uint(e, 1, iid);
@@ -239,46 +297,70 @@ static int intern(perfetto *p, pseq *s, uint64_t iid, evprof__pb *pk)
         evprof__pb_msg(in, I_SOURCE_LOCATIONS, e);
     }
     evprof__pb_msg(pk, F_INTERNED, in);
-    return 0;
 }
 
-/* One TrackEvent packet on sequence s at time t. */
+/* One TrackEvent packet on sequence s at time t, encoded in place in the
+ * output (a packet without interned data is < 128 bytes: one byte of
+ * length). */
 static int event(perfetto *p, pseq *s, int64_t t, int type, uint64_t iid,
                  int64_t value)
 {
-    evprof__pb *pk = &p->pkt, *ev = &p->ev;
-    int rc;
+    uint8_t local[80], *q = NULL, *b;
+    size_t n = 0, te;
+    int have = 1, rc;
 
     if (t < s->last && (rc = snapshot(p, s, t)) < 0)
         return rc;
-    ev->n = 0;
-    evprof__pb_uint(ev, E_TYPE, (uint64_t)type);
-    if (iid != 0) {
-        evprof__pb_uint(ev, E_NAME_IID, iid);
-        if (iid >= IID_FIRST && p->name[iid - IID_FIRST].d.mod[0])
-            evprof__pb_uint(ev, E_SOURCE_IID, iid);
-    }
-    if (type == TYPE_COUNTER)
-        evprof__pb_uint(ev, E_COUNTER, (uint64_t)value);
-    evprof__pb_uint(pk, F_TIMESTAMP, (uint64_t)(t - s->last));
-    evprof__pb_uint(pk, F_SEQ_ID, s->id);
-    evprof__pb_uint(pk, F_SEQ_FLAGS, SEQ_NEEDS_STATE);
-    evprof__pb_msg(pk, F_TRACK_EVENT, ev);
-    if (iid != 0 && (rc = intern(p, s, iid, pk)) < 0)
+    if (iid != 0 && (rc = interned(s, iid, &have)) < 0)
         return rc;
+    if (have) {
+        q = (uint8_t *)evprof__out_room(&p->o);
+        b = q + 2;
+    } else
+        b = local;
+    b[n++] = (F_TIMESTAMP << 3) | EVPROF__PB_VARINT;
+    n += varint(b + n, (uint64_t)(t - s->last));
+    b[n++] = (F_SEQ_ID << 3) | EVPROF__PB_VARINT;
+    n += varint(b + n, s->id);
+    b[n++] = (F_TRACK_EVENT << 3) | EVPROF__PB_LEN;
+    te = n++;
+    b[n++] = (E_TYPE << 3) | EVPROF__PB_VARINT;
+    b[n++] = (uint8_t)type;
+    if (iid != 0) {
+        b[n++] = (E_NAME_IID << 3) | EVPROF__PB_VARINT;
+        n += varint(b + n, iid);
+        if (iid >= IID_FIRST && p->name[iid - IID_FIRST].d.mod[0]) {
+            n += varint(b + n, (E_SOURCE_IID << 3) | EVPROF__PB_VARINT);
+            n += varint(b + n, iid);
+        }
+    }
+    if (type == TYPE_COUNTER) {
+        n += varint(b + n, (E_COUNTER << 3) | EVPROF__PB_VARINT);
+        n += varint(b + n, (uint64_t)value);
+    }
+    b[te] = (uint8_t)(n - te - 1);
     s->last = t;
-    return put_packet(p, pk);
+    if (have) {
+        q[0] = (1 << 3) | EVPROF__PB_LEN; /* Trace.packet = 1 */
+        q[1] = (uint8_t)n;
+        evprof__out_done(&p->o, (char *)(b + n));
+        return p->o.error;
+    }
+    p->pkt.n = 0;
+    evprof__pb_raw(&p->pkt, b, n);
+    intern(p, iid, &p->pkt);
+    return put_packet(p, &p->pkt);
 }
 
-static int begin_slice(perfetto *p, pseq *s, int64_t t, int64_t key,
+static int begin_slice(perfetto *p, pthread *t, int64_t time, int64_t key,
                        int builtin)
 {
     int64_t iid = iid_of(p, key, builtin);
 
     if (iid < 0)
         return (int)iid;
-    s->depth++;
-    return event(p, s, t, TYPE_BEGIN, (uint64_t)iid, 0);
+    t->depth++;
+    return event(p, &t->slices, time, TYPE_BEGIN, (uint64_t)iid, 0);
 }
 
 static void perfetto_free(void *state)
@@ -286,17 +368,20 @@ static void perfetto_free(void *state)
     perfetto *p = state;
     size_t i;
 
-    for (i = 0; p->seq != NULL && i < p->nseq; i++)
-        free(p->seq[i].interned);
-    free(p->seq);
+    for (i = 0; p->thread != NULL && i < p->nslots; i++) {
+        free(p->thread[i].slices.interned);
+        free(p->thread[i].counter.interned);
+    }
+    free(p->thread);
     free(p->name);
     evprof__imap_free(&p->iid[0]);
     evprof__imap_free(&p->iid[1]);
     evprof__names_free(&p->names);
     evprof__pb_free(&p->pkt);
-    evprof__pb_free(&p->ev);
     evprof__pb_free(&p->sub);
     evprof__pb_free(&p->sub2);
+    evprof__pb_free(&p->sub3);
+    evprof__out_free(&p->o);
     free(p);
 }
 
@@ -310,29 +395,27 @@ static int tracks(perfetto *p)
 
     evprof__pb_uint(&what, 1, (uint64_t)ctx->pid);
     evprof__pb_str(&what, 6, ctx->process_name);
-    rc = descriptor(p, 1, NULL, &what, T_PROCESS);
-    for (i = 0; rc == 0 && i <= s->nthreads; i++) {
+    rc = descriptor(p, 1, 0, NULL, &what, T_PROCESS);
+    for (i = 0; rc == 0 && i < s->nslots; i++) {
         int64_t tid = evprof__thread_native(ctx->r, i);
         int64_t pid = evprof_trace_reader_thread_pid(ctx->r, i);
         char buf[40];
         const char *name;
 
-        if (s->thread[i].order == 0)
+        if (!s->thread[i].seen)
             continue;
         name = evprof__thread_label(ctx->r, i, s->ntracks, buf, sizeof(buf));
         what.n = 0;
         evprof__pb_uint(&what, 1, (uint64_t)(pid > 0 ? pid : ctx->pid));
-        evprof__pb_uint(&what, 2, (uint64_t)(tid > 0 ? tid
-                                             : s->thread[i].order));
+        evprof__pb_uint(&what, 2, (uint64_t)(tid > 0 ? tid : (int64_t)i + 1));
         evprof__pb_str(&what, 5, name);
-        rc = descriptor(p, 1 + (uint64_t)s->thread[i].order, NULL, &what,
-                        T_THREAD);
-    }
-    if (rc == 0) {
-        what.n = 0;
-        evprof__pb_uint(&what, 3, UNIT_SIZE_BYTES);
-        rc = descriptor(p, 2 + (uint64_t)s->ntracks, "memory", &what,
-                        T_COUNTER);
+        rc = descriptor(p, THREAD_UUID(i), 1, NULL, &what, T_THREAD);
+        if (rc == 0 && s->thread[i].memory) {
+            what.n = 0;
+            evprof__pb_uint(&what, 3, UNIT_SIZE_BYTES);
+            rc = descriptor(p, COUNTER_UUID(i), THREAD_UUID(i),
+                            "bytes in use", &what, T_COUNTER);
+        }
     }
     if (what.oom && rc == 0)
         rc = -ENOMEM;
@@ -351,70 +434,74 @@ static int perfetto_begin(void **state, const evprof__sink_ctx *ctx)
         return -ENOMEM;
     *state = p;
     p->ctx = ctx;
-    p->f = ctx->out;
+    if ((rc = evprof__out_init(&p->o, ctx->out)) < 0)
+        return rc;
     if ((rc = evprof__names_init(&p->names, ctx->r)) < 0)
         return rc;
-    p->nseq = s->nthreads + 2;
-    if ((p->seq = calloc(p->nseq, sizeof(*p->seq))) == NULL)
+    p->nslots = s->nslots;
+    if ((p->thread = calloc(p->nslots, sizeof(*p->thread))) == NULL)
         return -ENOMEM;
-    /* Sequence of a thread = its track number; the counter's after. */
-    for (i = 0; i <= s->nthreads; i++)
-        p->seq[i].id = (uint32_t)s->thread[i].order;
-    p->seq[s->nthreads + 1].id = (uint32_t)s->ntracks + 1;
     if ((rc = tracks(p)) < 0)
         return rc;
-    for (i = 0; i <= s->nthreads; i++) {
-        if (s->thread[i].order == 0)
+    for (i = 0; i < s->nslots; i++) {
+        const evprof__scan_thread *st = &s->thread[i];
+        pthread *t = &p->thread[i];
+
+        if (!st->seen)
             continue;
-        if ((rc = start_seq(p, &p->seq[i], 1 + (uint64_t)s->thread[i].order,
-                            s->t_min)) < 0)
+        if ((rc = start_seq(p, &t->slices, THREAD_SEQ(i), THREAD_UUID(i),
+                            st->first)) < 0)
             return rc;
-        /* Frames open when recording started, outermost first. */
-        for (j = s->thread[i].nearly; j-- > 0;)
-            if ((rc = begin_slice(p, &p->seq[i], s->t_min,
-                                  s->thread[i].early[j].key,
-                                  s->thread[i].early[j].builtin)) < 0)
+        if (st->memory && (rc = start_seq(p, &t->counter, COUNTER_SEQ(i),
+                                          COUNTER_UUID(i), st->first)) < 0)
+            return rc;
+        /* Frames open before its first event, outermost first. */
+        for (j = st->nearly; j-- > 0;)
+            if ((rc = begin_slice(p, t, st->first, st->early[j].key,
+                                  st->early[j].builtin)) < 0)
                 return rc;
     }
-    return start_seq(p, &p->seq[s->nthreads + 1], 2 + (uint64_t)s->ntracks,
-                     s->t_min);
+    return 0;
 }
 
-static int counter(perfetto *p)
+static int counter(perfetto *p, pthread *t)
 {
-    return event(p, &p->seq[p->ctx->scan->nthreads + 1], p->pend_t,
-                 TYPE_COUNTER, 0, p->pend_b);
+    t->have_pend = 0;
+    return event(p, &t->counter, t->pend_t, TYPE_COUNTER, 0, t->bytes);
 }
 
 static int perfetto_events(void *state, const evprof_event *ev,
                            const uint32_t *thread, size_t n)
 {
     perfetto *p = state;
-    const evprof__scan *s = p->ctx->scan;
     size_t i;
     int rc = 0;
 
     for (i = 0; i < n && rc == 0; i++) {
         const evprof_event *e = &ev[i];
-        pseq *q = &p->seq[evprof__slot(s, thread[i])];
+        pthread *t = &p->thread[evprof__slot(p->nslots, thread[i])];
+        int64_t code = e->event;
 
-        if (evprof__is_open(e->event))
-            rc = begin_slice(p, q, e->time, e->id_frame,
-                             evprof__is_builtin(e->event));
-        else if (evprof__is_close(e->event) && q->depth > 0) {
-            q->depth--;
-            rc = event(p, q, e->time, TYPE_END, 0, 0);
-        } else if (evprof__is_memory(e->event)) {
-            if (p->have_pend && e->time != p->pend_t)
-                rc = counter(p);
-            p->bytes += e->value2;
-            p->pend_t = e->time;
-            p->pend_b = p->bytes;
-            p->have_pend = 1;
-        } else if (e->event == EVPROF_PROFILER_START)
-            rc = event(p, q, e->time, TYPE_INSTANT, IID_START, 0);
-        else if (e->event == EVPROF_PROFILER_SORT)
-            rc = event(p, q, e->time, TYPE_INSTANT, IID_STOP, 0);
+        if (evprof__is_open(code))
+            rc = begin_slice(p, t, e->time, e->id_frame,
+                             code == EVPROF_C_CALL);
+        else if (evprof__is_close(code)) {
+            /* Those without their open were begun by perfetto_begin. */
+            if (t->depth > 0) {
+                t->depth--;
+                rc = event(p, &t->slices, e->time, TYPE_END, 0, 0);
+            }
+        } else if (evprof__is_memory(code)) {
+            /* The last value at each timestamp. */
+            if (t->have_pend && e->time != t->pend_t)
+                rc = counter(p, t);
+            t->bytes += e->value2;
+            t->pend_t = e->time;
+            t->have_pend = 1;
+        } else if (code == EVPROF_PROFILER_START)
+            rc = event(p, &t->slices, e->time, TYPE_INSTANT, IID_START, 0);
+        else if (code == EVPROF_PROFILER_SORT)
+            rc = event(p, &t->slices, e->time, TYPE_INSTANT, IID_STOP, 0);
     }
     return rc;
 }
@@ -425,11 +512,17 @@ static int perfetto_end(void *state, const evprof__sink_ctx *ctx)
     size_t i;
     int rc = 0;
 
-    for (i = 0; rc == 0 && i <= ctx->scan->nthreads; i++)
-        for (; rc == 0 && p->seq[i].depth > 0; p->seq[i].depth--)
-            rc = event(p, &p->seq[i], ctx->scan->t_max, TYPE_END, 0, 0);
-    if (rc == 0 && p->have_pend)
-        rc = counter(p);
+    for (i = 0; rc == 0 && i < p->nslots; i++) {
+        pthread *t = &p->thread[i];
+
+        for (; rc == 0 && t->depth > 0; t->depth--)
+            rc = event(p, &t->slices, ctx->scan->thread[i].last, TYPE_END,
+                       0, 0);
+        if (rc == 0 && t->have_pend)
+            rc = counter(p, t);
+    }
+    if (rc == 0)
+        rc = evprof__out_flush(&p->o);
     return rc;
 }
 

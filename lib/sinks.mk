@@ -3,7 +3,8 @@
 # Makefile.am.
 
 lib_libevprof_a_SOURCES += lib/sink-private.h lib/sink.c lib/sink_util.c \
-	lib/sink_pb.h lib/sink_pb.c lib/sink_summary.c lib/sink_chrome.c \
+	lib/sink_pb.h lib/sink_pb.c lib/sink_out.h lib/sink_out.c \
+	lib/sink_summary.c lib/sink_chrome.c \
 	lib/sink_perfetto.c
 evprofinclude_HEADERS += lib/evprof/sink.h
 
