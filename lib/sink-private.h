@@ -26,34 +26,6 @@ int64_t evprof__imap_get(const evprof__imap *m, int64_t key);
 int evprof__imap_put(evprof__imap *m, int64_t key, uint32_t val);
 void evprof__imap_free(evprof__imap *m);
 
-/* ---- what the first pass over a trace learns ----------------------- */
-
-/* A frame closed with no open frame on its thread: it was open before
- * the thread's first event, and starts there. */
-typedef struct evprof__early {
-    int64_t key;
-    int builtin;    /* closed by c_return / c_exception */
-} evprof__early;
-
-/* What a sink may want of each thread before writing any of its events;
- * per thread only, so that a file of one thread a section (META order =
- * thread) gives what a time-ordered file of the same events gives. */
-typedef struct evprof__scan_thread {
-    int64_t first, last;      /* times of its first and last events */
-    int seen;                 /* it has events */
-    int memory;               /* it has allocation events */
-    evprof__early *early;     /* in the order they close: innermost first */
-    size_t nearly, capearly;
-    int64_t depth;            /* frames open while scanning */
-} evprof__scan_thread;
-
-typedef struct evprof__scan {
-    uint64_t events;
-    evprof__scan_thread *thread; /* by slot (evprof__slot) */
-    size_t nslots;            /* the THREADS table's size, at least 1 */
-    int ntracks;              /* threads with events */
-} evprof__scan;
-
 /* ---- names of keys, resolved once the tables are read -------------- */
 
 typedef struct evprof__names {
@@ -78,19 +50,13 @@ void evprof__names_desc(const evprof__names *n, int64_t key, int builtin,
 
 typedef struct evprof__sink_ctx {
     evprof_trace_reader *r;   /* tables complete in end(), or in begin()
-                               * of a sink with EVPROF__SINK_SCAN or
-                               * EVPROF__SINK_TABLES */
+                               * of a sink with EVPROF__SINK_TABLES */
     FILE *out;
     const evprof_sink_options *opt;
-    const evprof__scan *scan; /* NULL without EVPROF__SINK_SCAN */
     int64_t pid;              /* opt->pid, else the trace writer's */
     const char *process_name;
 } evprof__sink_ctx;
 
-/* The sink needs a first pass over the events (frames open at the start
- * of each thread, the threads with events) before the events: the file
- * is decoded twice. */
-#define EVPROF__SINK_SCAN 1
 /* The sink needs the tables (names, threads, META) complete before the
  * events: the file is first read through without decoding its events
  * (evprof_trace_reader_finish), then for them. */
@@ -133,9 +99,10 @@ int64_t evprof__thread_native(const evprof_trace_reader *r, size_t i);
 /* META "thread_name.IDENT" of slot i, or NULL. */
 const char *evprof__thread_name(const evprof_trace_reader *r, size_t i);
 /* The name of the track of slot i, as chrome.py names it: its META name,
- * else "thread IDENT", or "main" for a lone thread of ident 0. */
+ * else "thread IDENT", or "main" for the one thread (nthreads: the
+ * THREADS table's size) when its ident is 0. */
 const char *evprof__thread_label(const evprof_trace_reader *r, size_t i,
-                                 int ntracks, char *buf, size_t len);
+                                 int nthreads, char *buf, size_t len);
 
 /* Writes s as the body of a JSON string (no quotes), as Python's
  * json.dumps(ensure_ascii=False) and then backslashreplace: bytes that

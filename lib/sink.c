@@ -74,98 +74,6 @@ static int reader_fail(evprof_trace_reader *r, int rc, char *err,
     return rc;
 }
 
-/* ---- the first pass ------------------------------------------------------- */
-
-static void scan_free(evprof__scan *s)
-{
-    size_t i;
-
-    if (s->thread != NULL)
-        for (i = 0; i < s->nslots; i++)
-            free(s->thread[i].early);
-    free(s->thread);
-}
-
-/* The state of thread `index`; the array grows with the indices met, the
- * THREADS table being known only once the file is read. */
-static evprof__scan_thread *scan_thread(evprof__scan *s, uint32_t index)
-{
-    size_t i = index == EVPROF__NO_THREAD ? 0 : index;
-
-    if (i >= s->nslots) {
-        size_t n = i + 16;
-        evprof__scan_thread *p = realloc(s->thread, n * sizeof(*p));
-
-        if (p == NULL)
-            return NULL;
-        memset(p + s->nslots, 0, (n - s->nslots) * sizeof(*p));
-        s->thread = p;
-        s->nslots = n;
-    }
-    return &s->thread[i];
-}
-
-static int scan_events(evprof__scan *s, const evprof_event *ev,
-                       const uint32_t *th, size_t n)
-{
-    evprof__scan_thread *tt = NULL;
-    uint32_t cur = 0;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        const evprof_event *e = &ev[i];
-
-        if (tt == NULL || th[i] != cur) {
-            cur = th[i];
-            if ((tt = scan_thread(s, cur)) == NULL)
-                return -ENOMEM;
-        }
-        if (!tt->seen) {
-            tt->seen = 1;
-            tt->first = e->time;
-        }
-        tt->last = e->time;
-        if (evprof__is_open(e->event))
-            tt->depth++;
-        else if (evprof__is_close(e->event)) {
-            if (tt->depth > 0) {
-                tt->depth--;
-                continue;
-            }
-            if (tt->nearly == tt->capearly) {
-                size_t c = tt->capearly ? tt->capearly * 2 : 8;
-                evprof__early *p = realloc(tt->early, c * sizeof(*p));
-
-                if (p == NULL)
-                    return -ENOMEM;
-                tt->early = p;
-                tt->capearly = c;
-            }
-            tt->early[tt->nearly].key = e->id_frame;
-            tt->early[tt->nearly++].builtin = evprof__is_builtin(e->event);
-        } else if (evprof__is_memory(e->event))
-            tt->memory = 1;
-    }
-    s->events += n;
-    return 0;
-}
-
-/* Once read: as many slots as the THREADS table has (at least one). */
-static int scan_done(evprof_trace_reader *r, evprof__scan *s)
-{
-    size_t want = evprof__nslots(r), i;
-
-    if (s->nslots < want && scan_thread(s, (uint32_t)(want - 1)) == NULL)
-        return -ENOMEM;
-    for (i = want; i < s->nslots; i++) /* past the table: never seen */
-        free(s->thread[i].early);
-    if (s->nslots > want)
-        s->nslots = want;
-    for (i = 0; i < s->nslots; i++)
-        s->ntracks += s->thread[i].seen;
-    return 0;
-}
-
 /* ---- progress ------------------------------------------------------------ */
 
 /* Where the reader is in its file: the progress of a pass. */
@@ -189,7 +97,7 @@ static int progress_call(const progress *p, uint64_t done)
            ? -ECANCELED : 0;
 }
 
-/* The events of r, a block at a time, to fn (the sink or the scan). */
+/* The events of r, a block at a time, to the sink. */
 static int read_all(evprof_trace_reader *r, evprof_event *ev, uint32_t *th,
                     size_t block, progress *pg,
                     int (*fn)(void *, const evprof_event *, const uint32_t *,
@@ -211,12 +119,6 @@ static int read_all(evprof_trace_reader *r, evprof_event *ev, uint32_t *th,
         return reader_fail(r, (int)n, err, errlen);
     pg->base += pg->size;
     return 0;
-}
-
-static int scan_block(void *state, const evprof_event *ev,
-                      const uint32_t *th, size_t n)
-{
-    return scan_events(state, ev, th, n);
 }
 
 /* Asks the reader for the sizes of freed blocks (value2 of free and
@@ -272,14 +174,13 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
     const evprof__sink_ops *ops = find_sink(sink);
     evprof_sink_options defaults;
     evprof__sink_ctx ctx;
-    evprof__scan scan;
     evprof_trace_reader *r = NULL, *r2 = NULL;
     evprof_event *ev = NULL;
     uint32_t *th = NULL;
     void *state = NULL;
     progress pg;
     size_t block;
-    int rc, have_scan = 0;
+    int rc;
 
     set_err(err, errlen, "");
     if (trace_path == NULL || out == NULL) {
@@ -298,7 +199,6 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
             : opt->block > MAX_BLOCK ? MAX_BLOCK : opt->block;
     ev = malloc(block * sizeof(*ev));
     th = malloc(block * sizeof(*th));
-    memset(&scan, 0, sizeof(scan));
     memset(&ctx, 0, sizeof(ctx));
     if (ev == NULL || th == NULL) {
         rc = -ENOMEM;
@@ -309,25 +209,16 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
         goto done;
     pg.opt = opt;
     pg.size = file_size(trace_path);
-    pg.total = pg.size
-               * (ops->flags & (EVPROF__SINK_SCAN | EVPROF__SINK_TABLES)
-                  ? 2 : 1);
+    pg.total = pg.size * (ops->flags & EVPROF__SINK_TABLES ? 2 : 1);
     pg.base = 0;
     if ((rc = progress_call(&pg, 0)) < 0) {
         set_err(err, errlen, "stopped by its progress callback");
         goto done;
     }
-    /* A first pass: r reads the whole file (its tables stay valid for
-     * the sink), a reader of its own then reads the events again. */
-    if (ops->flags & EVPROF__SINK_SCAN) {
-        have_scan = 1;
-        if ((rc = read_all(r, ev, th, block, &pg, scan_block, &scan, err,
-                           errlen)) < 0)
-            goto done;
-        if ((rc = scan_done(r, &scan)) < 0)
-            goto done;
-        ctx.scan = &scan;
-    } else if (ops->flags & EVPROF__SINK_TABLES) {
+    /* A first pass: r reads the whole file without decoding its events
+     * (its tables stay valid for the sink), a reader of its own then
+     * reads the events. */
+    if (ops->flags & EVPROF__SINK_TABLES) {
         if ((rc = evprof_trace_reader_finish(r)) < 0) {
             reader_fail(r, rc, err, errlen);
             goto done;
@@ -347,10 +238,9 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
         ctx.process_name = evprof_trace_reader_meta(r, "program");
     if (ctx.process_name == NULL)
         ctx.process_name = "evprof";
-    if (ops->flags & (EVPROF__SINK_SCAN | EVPROF__SINK_TABLES)) {
-        if ((rc = open_reader(trace_path, &r2, err, errlen)) < 0)
-            goto done;
-    }
+    if ((ops->flags & EVPROF__SINK_TABLES)
+        && (rc = open_reader(trace_path, &r2, err, errlen)) < 0)
+        goto done;
     if ((rc = ops->begin(&state, &ctx)) == 0)
         rc = read_all(r2 != NULL ? r2 : r, ev, th, block, &pg, ops->events,
                       state, err, errlen);
@@ -370,8 +260,6 @@ done:
         set_err(err, errlen, evprof_strerror(rc));
     if (state != NULL)
         ops->free(state);
-    if (have_scan)
-        scan_free(&scan);
     evprof_trace_reader_close(r2);
     evprof_trace_reader_close(r);
     free(ev);

@@ -339,7 +339,7 @@ static int chrome_end(void *state, const evprof__sink_ctx *ctx)
 {
     chrome *c = state;
     size_t i;
-    int ntracks = 0, rc;
+    int rc;
 
     for (i = 0; i < c->nslots; i++) {
         cthread *t = &c->thread[i];
@@ -351,7 +351,6 @@ static int chrome_end(void *state, const evprof__sink_ctx *ctx)
         }
         if (t->have_pend)
             counter(c, t);
-        ntracks += t->seen;
     }
     if ((rc = evprof__out_flush(&c->o)) < 0)
         return rc;
@@ -366,7 +365,8 @@ static int chrome_end(void *state, const evprof__sink_ctx *ctx)
         if (!c->thread[i].seen)
             continue;
         meta(ctx->out, ctx->pid, "thread_name", i + 1,
-             evprof__thread_label(ctx->r, i, ntracks, buf, sizeof(buf)), 0);
+             evprof__thread_label(ctx->r, i, (int)c->nslots, buf,
+                                  sizeof(buf)), 0);
         meta(ctx->out, ctx->pid, "thread_sort_index", i + 1, NULL, i + 1);
     }
     fputs("\n]}\n", ctx->out);

@@ -53,14 +53,24 @@ static inline char *evprof__put(char *p, const char *s, size_t n)
 
 #define EVPROF__PUTS(p, lit) evprof__put((p), (lit), sizeof(lit) - 1)
 
-/* v in decimal. */
+/* Digits of v in decimal. */
+static inline size_t evprof__digits(uint64_t v)
+{
+    size_t n = 1;
+
+    for (; v >= 10000; v /= 10000)
+        n += 4;
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* v in decimal, written backwards from its last digit (no copy). */
 static inline char *evprof__put_u64(char *p, uint64_t v)
 {
     static const char d2[] =
         "00010203040506070809101112131415161718192021222324252627282930313233"
         "34353637383940414243444546474849505152535455565758596061626364656667"
         "6869707172737475767778798081828384858687888990919293949596979899";
-    char tmp[24], *e = tmp + sizeof(tmp), *s = e;
+    char *e = p + evprof__digits(v), *s = e;
 
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
@@ -76,8 +86,7 @@ static inline char *evprof__put_u64(char *p, uint64_t v)
         s[1] = d2[2 * v + 1];
     } else
         *--s = (char)('0' + v);
-    memcpy(p, s, (size_t)(e - s));
-    return p + (e - s);
+    return e;
 }
 
 static inline char *evprof__put_i64(char *p, int64_t v)

@@ -20,8 +20,17 @@
  * frames left open end at its last event; profiler start/stop are
  * instants on their thread's track.  Every state is a thread's own: a
  * file of one thread a section (META order = thread) gives the packets of
- * each sequence that the time-ordered file gives.  The first pass
- * (EVPROF__SINK_SCAN) finds the frames open at each thread's start.
+ * each sequence that the time-ordered file gives.  The tables are read
+ * before the events (EVPROF__SINK_TABLES); the events are read once.
+ *
+ * A frame open before the thread's first event (a close without its
+ * open) is only known when it closes, after packets of later times: its
+ * SLICE_BEGIN is written then, k ns before the thread's first event for
+ * the k-th such frame of the thread.  trace_processor sorts events by
+ * time, so it begins before everything of its thread and outside the
+ * ones of its kind closed before it (which it encloses), and its
+ * SLICE_END closes it, the stack holding nothing else then.  Equal
+ * times would leave the nesting to the order of the file.
  *
  * An event packet is 11 to 16 bytes: no sequence_flags on it (the
  * sequence's first packet clears the incremental state; trace_processor
@@ -102,8 +111,10 @@ typedef struct pseq {
 typedef struct pthread {
     pseq slices, counter;
     size_t depth;          /* slices begun and not ended */
+    int64_t first, last;   /* times of its first and last events */
+    int64_t early;         /* frames found open before its first event */
     int64_t bytes, pend_t;
-    int have_pend;
+    int seen, have_pend, has_counter;
 } pthread;
 
 typedef struct perfetto {
@@ -385,49 +396,46 @@ static void perfetto_free(void *state)
     free(p);
 }
 
-static int tracks(perfetto *p)
+/* A thread's track and sequence, at its first event. */
+static int thread_track(perfetto *p, pthread *t, size_t i, int64_t time)
 {
     const evprof__sink_ctx *ctx = p->ctx;
-    const evprof__scan *s = ctx->scan;
-    evprof__pb what = { 0 };
-    size_t i;
+    int64_t tid = evprof__thread_native(ctx->r, i);
+    int64_t pid = evprof_trace_reader_thread_pid(ctx->r, i);
+    evprof__pb *what = &p->sub3;
+    char buf[40];
     int rc;
 
-    evprof__pb_uint(&what, 1, (uint64_t)ctx->pid);
-    evprof__pb_str(&what, 6, ctx->process_name);
-    rc = descriptor(p, 1, 0, NULL, &what, T_PROCESS);
-    for (i = 0; rc == 0 && i < s->nslots; i++) {
-        int64_t tid = evprof__thread_native(ctx->r, i);
-        int64_t pid = evprof_trace_reader_thread_pid(ctx->r, i);
-        char buf[40];
-        const char *name;
+    what->n = 0;
+    evprof__pb_uint(what, 1, (uint64_t)(pid > 0 ? pid : ctx->pid));
+    evprof__pb_uint(what, 2, (uint64_t)(tid > 0 ? tid : (int64_t)i + 1));
+    evprof__pb_str(what, 5, evprof__thread_label(ctx->r, i, (int)p->nslots,
+                                                 buf, sizeof(buf)));
+    if ((rc = descriptor(p, THREAD_UUID(i), 1, NULL, what, T_THREAD)) < 0)
+        return rc;
+    t->seen = 1;
+    t->first = time;
+    return start_seq(p, &t->slices, THREAD_SEQ(i), THREAD_UUID(i), time);
+}
 
-        if (!s->thread[i].seen)
-            continue;
-        name = evprof__thread_label(ctx->r, i, s->ntracks, buf, sizeof(buf));
-        what.n = 0;
-        evprof__pb_uint(&what, 1, (uint64_t)(pid > 0 ? pid : ctx->pid));
-        evprof__pb_uint(&what, 2, (uint64_t)(tid > 0 ? tid : (int64_t)i + 1));
-        evprof__pb_str(&what, 5, name);
-        rc = descriptor(p, THREAD_UUID(i), 1, NULL, &what, T_THREAD);
-        if (rc == 0 && s->thread[i].memory) {
-            what.n = 0;
-            evprof__pb_uint(&what, 3, UNIT_SIZE_BYTES);
-            rc = descriptor(p, COUNTER_UUID(i), THREAD_UUID(i),
-                            "bytes in use", &what, T_COUNTER);
-        }
-    }
-    if (what.oom && rc == 0)
-        rc = -ENOMEM;
-    evprof__pb_free(&what);
-    return rc;
+/* Its counter track "bytes in use", at its first allocation event. */
+static int counter_track(perfetto *p, pthread *t, size_t i, int64_t time)
+{
+    evprof__pb *what = &p->sub3;
+    int rc;
+
+    what->n = 0;
+    evprof__pb_uint(what, 3, UNIT_SIZE_BYTES);
+    if ((rc = descriptor(p, COUNTER_UUID(i), THREAD_UUID(i), "bytes in use",
+                         what, T_COUNTER)) < 0)
+        return rc;
+    t->has_counter = 1;
+    return start_seq(p, &t->counter, COUNTER_SEQ(i), COUNTER_UUID(i), time);
 }
 
 static int perfetto_begin(void **state, const evprof__sink_ctx *ctx)
 {
-    const evprof__scan *s = ctx->scan;
     perfetto *p = calloc(1, sizeof(*p));
-    size_t i, j;
     int rc;
 
     if (p == NULL)
@@ -438,36 +446,34 @@ static int perfetto_begin(void **state, const evprof__sink_ctx *ctx)
         return rc;
     if ((rc = evprof__names_init(&p->names, ctx->r)) < 0)
         return rc;
-    p->nslots = s->nslots;
+    p->nslots = evprof__nslots(ctx->r);
     if ((p->thread = calloc(p->nslots, sizeof(*p->thread))) == NULL)
         return -ENOMEM;
-    if ((rc = tracks(p)) < 0)
-        return rc;
-    for (i = 0; i < s->nslots; i++) {
-        const evprof__scan_thread *st = &s->thread[i];
-        pthread *t = &p->thread[i];
-
-        if (!st->seen)
-            continue;
-        if ((rc = start_seq(p, &t->slices, THREAD_SEQ(i), THREAD_UUID(i),
-                            st->first)) < 0)
-            return rc;
-        if (st->memory && (rc = start_seq(p, &t->counter, COUNTER_SEQ(i),
-                                          COUNTER_UUID(i), st->first)) < 0)
-            return rc;
-        /* Frames open before its first event, outermost first. */
-        for (j = st->nearly; j-- > 0;)
-            if ((rc = begin_slice(p, t, st->first, st->early[j].key,
-                                  st->early[j].builtin)) < 0)
-                return rc;
-    }
-    return 0;
+    p->sub3.n = 0;
+    evprof__pb_uint(&p->sub3, 1, (uint64_t)ctx->pid);
+    evprof__pb_str(&p->sub3, 6, ctx->process_name);
+    return descriptor(p, 1, 0, NULL, &p->sub3, T_PROCESS);
 }
 
 static int counter(perfetto *p, pthread *t)
 {
     t->have_pend = 0;
     return event(p, &t->counter, t->pend_t, TYPE_COUNTER, 0, t->bytes);
+}
+
+/* A close without its open: the frame was open before the first event. */
+static int early_frame(perfetto *p, pthread *t, const evprof_event *e)
+{
+    int64_t iid = iid_of(p, e->id_frame, evprof__is_builtin(e->event));
+    int rc;
+
+    if (iid < 0)
+        return (int)iid;
+    t->early++;
+    if ((rc = event(p, &t->slices, t->first - t->early, TYPE_BEGIN,
+                    (uint64_t)iid, 0)) < 0)
+        return rc;
+    return event(p, &t->slices, e->time, TYPE_END, 0, 0);
 }
 
 static int perfetto_events(void *state, const evprof_event *ev,
@@ -479,19 +485,26 @@ static int perfetto_events(void *state, const evprof_event *ev,
 
     for (i = 0; i < n && rc == 0; i++) {
         const evprof_event *e = &ev[i];
-        pthread *t = &p->thread[evprof__slot(p->nslots, thread[i])];
+        size_t slot = evprof__slot(p->nslots, thread[i]);
+        pthread *t = &p->thread[slot];
         int64_t code = e->event;
 
+        if (!t->seen && (rc = thread_track(p, t, slot, e->time)) < 0)
+            break;
+        t->last = e->time;
         if (evprof__is_open(code))
             rc = begin_slice(p, t, e->time, e->id_frame,
                              code == EVPROF_C_CALL);
         else if (evprof__is_close(code)) {
-            /* Those without their open were begun by perfetto_begin. */
             if (t->depth > 0) {
                 t->depth--;
                 rc = event(p, &t->slices, e->time, TYPE_END, 0, 0);
-            }
+            } else
+                rc = early_frame(p, t, e);
         } else if (evprof__is_memory(code)) {
+            if (!t->has_counter
+                && (rc = counter_track(p, t, slot, e->time)) < 0)
+                break;
             /* The last value at each timestamp. */
             if (t->have_pend && e->time != t->pend_t)
                 rc = counter(p, t);
@@ -512,12 +525,12 @@ static int perfetto_end(void *state, const evprof__sink_ctx *ctx)
     size_t i;
     int rc = 0;
 
+    (void)ctx;
     for (i = 0; rc == 0 && i < p->nslots; i++) {
         pthread *t = &p->thread[i];
 
         for (; rc == 0 && t->depth > 0; t->depth--)
-            rc = event(p, &t->slices, ctx->scan->thread[i].last, TYPE_END,
-                       0, 0);
+            rc = event(p, &t->slices, t->last, TYPE_END, 0, 0);
         if (rc == 0 && t->have_pend)
             rc = counter(p, t);
     }
@@ -527,6 +540,6 @@ static int perfetto_end(void *state, const evprof__sink_ctx *ctx)
 }
 
 const evprof__sink_ops evprof__sink_perfetto = {
-    "perfetto", EVPROF__SINK_SCAN, perfetto_begin, perfetto_events,
+    "perfetto", EVPROF__SINK_TABLES, perfetto_begin, perfetto_events,
     perfetto_end, perfetto_free
 };

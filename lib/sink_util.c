@@ -165,14 +165,14 @@ const char *evprof__thread_name(const evprof_trace_reader *r, size_t i)
 }
 
 const char *evprof__thread_label(const evprof_trace_reader *r, size_t i,
-                                 int ntracks, char *buf, size_t len)
+                                 int nthreads, char *buf, size_t len)
 {
     const char *name = evprof__thread_name(r, i);
     int64_t ident = (int64_t)evprof__thread_ident(r, i);
 
     if (name != NULL)
         return name;
-    if (ntracks > 1 || ident != 0)
+    if (nthreads > 1 || ident != 0)
         snprintf(buf, len, "thread %" PRId64, ident);
     else
         snprintf(buf, len, "main");

@@ -151,9 +151,10 @@ static void same_for_both(const char *timed, const char *streamed)
     free(b);
 }
 
+/* g, open before thread 1's first event, begins 1 ns before it. */
 static const char perfetto_want[] =
-"1 9007199254740993 B g\n"
 "1 9007199254740993 I profiler start\n"
+"1 9007199254740992 B g\n"
 "1 9007199254740995 E\n"
 "1 9007199254740996 B main\n"
 "1 9007199254740996 B f\n"

@@ -127,14 +127,19 @@ static const char tsv_a[] =
 /* Thread 1 (sequence 1), thread 2 (sequence 2), the counter (3), as
  * protoc prints names; a counter value is written once the next
  * timestamp shows it was the last of its own. */
+/* Thread 1 (sequence 1), its counter (2), thread 2 (3), as protoc
+ * prints names; a counter value is written once the next timestamp shows
+ * it was the last of its own.  A frame open before its thread's first
+ * event begins when it ends, k ns before that first event for the k-th
+ * (115 and 125 -> 114 and 113: the later, outer one first in time). */
 static const char perfetto_a[] =
-"1 100 B g\n"
-"3 115 B h\\\"q\n"
-"3 115 B h\\\"q\n"
 "1 100 I profiler start\n"
+"1 99 B g\n"
 "1 110 E\n"
+"3 114 B h\\\"q\n"
 "3 115 E\n"
 "1 120 B main\n"
+"3 113 B h\\\"q\n"
 "3 125 E\n"
 "1 130 B f\n"
 "3 135 B h\\\"q\n"
