@@ -16,7 +16,8 @@
  * back on a sequence.  Names are interned (InternedData event_names, with
  * a SourceLocation for file and line) the first time a sequence uses
  * them.  A call is a SLICE_BEGIN and its return a SLICE_END, in the order
- * of the trace; frames open before a thread's first event begin there,
+ * of the trace; frames open before a thread's first event begin just
+ * before it (below),
  * frames left open end at its last event; profiler start/stop are
  * instants on their thread's track.  Every state is a thread's own: a
  * file of one thread a section (META order = thread) gives the packets of
