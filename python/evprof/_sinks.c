@@ -35,23 +35,30 @@ static void raise_sink_error(PyObject *mod, int rc, const char *msg,
     PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
 }
 
-/* The progress callable, called with the GIL taken back from the run. */
+/* After every block, with the GIL taken back from the run: the progress
+ * callable if there is one, and the signal handlers either way, so that
+ * Ctrl-C stops a long conversion. */
 typedef struct progress_ctx {
-    PyObject *fn;
+    PyObject *fn;       /* or NULL */
     PyThreadState *save;
-    int failed;         /* it raised: the exception stays set */
+    int failed;         /* an exception is set */
 } progress_ctx;
 
 static int call_progress(void *ctx, uint64_t done, uint64_t total)
 {
     progress_ctx *p = ctx;
-    PyObject *res;
 
     PyEval_RestoreThread(p->save);
-    res = PyObject_CallFunction(p->fn, "KK", (unsigned long long)done,
-                                (unsigned long long)total);
-    Py_XDECREF(res);
-    p->failed = res == NULL;
+    if (p->fn != NULL) {
+        PyObject *res = PyObject_CallFunction(p->fn, "KK",
+                                              (unsigned long long)done,
+                                              (unsigned long long)total);
+
+        Py_XDECREF(res);
+        p->failed = res == NULL;
+    }
+    if (!p->failed && PyErr_CheckSignals() < 0)
+        p->failed = 1;
     p->save = PyEval_SaveThread();
     return p->failed;
 }
@@ -59,7 +66,7 @@ static int call_progress(void *ctx, uint64_t done, uint64_t total)
 /* sink_run(trace, sink, output, sort='inclusive', limit=30,
  * progress=None): a dict of what was read (events, lost, threads, clock,
  * pid); progress(done, total) is called with the bytes read, and stops
- * the run by raising. */
+ * the run by raising (so does a signal handler's exception). */
 PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"trace", "sink", "output", "sort", "limit",
@@ -98,11 +105,9 @@ PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
         Py_XDECREF(btrace);
         return NULL;
     }
-    if (oprog != Py_None) {
-        pctx.fn = oprog;
-        opt.progress = call_progress;
-        opt.progress_ctx = &pctx;
-    }
+    pctx.fn = oprog != Py_None ? oprog : NULL;
+    opt.progress = call_progress;
+    opt.progress_ctx = &pctx;
     pctx.save = PyEval_SaveThread();
     rc = evprof_sink_run_path(PyBytes_AS_STRING(btrace), sink,
                               PyBytes_AS_STRING(bout), &opt, msg,
