@@ -117,8 +117,11 @@ static int read_all(evprof_trace_reader *r, evprof_event *ev, uint32_t *th,
     }
     if (n < 0)
         return reader_fail(r, (int)n, err, errlen);
+    /* The tables after the last events were read too: the pass is done. */
     pg->base += pg->size;
-    return 0;
+    if ((rc = progress_call(pg, pg->base)) < 0)
+        set_err(err, errlen, "stopped by its progress callback");
+    return rc;
 }
 
 /* Asks the reader for the sizes of freed blocks (value2 of free and
