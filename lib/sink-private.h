@@ -26,32 +26,6 @@ int64_t evprof__imap_get(const evprof__imap *m, int64_t key);
 int evprof__imap_put(evprof__imap *m, int64_t key, uint32_t val);
 void evprof__imap_free(evprof__imap *m);
 
-/* ---- what the first pass over a trace learns ----------------------- */
-
-/* A frame closed with no open frame on its thread: it was open before
- * the recording started, and starts at the first timestamp. */
-typedef struct evprof__early {
-    int64_t key;
-    int builtin;    /* closed by c_return / c_exception */
-} evprof__early;
-
-typedef struct evprof__scan_thread {
-    uint64_t first;           /* position of its first event */
-    int seen;
-    evprof__early *early;     /* in the order they close: innermost first */
-    size_t nearly, capearly;
-    int64_t depth;            /* frames open while scanning */
-    int order;                /* track number (1, 2, ...) by first event */
-} evprof__scan_thread;
-
-typedef struct evprof__scan {
-    int64_t t_min, t_max;     /* 0, 0 without events */
-    uint64_t events;
-    evprof__scan_thread *thread; /* by thread index; slot nthreads: none */
-    size_t nthreads;          /* of the THREADS table */
-    int ntracks;              /* threads with events */
-} evprof__scan;
-
 /* ---- names of keys, resolved once the tables are read -------------- */
 
 typedef struct evprof__names {
@@ -76,17 +50,17 @@ void evprof__names_desc(const evprof__names *n, int64_t key, int builtin,
 
 typedef struct evprof__sink_ctx {
     evprof_trace_reader *r;   /* tables complete in end(), or in begin()
-                               * of a sink with EVPROF__SINK_SCAN */
+                               * of a sink with EVPROF__SINK_TABLES */
     FILE *out;
     const evprof_sink_options *opt;
-    const evprof__scan *scan; /* NULL without EVPROF__SINK_SCAN */
     int64_t pid;              /* opt->pid, else the trace writer's */
     const char *process_name;
 } evprof__sink_ctx;
 
-/* The sink needs a first pass over the trace (names, time range, frames
- * open at the start) before the events: the file is read twice. */
-#define EVPROF__SINK_SCAN 1
+/* The sink needs the tables (names, threads, META) complete before the
+ * events: the file is first read through without decoding its events
+ * (evprof_trace_reader_finish), then for them. */
+#define EVPROF__SINK_TABLES 2
 
 typedef struct evprof__sink_ops {
     const char *name;
@@ -108,12 +82,16 @@ extern const evprof__sink_ops evprof__sink_perfetto;
 
 /* ---- helpers -------------------------------------------------------- */
 
-/* Thread slot of an event: its index, or nthreads when it has none (or
- * one past the table, which the reader refuses). */
-static inline size_t evprof__slot(const evprof__scan *s, uint32_t t)
+/* Thread slot of an event among nslots (the THREADS table, at least 1):
+ * its index; slot 0 for an event without one (or past the table, which
+ * the reader refuses), as Python gives those to the first thread. */
+static inline size_t evprof__slot(size_t nslots, uint32_t t)
 {
-    return t < s->nthreads ? t : s->nthreads;
+    return t < nslots ? t : 0;
 }
+
+/* Slots of the THREADS table of r: its size, at least 1. */
+size_t evprof__nslots(const evprof_trace_reader *r);
 
 /* The ident of slot i (0 without a THREADS table), and its native id. */
 uint64_t evprof__thread_ident(const evprof_trace_reader *r, size_t i);
@@ -121,9 +99,10 @@ int64_t evprof__thread_native(const evprof_trace_reader *r, size_t i);
 /* META "thread_name.IDENT" of slot i, or NULL. */
 const char *evprof__thread_name(const evprof_trace_reader *r, size_t i);
 /* The name of the track of slot i, as chrome.py names it: its META name,
- * else "thread IDENT", or "main" for a lone thread of ident 0. */
+ * else "thread IDENT", or "main" for the one thread (nthreads: the
+ * THREADS table's size) when its ident is 0. */
 const char *evprof__thread_label(const evprof_trace_reader *r, size_t i,
-                                 int ntracks, char *buf, size_t len);
+                                 int nthreads, char *buf, size_t len);
 
 /* Writes s as the body of a JSON string (no quotes), as Python's
  * json.dumps(ensure_ascii=False) and then backslashreplace: bytes that
@@ -138,10 +117,28 @@ const char *evprof__utf8_tail(const char *s, size_t n);
  * backslashreplace, as `evprof report` prints names). */
 void evprof__print_str(FILE *f, const char *s);
 
-/* Is an event code a frame open, a frame close, memory, a marker. */
-int evprof__is_open(int64_t code);
-int evprof__is_close(int64_t code);
-int evprof__is_builtin(int64_t code);
-int evprof__is_memory(int64_t code);
+/* Is an event code a frame open, a frame close (a Python `exception`
+ * closes nothing: the function still returns), builtin, memory. */
+static inline int evprof__is_open(int64_t code)
+{
+    return code == EVPROF_CALL || code == EVPROF_C_CALL;
+}
+
+static inline int evprof__is_close(int64_t code)
+{
+    return code == EVPROF_RETURN || code == EVPROF_C_RETURN
+           || code == EVPROF_C_EXCEPTION;
+}
+
+static inline int evprof__is_builtin(int64_t code)
+{
+    return code == EVPROF_C_CALL || code == EVPROF_C_RETURN
+           || code == EVPROF_C_EXCEPTION;
+}
+
+static inline int evprof__is_memory(int64_t code)
+{
+    return code >= EVPROF_MALLOC && code <= EVPROF_REALLOC_FREE;
+}
 
 #endif /* EVPROF_SINK_PRIVATE_H */

@@ -15,8 +15,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sink-private.h"
+#include "trace-read-private.h"
 
 static const evprof__sink_ops *const sinks[] = {
     &evprof__sink_summary,
@@ -72,128 +74,67 @@ static int reader_fail(evprof_trace_reader *r, int rc, char *err,
     return rc;
 }
 
-/* ---- the first pass ------------------------------------------------------- */
+/* ---- progress ------------------------------------------------------------ */
 
-static void scan_free(evprof__scan *s)
+/* Where the reader is in its file: the progress of a pass. */
+static uint64_t reader_offset(const evprof_trace_reader *r)
 {
-    size_t i;
-
-    if (s->thread != NULL)
-        for (i = 0; i <= s->nthreads; i++)
-            free(s->thread[i].early);
-    free(s->thread);
+    return r != NULL ? r->offset : 0;
 }
 
-/* The per-thread part; grows with the THREADS table, which is known only
- * once the file is read (slot nthreads holds the events without one). */
-static evprof__scan_thread *scan_thread(evprof__scan_thread **t, size_t *cap,
-                                        uint32_t index)
+typedef struct progress {
+    const evprof_sink_options *opt;
+    uint64_t size, total, base;   /* file bytes, of all passes, done */
+} progress;
+
+static int progress_call(const progress *p, uint64_t done)
 {
-    size_t want = index == EVPROF__NO_THREAD ? 0 : (size_t)index + 1;
-
-    if (want >= *cap) {
-        size_t n = want + 16;
-        evprof__scan_thread *p = realloc(*t, n * sizeof(*p));
-
-        if (p == NULL)
-            return NULL;
-        memset(p + *cap, 0, (n - *cap) * sizeof(*p));
-        *t = p;
-        *cap = n;
-    }
-    /* Index 0 of the growing array is "no thread"; moved in scan_run. */
-    return &(*t)[index == EVPROF__NO_THREAD ? 0 : (size_t)index + 1];
+    if (p->opt->progress == NULL)
+        return 0;
+    if (done > p->total)
+        done = p->total;
+    return p->opt->progress(p->opt->progress_ctx, done, p->total) != 0
+           ? -ECANCELED : 0;
 }
 
-static int scan_run(evprof_trace_reader *r, evprof__scan *s,
-                    evprof_event *ev, uint32_t *th, size_t block)
+/* The events of r, a block at a time, to the sink. */
+static int read_all(evprof_trace_reader *r, evprof_event *ev, uint32_t *th,
+                    size_t block, progress *pg,
+                    int (*fn)(void *, const evprof_event *, const uint32_t *,
+                              size_t),
+                    void *state, char *err, size_t errlen)
 {
-    evprof__scan_thread *t = NULL, *tt;
-    size_t cap = 0, i, nth;
     int64_t n;
-    uint64_t pos = 0;
+    int rc = 0;
 
-    memset(s, 0, sizeof(*s));
     while ((n = evprof_trace_read_events(r, ev, th, block)) > 0) {
-        for (i = 0; i < (size_t)n; i++, pos++) {
-            const evprof_event *e = &ev[i];
-
-            if ((tt = scan_thread(&t, &cap, th[i])) == NULL)
-                goto nomem;
-            if (s->events == 0 || e->time < s->t_min)
-                s->t_min = e->time;
-            if (s->events == 0 || e->time > s->t_max)
-                s->t_max = e->time;
-            s->events++;
-            if (!tt->seen) {
-                tt->seen = 1;
-                tt->first = pos;
-            }
-            if (evprof__is_open(e->event))
-                tt->depth++;
-            else if (evprof__is_close(e->event)) {
-                if (tt->depth > 0) {
-                    tt->depth--;
-                    continue;
-                }
-                if (tt->nearly == tt->capearly) {
-                    size_t c = tt->capearly ? tt->capearly * 2 : 8;
-                    evprof__early *p = realloc(tt->early, c * sizeof(*p));
-
-                    if (p == NULL)
-                        goto nomem;
-                    tt->early = p;
-                    tt->capearly = c;
-                }
-                tt->early[tt->nearly].key = e->id_frame;
-                tt->early[tt->nearly++].builtin =
-                    evprof__is_builtin(e->event);
-            }
+        if ((rc = fn(state, ev, th, (size_t)n)) < 0)
+            return rc;
+        if ((rc = progress_call(pg, pg->base + reader_offset(r))) < 0) {
+            set_err(err, errlen, "stopped by its progress callback");
+            return rc;
         }
     }
-    if (n < 0) {
-        if (t != NULL)
-            for (i = 0; i < cap; i++)
-                free(t[i].early);
-        free(t);
-        return (int)n;
-    }
-    /* Slots by thread index, then "none" (which Python gives the first
-     * thread: it is folded into slot 0 when there is a table). */
-    nth = evprof_trace_reader_thread_count(r);
-    s->nthreads = nth;
-    s->thread = calloc(nth + 1, sizeof(*s->thread));
-    if (s->thread == NULL)
-        goto nomem;
-    for (i = 0; i < cap; i++) {
-        size_t slot = i == 0 ? nth : i - 1;
+    if (n < 0)
+        return reader_fail(r, (int)n, err, errlen);
+    /* The tables after the last events were read too: the pass is done. */
+    pg->base += pg->size;
+    if ((rc = progress_call(pg, pg->base)) < 0)
+        set_err(err, errlen, "stopped by its progress callback");
+    return rc;
+}
 
-        if (slot > nth) { /* refused by the reader; never here */
-            free(t[i].early);
-            continue;
-        }
-        s->thread[slot] = t[i];
-    }
-    free(t);
-    /* Tracks numbered from 1 by first event, as Python does. */
-    for (;;) {
-        evprof__scan_thread *best = NULL;
-
-        for (i = 0; i <= nth; i++)
-            if (s->thread[i].seen && s->thread[i].order == 0
-                && (best == NULL || s->thread[i].first < best->first))
-                best = &s->thread[i];
-        if (best == NULL)
-            break;
-        best->order = ++s->ntracks;
-    }
-    return 0;
-nomem:
-    if (t != NULL)
-        for (i = 0; i < cap; i++)
-            free(t[i].early);
-    free(t);
-    return -ENOMEM;
+/* Asks the reader for the sizes of freed blocks (value2 of free and
+ * realloc_free events holding 0 becomes minus the size freed), which the
+ * summary's net bytes and the counters of bytes in use need; a reader
+ * without that option leaves them as the file has them. */
+static void want_freed_sizes(evprof_trace_reader *r)
+{
+#ifdef EVPROF_READ_FREED_SIZES
+    (void)evprof_trace_reader_set_flags(r, EVPROF_READ_FREED_SIZES);
+#else
+    (void)r;
+#endif
 }
 
 /* ---- the run ---------------------------------------------------------- */
@@ -217,8 +158,17 @@ static int open_reader(const char *path, evprof_trace_reader **r, char *err,
         reader_fail(*r, rc, err, errlen);
         evprof_trace_reader_close(*r);
         *r = NULL;
-    }
+    } else
+        want_freed_sizes(*r);
     return rc;
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size
+                                                  : 0;
 }
 
 int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
@@ -227,14 +177,13 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
     const evprof__sink_ops *ops = find_sink(sink);
     evprof_sink_options defaults;
     evprof__sink_ctx ctx;
-    evprof__scan scan;
-    evprof_trace_reader *r = NULL;
+    evprof_trace_reader *r = NULL, *r2 = NULL;
     evprof_event *ev = NULL;
     uint32_t *th = NULL;
     void *state = NULL;
+    progress pg;
     size_t block;
-    int64_t n;
-    int rc, have_scan = 0;
+    int rc;
 
     set_err(err, errlen, "");
     if (trace_path == NULL || out == NULL) {
@@ -253,21 +202,35 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
             : opt->block > MAX_BLOCK ? MAX_BLOCK : opt->block;
     ev = malloc(block * sizeof(*ev));
     th = malloc(block * sizeof(*th));
+    memset(&ctx, 0, sizeof(ctx));
     if (ev == NULL || th == NULL) {
         rc = -ENOMEM;
         set_err(err, errlen, evprof_strerror(rc));
         goto done;
     }
-    memset(&ctx, 0, sizeof(ctx));
     if ((rc = open_reader(trace_path, &r, err, errlen)) < 0)
         goto done;
-    if (ops->flags & EVPROF__SINK_SCAN) {
-        if ((rc = scan_run(r, &scan, ev, th, block)) < 0) {
+    pg.opt = opt;
+    pg.size = file_size(trace_path);
+    pg.total = pg.size * (ops->flags & EVPROF__SINK_TABLES ? 2 : 1);
+    pg.base = 0;
+    if ((rc = progress_call(&pg, 0)) < 0) {
+        set_err(err, errlen, "stopped by its progress callback");
+        goto done;
+    }
+    /* A first pass: r reads the whole file without decoding its events
+     * (its tables stay valid for the sink), a reader of its own then
+     * reads the events. */
+    if (ops->flags & EVPROF__SINK_TABLES) {
+        if ((rc = evprof_trace_reader_finish(r)) < 0) {
             reader_fail(r, rc, err, errlen);
             goto done;
         }
-        have_scan = 1;
-        ctx.scan = &scan;
+        pg.base += pg.size;
+        if ((rc = progress_call(&pg, pg.base)) < 0) {
+            set_err(err, errlen, "stopped by its progress callback");
+            goto done;
+        }
     }
     ctx.r = r;
     ctx.out = out;
@@ -278,28 +241,12 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
         ctx.process_name = evprof_trace_reader_meta(r, "program");
     if (ctx.process_name == NULL)
         ctx.process_name = "evprof";
-    if (have_scan) {
-        /* The events again, from a reader of their own; the tables of the
-         * first one stay valid for the sink. */
-        evprof_trace_reader *r2 = NULL;
-
-        if ((rc = open_reader(trace_path, &r2, err, errlen)) < 0)
-            goto done;
-        if ((rc = ops->begin(&state, &ctx)) == 0) {
-            while ((n = evprof_trace_read_events(r2, ev, th, block)) > 0)
-                if ((rc = ops->events(state, ev, th, (size_t)n)) < 0)
-                    break;
-            if (rc == 0 && n < 0)
-                rc = reader_fail(r2, (int)n, err, errlen);
-        }
-        evprof_trace_reader_close(r2);
-    } else if ((rc = ops->begin(&state, &ctx)) == 0) {
-        while ((n = evprof_trace_read_events(r, ev, th, block)) > 0)
-            if ((rc = ops->events(state, ev, th, (size_t)n)) < 0)
-                break;
-        if (rc == 0 && n < 0)
-            rc = reader_fail(r, (int)n, err, errlen);
-    }
+    if ((ops->flags & EVPROF__SINK_TABLES)
+        && (rc = open_reader(trace_path, &r2, err, errlen)) < 0)
+        goto done;
+    if ((rc = ops->begin(&state, &ctx)) == 0)
+        rc = read_all(r2 != NULL ? r2 : r, ev, th, block, &pg, ops->events,
+                      state, err, errlen);
     if (rc == 0)
         rc = ops->end(state, &ctx);
     if (rc == 0 && (fflush(out) != 0 || ferror(out)))
@@ -311,19 +258,17 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
         opt->stats->clock = evprof_trace_reader_info(r)->clock;
         opt->stats->pid = evprof_trace_reader_info(r)->pid;
     }
+done:
     if (rc < 0 && err != NULL && errlen > 0 && err[0] == '\0')
         set_err(err, errlen, evprof_strerror(rc));
-done:
     if (state != NULL)
         ops->free(state);
-    if (have_scan)
-        scan_free(&scan);
+    evprof_trace_reader_close(r2);
     evprof_trace_reader_close(r);
     free(ev);
     free(th);
     return rc;
 }
-
 int evprof_sink_run_path(const char *trace_path, const char *sink,
                          const char *out_path, const evprof_sink_options *opt,
                          char *err, size_t errlen)

@@ -1,14 +1,22 @@
 /*
- * sink_chrome.c: Chrome Trace Event JSON, the events python/evprof/chrome.py
- * writes, written as the trace is read: one complete event (ph X) per call
- * when it closes, a "memory" counter (ph C) with the bytes in use, instant
- * markers (ph i) where the profiler started and stopped, and the track
- * metadata (ph M) at the end.  The order of the events differs from
- * Python's (which sorts slices by thread and start); viewers sort them.
+ * sink_chrome.c: Chrome Trace Event JSON, for ui.perfetto.dev and
+ * chrome://tracing, written as the trace is read: one complete event
+ * (ph X) per call when it closes, a counter (ph C) of the bytes in use,
+ * instant markers (ph i) where the profiler started and stopped, and the
+ * track metadata (ph M) at the end.  Slices come in the order they close;
+ * viewers sort them.
  *
- * Times are microseconds with three decimals, exact to the ns, relative
- * to the first timestamp (otherData.t0_ns): no float rounds two events
- * out of order, so nesting survives.
+ * Times are the trace's own, in microseconds with three decimals: exact
+ * to the ns (no float rounds a child out of its parent), the same for any
+ * order of the file's sections.  Every state is a thread's own, so a file
+ * of one thread a section (META order = thread) gives the events of the
+ * time-ordered file: a track per thread of the THREADS table (tid = its
+ * index + 1: threads whose ident was reused stay apart), frames open
+ * before a thread's first event start at that event, frames left open end
+ * at its last one, and the bytes in use are counted per thread (what the
+ * thread allocated minus what it freed: one counter, "memory", in a trace
+ * of one thread).  The names come from the tables, read before the events
+ * (EVPROF__SINK_TABLES); every number is formatted by hand.
  */
 #include <config.h>
 
@@ -18,90 +26,114 @@
 #include <string.h>
 
 #include "sink-private.h"
+#include "sink_out.h"
 
 typedef struct cframe {
-    int64_t key, start;
-    int builtin;
+    int64_t start;
+    uint32_t prefix;    /* index in chrome.prefix */
 } cframe;
 
 typedef struct cthread {
     cframe *stack;
     size_t depth, cap;
+    int64_t first, last, bytes, pend_t;
+    int seen, have_pend;
+    char *cprefix;      /* '{"ph":"C","name":...,"ts":' of its counter */
+    size_t cprefixlen;
+    char tid[32];       /* 'N,"ts":' */
+    size_t tidlen;
 } cthread;
+
+typedef struct pfx {
+    char *s;
+    size_t n;
+} pfx;
 
 typedef struct chrome {
     const evprof__sink_ctx *ctx;
-    FILE *f;
+    evprof__out o;
     evprof__names names;
     evprof__imap prefix_idx[2];   /* key -> prefix, per builtin */
-    char **prefix;
+    pfx *prefix;
     size_t nprefix, capprefix;
-    cthread *thread;              /* by slot of the scan */
-    int64_t t0, bytes, pend_t, pend_b;
-    int have_pend, first;
+    int64_t last_key;             /* the last key looked up, and its */
+    int last_builtin;             /* prefix: recursion asks again */
+    uint32_t last_prefix;
+    cthread *thread;              /* by slot */
+    size_t nslots;
+    evprof__us_cache us;
 } chrome;
 
-static void us(FILE *f, int64_t ns)
+/* Text of any length (a prefix holds names, which may be long). */
+static char *put_text(evprof__out *o, char *p, const char *s, size_t n)
 {
-    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
-
-    fprintf(f, "%s%" PRIu64 ".%03u", ns < 0 ? "-" : "", a / 1000,
-            (unsigned)(a % 1000));
+    if (n <= EVPROF__OUT_SLACK / 2)
+        return evprof__put(p, s, n);
+    evprof__out_done(o, p);
+    evprof__out_write(o, s, n);
+    return evprof__out_room(o);
 }
 
-static void item(chrome *c)
+/* '{"ph":"X","cat":...,"name":...,"args":{...},"pid":P,"tid":', made once
+ * a function; -1 when out of memory. */
+static int64_t make_prefix(chrome *c, int64_t key, int builtin)
 {
-    if (!c->first)
-        fputs(",\n", c->f);
-    c->first = 0;
-}
-
-/* '{"ph":"X","cat":...,"name":...,"args":{...},' of a function, made once. */
-static const char *prefix_of(chrome *c, int64_t key, int builtin)
-{
-    int64_t i = evprof__imap_get(&c->prefix_idx[builtin], key);
     evprof__desc d;
     char *buf = NULL;
     size_t len = 0;
     FILE *m;
 
-    if (i >= 0)
-        return c->prefix[i];
     if (c->nprefix == c->capprefix) {
         size_t n = c->capprefix ? c->capprefix * 2 : 64;
-        char **p = realloc(c->prefix, n * sizeof(*p));
+        pfx *p = realloc(c->prefix, n * sizeof(*p));
 
         if (p == NULL)
-            return NULL;
+            return -1;
         c->prefix = p;
         c->capprefix = n;
     }
     evprof__names_desc(&c->names, key, builtin, &d);
     if ((m = open_memstream(&buf, &len)) == NULL)
-        return NULL;
+        return -1;
     fprintf(m, "{\"ph\":\"X\",\"cat\":\"%s\",\"name\":\"",
             builtin ? "builtin" : "python");
     evprof__json_str(m, d.name);
-    fputs("\",\"args\":{\"module\": \"", m);
+    fputs("\",\"args\":{\"module\":\"", m);
     evprof__json_str(m, d.mod);
     putc('"', m);
     if (d.lineno >= 0)
-        fprintf(m, ", \"line\": %" PRId64, d.lineno);
-    fputs("},", m);
+        fprintf(m, ",\"line\":%" PRId64, d.lineno);
+    fprintf(m, "},\"pid\":%" PRId64 ",\"tid\":", c->ctx->pid);
     if (fclose(m) != 0 || buf == NULL) {
         free(buf);
-        return NULL;
+        return -1;
     }
     if (evprof__imap_put(&c->prefix_idx[builtin], key,
                          (uint32_t)c->nprefix) < 0) {
         free(buf);
-        return NULL;
+        return -1;
     }
-    c->prefix[c->nprefix++] = buf;
-    return buf;
+    c->prefix[c->nprefix].s = buf;
+    c->prefix[c->nprefix].n = len;
+    return (int64_t)c->nprefix++;
 }
 
-static int push(cthread *t, int64_t key, int builtin, int64_t start)
+static int64_t prefix_of(chrome *c, int64_t key, int builtin)
+{
+    int64_t i;
+
+    if (c->nprefix > 0 && key == c->last_key && builtin == c->last_builtin)
+        return c->last_prefix;
+    if ((i = evprof__imap_get(&c->prefix_idx[builtin], key)) < 0
+        && (i = make_prefix(c, key, builtin)) < 0)
+        return -1;
+    c->last_key = key;
+    c->last_builtin = builtin;
+    c->last_prefix = (uint32_t)i;
+    return i;
+}
+
+static int push(cthread *t, uint32_t prefix, int64_t start)
 {
     if (t->depth == t->cap) {
         size_t n = t->cap ? t->cap * 2 : 64;
@@ -112,36 +144,37 @@ static int push(cthread *t, int64_t key, int builtin, int64_t start)
         t->stack = p;
         t->cap = n;
     }
-    t->stack[t->depth].key = key;
-    t->stack[t->depth].builtin = builtin;
+    t->stack[t->depth].prefix = prefix;
     t->stack[t->depth++].start = start;
     return 0;
 }
 
-static int slice(chrome *c, int track, const cframe *fr, int64_t end)
+static void slice(chrome *c, const cthread *t, uint32_t prefix,
+                  int64_t start, int64_t end)
 {
-    const char *p = prefix_of(c, fr->key, fr->builtin);
+    const pfx *x = &c->prefix[prefix];
+    char *p = evprof__out_room(&c->o);
 
-    if (p == NULL)
-        return -ENOMEM;
-    item(c);
-    fputs(p, c->f);
-    fprintf(c->f, "\"pid\":%" PRId64 ",\"tid\":%d,\"ts\":", c->ctx->pid,
-            track);
-    us(c->f, fr->start - c->t0);
-    fputs(",\"dur\":", c->f);
-    us(c->f, end - fr->start);
-    putc('}', c->f);
-    return 0;
+    p = put_text(&c->o, p, x->s, x->n);
+    p = evprof__put(p, t->tid, t->tidlen);
+    p = evprof__put_ts(p, start, &c->us);
+    p = EVPROF__PUTS(p, ",\"dur\":");
+    p = evprof__put_us(p, end - start);
+    p = EVPROF__PUTS(p, "},\n");
+    evprof__out_done(&c->o, p);
 }
 
-static void counter(chrome *c)
+static void counter(chrome *c, cthread *t)
 {
-    item(c);
-    fprintf(c->f, "{\"ph\":\"C\",\"name\":\"memory\",\"pid\":%" PRId64
-            ",\"tid\":0,\"ts\":", c->ctx->pid);
-    us(c->f, c->pend_t - c->t0);
-    fprintf(c->f, ",\"args\":{\"bytes in use\":%" PRId64 "}}", c->pend_b);
+    char *p = evprof__out_room(&c->o);
+
+    p = put_text(&c->o, p, t->cprefix, t->cprefixlen);
+    p = evprof__put_ts(p, t->pend_t, &c->us);
+    p = EVPROF__PUTS(p, ",\"args\":{\"bytes in use\":");
+    p = evprof__put_i64(p, t->bytes);
+    p = EVPROF__PUTS(p, "}},\n");
+    evprof__out_done(&c->o, p);
+    t->have_pend = 0;
 }
 
 static void chrome_free(void *state)
@@ -149,148 +182,198 @@ static void chrome_free(void *state)
     chrome *c = state;
     size_t i;
 
-    if (c->thread != NULL)
-        for (i = 0; i <= c->ctx->scan->nthreads; i++)
-            free(c->thread[i].stack);
+    for (i = 0; c->thread != NULL && i < c->nslots; i++) {
+        free(c->thread[i].stack);
+        free(c->thread[i].cprefix);
+    }
     free(c->thread);
     for (i = 0; i < c->nprefix; i++)
-        free(c->prefix[i]);
+        free(c->prefix[i].s);
     free(c->prefix);
     evprof__imap_free(&c->prefix_idx[0]);
     evprof__imap_free(&c->prefix_idx[1]);
     evprof__names_free(&c->names);
+    evprof__out_free(&c->o);
     free(c);
+}
+
+/* The counter of slot i: "memory" alone, "memory (LABEL)" among threads. */
+static int counter_prefix(chrome *c, size_t i)
+{
+    char buf[40], *s = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&s, &len);
+
+    if (m == NULL)
+        return -ENOMEM;
+    fputs("{\"ph\":\"C\",\"name\":\"memory", m);
+    if (c->nslots > 1) {
+        fputs(" (", m);
+        evprof__json_str(m, evprof__thread_label(c->ctx->r, i,
+                                                 (int)c->nslots, buf,
+                                                 sizeof(buf)));
+        putc(')', m);
+    }
+    fprintf(m, "\",\"pid\":%" PRId64 ",\"ts\":", c->ctx->pid);
+    if (fclose(m) != 0 || s == NULL) {
+        free(s);
+        return -ENOMEM;
+    }
+    c->thread[i].cprefix = s;
+    c->thread[i].cprefixlen = len;
+    return 0;
 }
 
 static int chrome_begin(void **state, const evprof__sink_ctx *ctx)
 {
-    const evprof__scan *s = ctx->scan;
+    static const char head[] = "{\"displayTimeUnit\":\"ns\",\"otherData\":"
+                               "{\"producer\":\"evprof\",\"version\":2},"
+                               "\"traceEvents\":[\n";
     chrome *c = calloc(1, sizeof(*c));
-    size_t i, j;
+    size_t i;
     int rc;
 
     if (c == NULL)
         return -ENOMEM;
     c->ctx = ctx;
-    c->f = ctx->out;
-    c->t0 = s->t_min;
-    c->first = 1;
     *state = c;
+    if ((rc = evprof__out_init(&c->o, ctx->out)) < 0)
+        return rc;
     if ((rc = evprof__names_init(&c->names, ctx->r)) < 0)
         return rc;
-    if ((c->thread = calloc(s->nthreads + 1, sizeof(*c->thread))) == NULL)
+    c->nslots = evprof__nslots(ctx->r);
+    if ((c->thread = calloc(c->nslots, sizeof(*c->thread))) == NULL)
         return -ENOMEM;
-    /* Frames open when the recording started, outermost first. */
-    for (i = 0; i <= s->nthreads; i++)
-        for (j = s->thread[i].nearly; j-- > 0;)
-            if ((rc = push(&c->thread[i], s->thread[i].early[j].key,
-                           s->thread[i].early[j].builtin, s->t_min)) < 0)
-                return rc;
-    fprintf(c->f, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\": "
-            "\"evprof\", \"t0_ns\": %" PRId64 ", \"version\": 1},"
-            "\"traceEvents\":[\n", c->t0);
+    for (i = 0; i < c->nslots; i++) {
+        cthread *t = &c->thread[i];
+        char *p = evprof__put_u64(t->tid, (uint64_t)i + 1);
+
+        p = EVPROF__PUTS(p, ",\"ts\":");
+        t->tidlen = (size_t)(p - t->tid);
+        if ((rc = counter_prefix(c, i)) < 0)
+            return rc;
+    }
+    evprof__out_write(&c->o, head, sizeof(head) - 1);
     return 0;
 }
 
-static const char *marker(int64_t code)
+static void marker(chrome *c, const cthread *t, const char *what,
+                   int64_t time)
 {
-    return code == EVPROF_PROFILER_START ? "profiler start"
-           : code == EVPROF_PROFILER_SORT ? "profiler stop" : NULL;
+    char *p = evprof__out_room(&c->o);
+
+    p = EVPROF__PUTS(p, "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"profiler ");
+    p = evprof__put(p, what, strlen(what));
+    p = EVPROF__PUTS(p, "\",\"cat\":\"evprof\",\"pid\":");
+    p = evprof__put_i64(p, c->ctx->pid);
+    p = EVPROF__PUTS(p, ",\"tid\":");
+    p = evprof__put(p, t->tid, t->tidlen);
+    p = evprof__put_ts(p, time, &c->us);
+    p = EVPROF__PUTS(p, "},\n");
+    evprof__out_done(&c->o, p);
 }
 
 static int chrome_events(void *state, const evprof_event *ev,
                          const uint32_t *thread, size_t n)
 {
     chrome *c = state;
-    const evprof__scan *s = c->ctx->scan;
     size_t i;
-    int rc;
 
     for (i = 0; i < n; i++) {
         const evprof_event *e = &ev[i];
-        size_t slot = evprof__slot(s, thread[i]);
-        cthread *t = &c->thread[slot];
-        const char *mark;
+        cthread *t = &c->thread[evprof__slot(c->nslots, thread[i])];
+        int64_t code = e->event;
 
-        if (evprof__is_open(e->event)) {
-            if ((rc = push(t, e->id_frame, evprof__is_builtin(e->event),
-                           e->time)) < 0)
-                return rc;
-        } else if (evprof__is_close(e->event) && t->depth > 0) {
-            t->depth--;
-            if ((rc = slice(c, s->thread[slot].order, &t->stack[t->depth],
-                            e->time)) < 0)
-                return rc;
-        } else if (evprof__is_memory(e->event)) {
-            /* The last value at each timestamp. */
-            if (c->have_pend && e->time != c->pend_t)
-                counter(c);
-            c->bytes += e->value2;
-            c->pend_t = e->time;
-            c->pend_b = c->bytes;
-            c->have_pend = 1;
-        } else if ((mark = marker(e->event)) != NULL) {
-            item(c);
-            fprintf(c->f, "{\"ph\": \"i\", \"s\": \"t\", \"name\": \"%s\", "
-                    "\"cat\": \"evprof\", \"pid\": %" PRId64 ", \"tid\": %d,"
-                    "\"ts\":", mark, c->ctx->pid, s->thread[slot].order);
-            us(c->f, e->time - c->t0);
-            putc('}', c->f);
+        if (!t->seen) {
+            t->seen = 1;
+            t->first = e->time;
         }
+        t->last = e->time;
+        if (evprof__is_open(code)) {
+            int64_t x = prefix_of(c, e->id_frame, code == EVPROF_C_CALL);
+
+            if (x < 0 || push(t, (uint32_t)x, e->time) < 0)
+                return -ENOMEM;
+        } else if (evprof__is_close(code)) {
+            if (t->depth > 0) {
+                const cframe *f = &t->stack[--t->depth];
+
+                slice(c, t, f->prefix, f->start, e->time);
+            } else { /* open before the thread's first event */
+                int64_t x = prefix_of(c, e->id_frame,
+                                      evprof__is_builtin(code));
+
+                if (x < 0)
+                    return -ENOMEM;
+                slice(c, t, (uint32_t)x, t->first, e->time);
+            }
+        } else if (evprof__is_memory(code)) {
+            /* The last value at each timestamp. */
+            if (t->have_pend && e->time != t->pend_t)
+                counter(c, t);
+            t->bytes += e->value2;
+            t->pend_t = e->time;
+            t->have_pend = 1;
+        } else if (code == EVPROF_PROFILER_START)
+            marker(c, t, "start", e->time);
+        else if (code == EVPROF_PROFILER_SORT)
+            marker(c, t, "stop", e->time);
     }
-    return ferror(c->f) ? -EIO : 0;
+    return c->o.error;
 }
 
-static void meta(chrome *c, const char *what, int tid, const char *name,
-                 int sort_index)
+static void meta(FILE *f, int64_t pid, const char *what, size_t tid,
+                 const char *name, size_t sort_index)
 {
-    item(c);
-    fprintf(c->f, "{\"ph\": \"M\", \"name\": \"%s\", \"pid\": %" PRId64
-            ", \"tid\": %d, \"args\": {", what, c->ctx->pid, tid);
+    fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%" PRId64
+            ",\"tid\":%zu,\"args\":{", what, pid, tid);
     if (name != NULL) {
-        fputs("\"name\": \"", c->f);
-        evprof__json_str(c->f, name);
-        fputs("\"}}", c->f);
+        fputs("\"name\":\"", f);
+        evprof__json_str(f, name);
+        fputs("\"}}", f);
     } else
-        fprintf(c->f, "\"sort_index\": %d}}", sort_index);
+        fprintf(f, "\"sort_index\":%zu}}", sort_index);
 }
 
 static int chrome_end(void *state, const evprof__sink_ctx *ctx)
 {
     chrome *c = state;
-    const evprof__scan *s = ctx->scan;
     size_t i;
-    int track, rc;
+    int rc;
 
-    for (i = 0; i <= s->nthreads; i++)
-        while (c->thread[i].depth > 0) {
-            cthread *t = &c->thread[i];
+    for (i = 0; i < c->nslots; i++) {
+        cthread *t = &c->thread[i];
 
-            t->depth--;
-            if ((rc = slice(c, s->thread[i].order, &t->stack[t->depth],
-                            s->t_max)) < 0)
-                return rc;
+        while (t->depth > 0) {
+            const cframe *f = &t->stack[--t->depth];
+
+            slice(c, t, f->prefix, f->start, t->last);
         }
-    if (c->have_pend)
-        counter(c);
-    meta(c, "process_name", 0, ctx->process_name, 0);
-    for (track = 1; track <= s->ntracks; track++)
-        for (i = 0; i <= s->nthreads; i++) {
-            char buf[40];
-            const char *name;
+        if (t->have_pend)
+            counter(c, t);
+    }
+    if ((rc = evprof__out_flush(&c->o)) < 0)
+        return rc;
+    /* The metadata last: the one item without a comma after it. */
+    fprintf(ctx->out, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%"
+            PRId64 ",\"tid\":0,\"args\":{\"name\":\"", ctx->pid);
+    evprof__json_str(ctx->out, ctx->process_name);
+    fputs("\"}}", ctx->out);
+    for (i = 0; i < c->nslots; i++) {
+        char buf[40];
 
-            if (s->thread[i].order != track)
-                continue;
-            name = evprof__thread_label(ctx->r, i, s->ntracks, buf,
-                                        sizeof(buf));
-            meta(c, "thread_name", track, name, 0);
-            meta(c, "thread_sort_index", track, NULL, track);
-        }
-    fputs("\n]}\n", c->f);
-    return ferror(c->f) ? -EIO : 0;
+        if (!c->thread[i].seen)
+            continue;
+        meta(ctx->out, ctx->pid, "thread_name", i + 1,
+             evprof__thread_label(ctx->r, i, (int)c->nslots, buf,
+                                  sizeof(buf)), 0);
+        meta(ctx->out, ctx->pid, "thread_sort_index", i + 1, NULL, i + 1);
+    }
+    fputs("\n]}\n", ctx->out);
+    return ferror(ctx->out) ? -EIO : 0;
 }
 
 const evprof__sink_ops evprof__sink_chrome = {
-    "chrome", EVPROF__SINK_SCAN, chrome_begin, chrome_events, chrome_end,
+    "chrome", EVPROF__SINK_TABLES, chrome_begin, chrome_events, chrome_end,
     chrome_free
 };

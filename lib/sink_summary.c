@@ -40,7 +40,7 @@ typedef struct stat_entry {
 } stat_entry;
 
 typedef struct frame {
-    uint32_t stat;
+    uint32_t stat, pend;        /* its stat_entry, its thread's pending */
     int64_t start, child;
 } frame;
 
@@ -65,18 +65,27 @@ typedef struct summary {
     evprof__imap idx[2];        /* key -> stat, per builtin */
     sthread *thread;            /* slot 0: events without a thread */
     size_t nthread;
+    int64_t last_key;           /* the last key looked up, and its stat */
+    int last_builtin;           /* (recursion and allocation loops ask */
+    uint32_t last_stat;         /* for the same one again) */
     int64_t t_min, t_max;
     uint64_t events;
 } summary;
 
 static int stat_of(summary *s, int64_t key, int builtin, uint32_t *out)
 {
-    int64_t i = evprof__imap_get(&s->idx[builtin], key);
+    int64_t i;
     stat_entry *e;
     int rc;
 
-    if (i >= 0) {
-        *out = (uint32_t)i;
+    if (s->nstat > 0 && key == s->last_key && builtin == s->last_builtin) {
+        *out = s->last_stat;
+        return 0;
+    }
+    if ((i = evprof__imap_get(&s->idx[builtin], key)) >= 0) {
+        s->last_key = key;
+        s->last_builtin = builtin;
+        *out = s->last_stat = (uint32_t)i;
         return 0;
     }
     if (s->nstat == s->capstat) {
@@ -170,6 +179,7 @@ static int open_frame(summary *s, sthread *t, size_t slot,
         return -ENOMEM;
     p->onstack++;
     t->stack[t->depth].stat = st;
+    t->stack[t->depth].pend = (uint32_t)(p - t->pend);
     t->stack[t->depth].start = e->time;
     t->stack[t->depth++].child = 0;
     return 0;
@@ -181,10 +191,8 @@ static int close_top(summary *s, sthread *t, size_t slot, int64_t end)
     frame f = t->stack[--t->depth];
     stat_entry *e = &s->stat[f.stat];
     int64_t dur = end - f.start;
-    pending *p = pend_of(t, f.stat);
+    pending *p = &t->pend[f.pend];
 
-    if (p == NULL)
-        return -ENOMEM;
     e->calls++;
     e->excl += dur - f.child;
     first_slice(e, slot, f.start);

@@ -127,6 +127,13 @@ void evprof__names_desc(const evprof__names *n, int64_t key, int builtin,
 
 /* ---- threads --------------------------------------------------------- */
 
+size_t evprof__nslots(const evprof_trace_reader *r)
+{
+    size_t n = evprof_trace_reader_thread_count(r);
+
+    return n > 0 ? n : 1;
+}
+
 uint64_t evprof__thread_ident(const evprof_trace_reader *r, size_t i)
 {
     evprof_thread_info info;
@@ -158,14 +165,14 @@ const char *evprof__thread_name(const evprof_trace_reader *r, size_t i)
 }
 
 const char *evprof__thread_label(const evprof_trace_reader *r, size_t i,
-                                 int ntracks, char *buf, size_t len)
+                                 int nthreads, char *buf, size_t len)
 {
     const char *name = evprof__thread_name(r, i);
     int64_t ident = (int64_t)evprof__thread_ident(r, i);
 
     if (name != NULL)
         return name;
-    if (ntracks > 1 || ident != 0)
+    if (nthreads > 1 || ident != 0)
         snprintf(buf, len, "thread %" PRId64, ident);
     else
         snprintf(buf, len, "main");
@@ -265,36 +272,5 @@ void evprof__print_str(FILE *f, const char *str)
             fwrite(s, 1, n, f);
             s += n;
         }
-    }
-}
-
-/* ---- kinds of events --------------------------------------------------- */
-
-int evprof__is_open(int64_t code)
-{
-    return code == EVPROF_CALL || code == EVPROF_C_CALL;
-}
-
-/* A Python `exception` closes nothing: the function still returns. */
-int evprof__is_close(int64_t code)
-{
-    return code == EVPROF_RETURN || code == EVPROF_C_RETURN
-           || code == EVPROF_C_EXCEPTION;
-}
-
-int evprof__is_builtin(int64_t code)
-{
-    return code == EVPROF_C_CALL || code == EVPROF_C_RETURN
-           || code == EVPROF_C_EXCEPTION;
-}
-
-int evprof__is_memory(int64_t code)
-{
-    switch (code) {
-    case EVPROF_MALLOC: case EVPROF_CALLOC: case EVPROF_REALLOC:
-    case EVPROF_FREE: case EVPROF_REALLOC_FREE:
-        return 1;
-    default:
-        return 0;
     }
 }

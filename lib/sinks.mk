@@ -3,13 +3,16 @@
 # Makefile.am.
 
 lib_libevprof_a_SOURCES += lib/sink-private.h lib/sink.c lib/sink_util.c \
-	lib/sink_pb.h lib/sink_pb.c lib/sink_summary.c lib/sink_chrome.c \
+	lib/sink_pb.h lib/sink_pb.c lib/sink_out.h lib/sink_out.c \
+	lib/sink_summary.c lib/sink_chrome.c \
 	lib/sink_perfetto.c
 evprofinclude_HEADERS += lib/evprof/sink.h
 
-C_TESTS += t/sinks t/sink-memory
+C_TESTS += t/sinks t/sinks-order t/sink-memory
 t_sinks_SOURCES = t/sinks.c t/sink-fixture.c t/sink-fixture.h
 t_sinks_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
+t_sinks_order_SOURCES = t/sinks-order.c t/sink-fixture.c t/sink-fixture.h
+t_sinks_order_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
 t_sink_memory_SOURCES = t/sink-memory.c t/sink-fixture.c t/sink-fixture.h
 EXTRA_DIST += t/sinks.proto
 

@@ -17,6 +17,24 @@ void fixture_write(const char *path, const evprof_event *ev,
                    const evprof_trace_name *names, size_t nnames,
                    const evprof_thread_info *threads, size_t nthreads);
 
+/* The same with META pairs (key, value, ..., NULL; meta may be NULL);
+ * streamed: as a stream writes a file, META order = thread and one
+ * thread a section (the threads' events in their order, the last thread
+ * first), thread indices required. */
+void fixture_write_as(const char *path, const evprof_event *ev,
+                      const uint32_t *thread, size_t n,
+                      const evprof_trace_name *names, size_t nnames,
+                      const evprof_thread_info *threads, size_t nthreads,
+                      const char *const *meta, int streamed);
+
+/* The whole of a file, NUL-terminated; bails out on failure. */
+char *fixture_slurp(const char *path);
+
+/* The Perfetto trace decoded by protoc against t/sinks.proto, one line
+ * an event, "SEQ TIME TYPE [value] [name]" (times made absolute), and
+ * *events their count; NULL when protoc is missing. */
+char *fixture_replay(const char *pftrace, int *events);
+
 /* A recursive fib on two threads, with builtins and allocations: n
  * events (about), their calls balanced. */
 void fixture_fib(const char *path, uint64_t n);

@@ -18,10 +18,6 @@
 #include "sink-fixture.h"
 #include "tap.h"
 
-#ifndef SRCDIR
-# define SRCDIR "."
-#endif
-
 static const evprof_trace_name names_a[] = {
     { 1, EVPROF_NAME_CODE, 1, "main", "m.py", "m.py" },
     { 2, EVPROF_NAME_CODE, 10, "f", "m.py", "m.py" },
@@ -67,26 +63,6 @@ static const evprof_thread_info tinfo_a[] = { { 1000, 11 }, { 2000, 12 } };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (f == NULL)
-        bail("%s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    if ((buf = malloc((size_t)n + 1)) == NULL)
-        bail("out of memory");
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        bail("%s: short read", path);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static char *run(const char *sink, const char *trace, int sort, long limit)
 {
     evprof_sink_options opt;
@@ -100,7 +76,7 @@ static char *run(const char *sink, const char *trace, int sort, long limit)
                               sizeof(err));
     if (!is_int(0, rc, "%s runs (%s)", sink, err))
         return NULL;
-    return slurp("t/sinks.out");
+    return fixture_slurp("t/sinks.out");
 }
 
 /* The stats of a run agree with what the reader itself reads. */
@@ -133,91 +109,6 @@ static void stats_match(const char *trace)
     evprof_trace_reader_close(r);
 }
 
-/* ---- Perfetto: decoded by protoc, replayed as one line an event ------ */
-
-struct seqstate { int64_t t; char name[16][32]; };
-
-/* Turns protoc's text of the trace into "seq time TYPE name|value" lines
- * (times made absolute), or NULL when protoc is missing. */
-static char *replay(const char *pftrace, int *events)
-{
-    static struct seqstate seq[8];
-    char cmd[512], line[512], block[64] = "", *buf = NULL;
-    char ename[64] = "";
-    long long v, ts = -1, counter = 0, snap = -1, clock = 0, iid = 0;
-    long long name_iid = 0;
-    unsigned sq = 0;
-    int type = 0;
-    size_t len = 0;
-    FILE *p, *m;
-
-    if (system("protoc --version >/dev/null 2>&1") != 0)
-        return NULL;
-    snprintf(cmd, sizeof(cmd), "protoc --decode=perfetto.protos.Trace -I %s/t"
-             " %s/t/sinks.proto < %s", SRCDIR, SRCDIR, pftrace);
-    if ((p = popen(cmd, "r")) == NULL || (m = open_memstream(&buf, &len)) == NULL)
-        bail("popen: %s", strerror(errno));
-    memset(seq, 0, sizeof(seq));
-    *events = 0;
-    while (fgets(line, sizeof(line), p) != NULL) {
-        int indent = (int)strspn(line, " ");
-        char *l = line + indent;
-
-        l[strcspn(l, "\n")] = '\0';
-        if (indent == 2 && strchr(l, '{'))
-            snprintf(block, sizeof(block), "%.*s", (int)strcspn(l, " "), l);
-        if (indent == 0 && strcmp(l, "}") == 0) { /* end of a packet */
-            if (sq < 8 && snap >= 0)
-                seq[sq].t = snap;
-            if (sq < 8 && type != 0) {
-                const char *t = type == 1 ? "B" : type == 2 ? "E"
-                                : type == 3 ? "I" : "C";
-
-                seq[sq].t += ts;
-                (*events)++;
-                fprintf(m, "%u %lld %s", sq, (long long)seq[sq].t, t);
-                if (type == 4)
-                    fprintf(m, " %lld", counter);
-                if (name_iid > 0 && name_iid < 16)
-                    fprintf(m, " %s", seq[sq].name[name_iid]);
-                putc('\n', m);
-            }
-            ts = -1, snap = -1, type = 0, sq = 0, name_iid = 0, block[0] = 0;
-            continue;
-        }
-        if (indent == 2 && sscanf(l, "timestamp: %lld", &v) == 1)
-            ts = v;
-        else if (indent == 2 && sscanf(l, "trusted_packet_sequence_id: %u", &sq) == 1)
-            ;
-        else if (indent == 4 && strcmp(block, "track_event") == 0) {
-            if (strncmp(l, "type: TYPE_SLICE_BEGIN", 22) == 0) type = 1;
-            else if (strncmp(l, "type: TYPE_SLICE_END", 20) == 0) type = 2;
-            else if (strncmp(l, "type: TYPE_INSTANT", 18) == 0) type = 3;
-            else if (strncmp(l, "type: TYPE_COUNTER", 18) == 0) type = 4;
-            else if (sscanf(l, "name_iid: %lld", &v) == 1) name_iid = v;
-            else if (sscanf(l, "counter_value: %lld", &v) == 1) counter = v;
-        } else if (indent == 4 && strcmp(block, "interned_data") == 0)
-            snprintf(ename, sizeof(ename), "%s", l);
-        else if (indent == 6 && strncmp(ename, "event_names", 11) == 0) {
-            if (sscanf(l, "iid: %lld", &v) == 1)
-                iid = v;
-            else if (strncmp(l, "name: \"", 7) == 0 && sq < 8 && iid > 0
-                     && iid < 16)
-                snprintf(seq[sq].name[iid], 32, "%.*s",
-                         (int)strlen(l + 7) - 1, l + 7);
-        } else if (indent == 6 && strcmp(block, "clock_snapshot") == 0) {
-            if (sscanf(l, "clock_id: %lld", &v) == 1)
-                clock = v;
-            else if (sscanf(l, "timestamp: %lld", &v) == 1 && clock == 64)
-                snap = v;
-        }
-    }
-    if (pclose(p) != 0)
-        bail("protoc failed on %s", pftrace);
-    fclose(m);
-    return buf;
-}
-
 static const char summary_a[] =
 "   calls    incl (ms)    excl (ms)     allocs   allocated         net  function\n"
 "       1        0.000        0.000          0         0 B         0 B  main (m.py:1)\n"
@@ -236,35 +127,40 @@ static const char tsv_a[] =
 /* Thread 1 (sequence 1), thread 2 (sequence 2), the counter (3), as
  * protoc prints names; a counter value is written once the next
  * timestamp shows it was the last of its own. */
+/* Thread 1 (sequence 1), its counter (2), thread 2 (3), as protoc
+ * prints names; a counter value is written once the next timestamp shows
+ * it was the last of its own.  A frame open before its thread's first
+ * event begins when it ends, k ns before that first event for the k-th
+ * (115 and 125 -> 114 and 113: the later, outer one first in time). */
 static const char perfetto_a[] =
-"1 100 B g\n"
-"2 100 B h\\\"q\n"
-"2 100 B h\\\"q\n"
 "1 100 I profiler start\n"
+"1 99 B g\n"
 "1 110 E\n"
-"2 115 E\n"
+"3 114 B h\\\"q\n"
+"3 115 E\n"
 "1 120 B main\n"
-"2 125 E\n"
+"3 113 B h\\\"q\n"
+"3 125 E\n"
 "1 130 B f\n"
-"2 135 B h\\\"q\n"
-"2 145 E\n"
+"3 135 B h\\\"q\n"
+"3 145 E\n"
 "1 150 B len\n"
 "1 160 E\n"
 "1 170 B f\n"
 "1 190 E\n"
-"3 140 C 100\n"
-"3 200 C 0\n"
+"2 140 C 100\n"
+"2 200 C 0\n"
 "1 220 E\n"
 "1 230 B g\n"
-"3 210 C 7\n"
+"2 210 C 7\n"
 "1 250 I profiler stop\n"
 "1 250 E\n"
 "1 250 E\n"
-"3 240 C 57\n";
+"2 240 C 57\n";
 
 static void damaged(const char *good)
 {
-    char *bytes = slurp(good), err[256];
+    char *bytes = fixture_slurp(good), err[256];
     FILE *f;
     long n;
     int rc;
@@ -349,26 +245,33 @@ int main(int argc, char **argv)
     free(out);
 
     if ((out = run("chrome", a, 0, 0)) != NULL) {
-        ok(strncmp(out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\": "
-                   "\"evprof\", \"t0_ns\": 100, \"version\": 1},", 72) == 0,
-           "chrome: header, t0 the first timestamp");
+        ok(strncmp(out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":"
+                   "\"evprof\",\"version\":2},\"traceEvents\":[\n", 84) == 0,
+           "chrome: header");
         ok(strstr(out, "{\"ph\":\"X\",\"cat\":\"python\",\"name\":\"g\",\"args\":"
-                  "{\"module\": \"m.py\", \"line\": 20},\"pid\":") != NULL
-           && strstr(out, ",\"tid\":1,\"ts\":0.000,\"dur\":0.010}") != NULL,
-           "chrome: a return without its call starts at t0");
-        ok(strstr(out, "\"name\":\"h\\\"q\"") != NULL, "chrome: names escaped");
-        ok(strstr(out, "\"tid\":1,\"ts\":0.020,\"dur\":0.130}") != NULL,
-           "chrome: main, left open, ends at the last timestamp");
+                  "{\"module\":\"m.py\",\"line\":20},\"pid\":") != NULL
+           && strstr(out, ",\"tid\":1,\"ts\":0.100,\"dur\":0.010}") != NULL,
+           "chrome: a return without its call starts at its thread's first "
+           "event");
+        ok(strstr(out, "\"name\":\"h\\\"q\"") != NULL
+           && strstr(out, ",\"tid\":2,\"ts\":0.115,\"dur\":0.000}") != NULL,
+           "chrome: names escaped; thread 2's first slice from its first "
+           "event");
+        ok(strstr(out, "\"tid\":1,\"ts\":0.120,\"dur\":0.130}") != NULL,
+           "chrome: main, left open, ends at its thread's last event");
         ok(strstr(out, "\"cat\":\"builtin\",\"name\":\"len\",\"args\":"
-                  "{\"module\": \"builtins\"},") != NULL,
+                  "{\"module\":\"builtins\"},") != NULL,
            "chrome: a builtin, without a line");
-        ok(strstr(out, "\"ts\":0.110,\"args\":{\"bytes in use\":7}}") != NULL
-           && strstr(out, "\"ts\":0.100,\"args\":{\"bytes in use\":0}}") != NULL
+        ok(strstr(out, "{\"ph\":\"C\",\"name\":\"memory (thread 1000)\","
+                  "\"pid\":") != NULL
+           && strstr(out, "\"ts\":0.210,\"args\":{\"bytes in use\":7}}") != NULL
+           && strstr(out, "\"ts\":0.200,\"args\":{\"bytes in use\":0}}") != NULL
            && strstr(out, "\"bytes in use\":-100") == NULL,
-           "chrome: bytes in use, the last value at each timestamp");
-        ok(strstr(out, "\"name\": \"profiler stop\", \"cat\": \"evprof\"") != NULL,
+           "chrome: bytes in use of a thread, the last value at each "
+           "timestamp");
+        ok(strstr(out, "\"name\":\"profiler stop\",\"cat\":\"evprof\"") != NULL,
            "chrome: the stop marker");
-        ok(strstr(out, "\"tid\": 2, \"args\": {\"name\": \"thread 2000\"}}") != NULL,
+        ok(strstr(out, "\"tid\":2,\"args\":{\"name\":\"thread 2000\"}}") != NULL,
            "chrome: a track per thread");
         ok(strcmp(out + strlen(out) - 4, "\n]}\n") == 0, "chrome: complete");
     } else
@@ -378,7 +281,7 @@ int main(int argc, char **argv)
 
     out = run("perfetto", a, 0, 0);
     free(out);
-    if ((dec = replay("t/sinks.out", &nev)) == NULL) {
+    if ((dec = fixture_replay("t/sinks.out", &nev)) == NULL) {
         skip("protoc not found: the Perfetto output is not decoded");
         skip("protoc not found");
     } else {

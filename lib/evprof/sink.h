@@ -46,6 +46,13 @@ typedef struct evprof_sink_options {
     const char *process_name; /* NULL: META "program", else "evprof" */
     size_t block;       /* events read at a time (default 65536) */
     evprof_sink_stats *stats; /* filled when the run succeeds, if not NULL */
+    /* Called before the first block and after each block of events read
+     * (and after a pass over the tables), NULL for none: `done` of `total`
+     * bytes of reading, total being the file's size times the passes the
+     * sink makes over it (1 or 2).  A nonzero return stops the run, which
+     * then returns -ECANCELED. */
+    int (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
 } evprof_sink_options;
 
 /* Fills *opt with the defaults. */

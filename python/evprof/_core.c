@@ -657,10 +657,13 @@ static PyMethodDef module_methods[] = {
      "method obj.func."},
     {"sink_run", (PyCFunction)(void (*)(void))evp_sink_run,
      METH_VARARGS | METH_KEYWORDS,
-     "sink_run(trace, sink, output, sort='inclusive', limit=30)\n--\n\n"
+     "sink_run(trace, sink, output, sort='inclusive', limit=30, "
+     "progress=None)\n--\n\n"
      "Writes `output` from the trace file `trace` with the library's sink "
      "'summary', 'summary-tsv', 'chrome' or 'perfetto', a block of events "
-     "at a time (TraceFileError for a damaged or cut-off trace)."},
+     "at a time (TraceFileError for a damaged or cut-off trace); "
+     "progress(done, total), in bytes read, after each block (an exception "
+     "it raises stops the run)."},
     {"after_fork", evp_after_fork, METH_NOARGS,
      "In a forked child: the allocator hooks off, whoever had them."},
     {"memory_hooked", evp_memory_hooked, METH_NOARGS,

@@ -35,13 +35,44 @@ static void raise_sink_error(PyObject *mod, int rc, const char *msg,
     PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
 }
 
-/* sink_run(trace, sink, output, sort='inclusive', limit=30): a dict of
- * what was read (events, lost, threads, clock, pid). */
+/* After every block, with the GIL taken back from the run: the progress
+ * callable if there is one, and the signal handlers either way, so that
+ * Ctrl-C stops a long conversion. */
+typedef struct progress_ctx {
+    PyObject *fn;       /* or NULL */
+    PyThreadState *save;
+    int failed;         /* an exception is set */
+} progress_ctx;
+
+static int call_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    progress_ctx *p = ctx;
+
+    PyEval_RestoreThread(p->save);
+    if (p->fn != NULL) {
+        PyObject *res = PyObject_CallFunction(p->fn, "KK",
+                                              (unsigned long long)done,
+                                              (unsigned long long)total);
+
+        Py_XDECREF(res);
+        p->failed = res == NULL;
+    }
+    if (!p->failed && PyErr_CheckSignals() < 0)
+        p->failed = 1;
+    p->save = PyEval_SaveThread();
+    return p->failed;
+}
+
+/* sink_run(trace, sink, output, sort='inclusive', limit=30,
+ * progress=None): a dict of what was read (events, lost, threads, clock,
+ * pid); progress(done, total) is called with the bytes read, and stops
+ * the run by raising (so does a signal handler's exception). */
 PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"trace", "sink", "output", "sort", "limit",
-                             NULL};
-    PyObject *otrace, *oout, *btrace = NULL, *bout = NULL;
+                             "progress", NULL};
+    PyObject *otrace, *oout, *btrace = NULL, *bout = NULL, *oprog = Py_None;
+    progress_ctx pctx = { NULL, NULL, 0 };
     const char *sink, *sort = "inclusive";
     long limit = 30;
     evprof_sink_options opt;
@@ -49,9 +80,14 @@ PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
     char msg[512] = "";
     int rc;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OsO|sl:sink_run", kwlist,
-                                     &otrace, &sink, &oout, &sort, &limit))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OsO|slO:sink_run", kwlist,
+                                     &otrace, &sink, &oout, &sort, &limit,
+                                     &oprog))
         return NULL;
+    if (oprog != Py_None && !PyCallable_Check(oprog)) {
+        PyErr_SetString(PyExc_TypeError, "progress must be callable or None");
+        return NULL;
+    }
     if (limit < 0) {
         PyErr_SetString(PyExc_ValueError, "limit must be >= 0 (0: all)");
         return NULL;
@@ -69,11 +105,16 @@ PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
         Py_XDECREF(btrace);
         return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
+    pctx.fn = oprog != Py_None ? oprog : NULL;
+    opt.progress = call_progress;
+    opt.progress_ctx = &pctx;
+    pctx.save = PyEval_SaveThread();
     rc = evprof_sink_run_path(PyBytes_AS_STRING(btrace), sink,
                               PyBytes_AS_STRING(bout), &opt, msg,
                               sizeof(msg));
-    Py_END_ALLOW_THREADS
+    PyEval_RestoreThread(pctx.save);
+    if (pctx.failed)
+        goto out; /* the exception of the callable */
     if (rc == -ENOENT && evprof_sink_sort_key(sort) >= 0) {
         size_t i;
         int known = 0;

@@ -459,18 +459,34 @@ def _load(path, progress=None):
     return evprof.tracefile.read_trace(path, progress=progress)
 
 
+def _sink(path, sink, out, label, **kwargs):
+    """
+    Runs the library's sink on the trace *path* (a block of events at a
+    time: memory follows the names and threads of the trace, not its
+    length), with a progress bar on a terminal; returns its stats.
+    """
+    from . import _core
+    from .progress import Progress
+    if not os.path.exists(path):
+        raise UsageError('%s: no such file' % path)
+    if os.path.isdir(path):
+        raise UsageError('%s: is a directory' % path)
+    with Progress(label) as bar:
+        progress = bar if bar.enabled else None
+        return _core.sink_run(path, sink, out, progress=progress, **kwargs)
+
+
 def _cmd_report(opts, out):
-    # The library's summary sink reads the trace a block at a time: memory
-    # follows the names and threads of the trace, not its length.
     import tempfile
-    from . import _core, tracefile
+    from . import tracefile
     if opts.limit < 0:
         raise UsageError('argument --limit: must be >= 0 (0 for all)')
     fd, tmp = tempfile.mkstemp(prefix='evprof-report-', suffix='.txt')
     os.close(fd)
     try:
-        stats = _core.sink_run(opts.file, 'summary', tmp, sort=opts.sort,
-                               limit=opts.limit)
+        stats = _sink(opts.file, 'summary', tmp,
+                      'evprof: reading %s' % opts.file, sort=opts.sort,
+                      limit=opts.limit)
         with open(tmp, encoding='utf-8', errors='surrogateescape') as f:
             table = f.read()
     finally:
@@ -495,11 +511,13 @@ def _cmd_convert(opts, err):
     if os.path.abspath(out) == os.path.abspath(opts.file):
         raise UsageError('convert: the output would overwrite %s' % out)
     _check_writable(out, 'output')
-    if opts.format == 'perfetto':
-        # Streamed by the library's sink: memory bounded by the names and
-        # threads of the trace, whatever its length.
-        with Progress('evprof: writing %s' % out):
-            evprof._core.sink_run(opts.file, 'perfetto', out)
+    if opts.format == 'evprof':
+        raise UsageError('convert: %s is already an evprof trace'
+                         % opts.file)
+    if opts.format in ('chrome', 'perfetto'):
+        # Streamed by the library's sinks: memory bounded by the names
+        # and threads of the trace, whatever its length.
+        _sink(opts.file, opts.format, out, 'evprof: writing %s' % out)
         print('evprof: %s written' % out, file=err)
         return 0
     with Progress('evprof: reading %s' % opts.file) as bar:
@@ -507,22 +525,14 @@ def _cmd_convert(opts, err):
     df = evprof.tracefile.trace_to_frame(trace, thread=True)
     names = evprof.tracefile.thread_names(trace)
     with Progress('evprof: writing %s' % out) as bar:
-        if opts.format == 'chrome':
-            evprof.chrome.write_chrome_trace(
-                df, out, pid=trace.info.get('pid'), thread_names=names,
-                progress=bar, process_name=trace.meta.get('program',
-                                                          'evprof'))
-        elif opts.format == 'csv':
+        if opts.format == 'csv':
             df.to_csv(out, index=False, chunksize=100000,
                       errors='surrogateescape')
-        elif opts.format == 'png':
+        else:
             evprof.plot.plot_timeline(
                 df, out, thread_names=names,
                 title=_printable('evprof: %s' % trace.meta.get(
                     'program', opts.file)))
-        else:
-            raise UsageError('convert: %s is already an evprof trace'
-                             % opts.file)
     print('evprof: %s written' % out, file=err)
     return 0
 

@@ -214,6 +214,68 @@ class TestCLI(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertTrue(os.path.exists(self.path('t.csv')))
 
+    def test_convert_chrome_nested(self):
+        # convert --format chrome goes through the library's sink: times
+        # in exact decimals, every slice inside its parent on its track.
+        import decimal
+        rc, _, err = self.evprof('run', '-o', 't.evt', EXAMPLE, '10')
+        self.assertEqual(rc, 0, err)
+        rc, _, err = self.evprof('convert', 't.evt', '--format', 'chrome')
+        self.assertEqual(rc, 0, err)
+        with open(self.path('t.json')) as f:
+            doc = json.load(f, parse_float=decimal.Decimal)
+        self.assertEqual(doc['displayTimeUnit'], 'ns')
+        slices = [e for e in doc['traceEvents'] if e['ph'] == 'X']
+        self.assertEqual(sum(e['name'] == 'fib' for e in slices), 177)
+        for e in slices:
+            self.assertEqual(e['ts'].as_tuple().exponent, -3, e)
+        by_tid = {}
+        for e in slices:
+            by_tid.setdefault(e['tid'], []).append(e)
+        for tid, evs in by_tid.items():
+            evs.sort(key=lambda e: (e['ts'], -e['dur']))
+            stack = []
+            for e in evs:
+                end = e['ts'] + e['dur']
+                while stack and stack[-1] <= e['ts'] and stack[-1] < end:
+                    stack.pop()
+                if stack:
+                    self.assertLessEqual(end, stack[-1], e)
+                stack.append(end)
+        names = {e['tid']: e['args']['name'] for e in doc['traceEvents']
+                 if e['ph'] == 'M' and e['name'] == 'thread_name'}
+        self.assertEqual(set(names), set(by_tid))
+
+    def test_sink_progress(self):
+        # The progress callback of report / convert: bytes read, rising
+        # to the total; an exception it raises stops the run.
+        rc, _, err = self.evprof('run', '-o', 't.evt', EXAMPLE, '8')
+        self.assertEqual(rc, 0, err)
+        trace = self.path('t.evt')
+        for sink, passes in (('summary', 1), ('chrome', 2),
+                             ('perfetto', 2)):
+            calls = []
+            evprof._core.sink_run(trace, sink, self.path('out'),
+                                  progress=lambda d, t: calls.append((d, t)))
+            total = passes * os.path.getsize(trace)
+            self.assertEqual(calls[0], (0, total))
+            self.assertEqual(calls[-1], (total, total))
+            done = [d for d, _ in calls]
+            self.assertEqual(done, sorted(done))
+
+        class Stop(Exception):
+            pass
+
+        def stop(done, total):
+            if done:
+                raise Stop(done)
+        with self.assertRaises(Stop):
+            evprof._core.sink_run(trace, 'chrome', self.path('out'),
+                                  progress=stop)
+        with self.assertRaises(TypeError):
+            evprof._core.sink_run(trace, 'chrome', self.path('out'),
+                                  progress=3)
+
     def test_perfetto(self):
         # run -o x.pftrace (the suffix chooses the format) and convert
         # --format perfetto, both through the library's sink.

@@ -1,0 +1,158 @@
+/*
+ * sink_out.h: the output of a sink, a large buffer written to its FILE
+ * when it fills (one fwrite every 256 KiB instead of one stdio call a
+ * field), and the number formats the text sinks use, written by hand: a
+ * printf a field costs more than the rest of a sink together.
+ */
+#ifndef EVPROF_SINK_OUT_H
+#define EVPROF_SINK_OUT_H 1
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EVPROF__OUT_SIZE (256 * 1024)
+/* Room a caller may use after evprof__out_room() without checking. */
+#define EVPROF__OUT_SLACK 4096
+
+typedef struct evprof__out {
+    FILE *f;
+    char *buf;
+    size_t n;
+    int error;      /* 0, or the negative code of the first failed write */
+} evprof__out;
+
+/* 0 or -ENOMEM. */
+int evprof__out_init(evprof__out *o, FILE *f);
+/* Writes what the buffer holds; 0 or the first error. */
+int evprof__out_flush(evprof__out *o);
+void evprof__out_free(evprof__out *o);
+/* Writes n bytes, of any length. */
+void evprof__out_write(evprof__out *o, const void *p, size_t n);
+
+/* Makes sure EVPROF__OUT_SLACK bytes fit; returns where to write. */
+static inline char *evprof__out_room(evprof__out *o)
+{
+    if (o->n > EVPROF__OUT_SIZE - EVPROF__OUT_SLACK)
+        evprof__out_flush(o);
+    return o->buf + o->n;
+}
+
+/* Ends what was written at p (from evprof__out_room, at most SLACK). */
+static inline void evprof__out_done(evprof__out *o, char *p)
+{
+    o->n = (size_t)(p - o->buf);
+}
+
+/* Short strings (at most SLACK bytes), from evprof__out_room's p. */
+static inline char *evprof__put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define EVPROF__PUTS(p, lit) evprof__put((p), (lit), sizeof(lit) - 1)
+
+/* Digits of v in decimal. */
+static inline size_t evprof__digits(uint64_t v)
+{
+    size_t n = 1;
+
+    for (; v >= 10000; v /= 10000)
+        n += 4;
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* v in decimal, written backwards from its last digit (no copy). */
+static inline char *evprof__put_u64(char *p, uint64_t v)
+{
+    static const char d2[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233"
+        "34353637383940414243444546474849505152535455565758596061626364656667"
+        "6869707172737475767778798081828384858687888990919293949596979899";
+    char *e = p + evprof__digits(v), *s = e;
+
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+
+        v /= 100;
+        s -= 2;
+        s[0] = d2[2 * r];
+        s[1] = d2[2 * r + 1];
+    }
+    if (v >= 10) {
+        s -= 2;
+        s[0] = d2[2 * v];
+        s[1] = d2[2 * v + 1];
+    } else
+        *--s = (char)('0' + v);
+    return e;
+}
+
+static inline char *evprof__put_i64(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return evprof__put_u64(p, -(uint64_t)v);
+    }
+    return evprof__put_u64(p, (uint64_t)v);
+}
+
+/* ns as microseconds with three decimals, exact: 1234567 -> 1234.567. */
+static inline char *evprof__put_us(char *p, int64_t ns)
+{
+    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+    unsigned f = (unsigned)(a % 1000);
+
+    if (ns < 0)
+        *p++ = '-';
+    p = evprof__put_u64(p, a / 1000);
+    p[0] = '.';
+    p[1] = (char)('0' + f / 100);
+    p[2] = (char)('0' + f / 10 % 10);
+    p[3] = (char)('0' + f % 10);
+    return p + 4;
+}
+
+/* The same for timestamps, which share their leading digits: the
+ * seconds part is formatted once for as long as it stays the same. */
+typedef struct evprof__us_cache {
+    uint64_t sec;       /* of the digits in s */
+    char s[24];
+    size_t n;           /* 0: nothing cached */
+} evprof__us_cache;
+
+static inline char *evprof__put_2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+static inline char *evprof__put_ts(char *p, int64_t ns, evprof__us_cache *c)
+{
+    uint64_t us, sec;
+    unsigned lo, f;
+
+    if (ns < 1000000000)
+        return evprof__put_us(p, ns);
+    us = (uint64_t)ns / 1000;
+    f = (unsigned)((uint64_t)ns % 1000);
+    sec = us / 1000000;
+    lo = (unsigned)(us % 1000000);
+    if (c->n == 0 || c->sec != sec) {
+        c->n = (size_t)(evprof__put_u64(c->s, sec) - c->s);
+        c->sec = sec;
+    }
+    memcpy(p, c->s, sizeof(c->s)); /* a fixed size: no call */
+    p += c->n;
+    p = evprof__put_2(p, lo / 10000);
+    p = evprof__put_2(p, lo / 100 % 100);
+    p = evprof__put_2(p, lo % 100);
+    p[0] = '.';
+    p[1] = (char)('0' + f / 100);
+    p = evprof__put_2(p + 2, f % 100);
+    return p;
+}
+
+#endif /* EVPROF_SINK_OUT_H */

@@ -1,0 +1,298 @@
+/*
+ * The sinks on what the order of a file must not change and on times
+ * that must stay exact: a file of one thread a section (as a stream
+ * writes it, META order = thread) gives the summary, the Chrome events
+ * and the Perfetto sequences of the time-ordered file of the same events;
+ * a child starting and ending with its parent, at timestamps a double
+ * cannot hold to the ns, stays inside it; threads whose ident was reused
+ * are tracks of their own, named from META thread_name.IDENT; a thread's
+ * first slice starts at its first event, not at 0; the progress callback
+ * counts the bytes read and can stop a run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <evprof.h>
+
+#include "sink-fixture.h"
+#include "tap.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define E(t, code, key, v1, v2) { key, 0, code, t, v1, v2 }
+#define T0 INT64_C(9007199254740993) /* 2^53 + 1 ns: not a double */
+
+static const evprof_trace_name names[] = {
+    { 1, EVPROF_NAME_CODE, 1, "main", "m.py", "m.py" },
+    { 2, EVPROF_NAME_CODE, 10, "f", "m.py", "m.py" },
+    { 3, EVPROF_NAME_CODE, 20, "g", "m.py", "m.py" },
+    { 4, EVPROF_NAME_BUILTIN, 0, "len", "builtins", "" },
+};
+
+/* Three threads, the last two of one ident (reused): their events
+ * interleave in time.  Thread 0 returns from g (open before its first
+ * event), calls main, f inside it at the same ns, len at the same ns as
+ * f's return; thread 1 allocates and frees; thread 2 is left open. */
+static const evprof_event events[] = {
+    E(T0 + 0, EVPROF_PROFILER_START, 0, 0, 0),
+    E(T0 + 1, EVPROF_CALL, 2, 0, 0),
+    E(T0 + 2, EVPROF_RETURN, 3, 0, 0),
+    E(T0 + 3, EVPROF_CALL, 1, 0, 0),
+    E(T0 + 3, EVPROF_CALL, 2, 0, 0),
+    E(T0 + 4, EVPROF_MALLOC, 2, 0xA0, 64),
+    E(T0 + 5, EVPROF_C_CALL, 4, 0, 0),
+    E(T0 + 6, EVPROF_CALL, 3, 0, 0),
+    E(T0 + 7, EVPROF_C_RETURN, 4, 0, 0),
+    E(T0 + 7, EVPROF_RETURN, 2, 0, 0),
+    E(T0 + 7, EVPROF_RETURN, 1, 0, 0),
+    E(T0 + 8, EVPROF_FREE, 2, 0xA0, -64),
+    E(T0 + 9, EVPROF_RETURN, 2, 0, 0),
+    E(T0 + 9, EVPROF_MALLOC, 2, 0xB0, 16),
+    E(T0 + 1000, EVPROF_PROFILER_SORT, 0, 0, 0),
+};
+static const uint32_t threads[] = { 0, 1, 0, 0, 0, 1, 0, 2, 0, 0, 0, 1, 1,
+                                    1, 0 };
+static const evprof_thread_info tinfo[] = { { 7, 70 }, { 8, 80 },
+                                            { 8, 81 } };
+static const char *const meta[] = { "thread_name.8", "worker", NULL };
+
+static char *run(const char *sink, const char *trace)
+{
+    char err[256];
+    int rc = evprof_sink_run_path(trace, sink, "t/sinks-order.out", NULL,
+                                  err, sizeof(err));
+
+    if (!is_int(0, rc, "%s of %s runs (%s)", sink, trace, err))
+        return NULL;
+    return fixture_slurp("t/sinks-order.out");
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of s sorted, by the line or (seq_only) by the first field. */
+static char *sorted_lines(const char *s, int seq_only)
+{
+    char *copy = strdup(s), **line = NULL, *p, *out;
+    size_t n = 0, i, len = strlen(s) + 2;
+
+    if (copy == NULL || (out = malloc(len)) == NULL)
+        bail("out of memory");
+    for (p = strtok(copy, "\n"); p != NULL; p = strtok(NULL, "\n")) {
+        if ((line = realloc(line, (n + 1) * sizeof(*line))) == NULL)
+            bail("out of memory");
+        line[n++] = p;
+    }
+    if (seq_only) { /* stable: insertion by the sequence number */
+        for (i = 1; i < n; i++) {
+            char *x = line[i];
+            size_t j = i;
+
+            for (; j > 0 && atoi(line[j - 1]) > atoi(x); j--)
+                line[j] = line[j - 1];
+            line[j] = x;
+        }
+    } else
+        qsort(line, n, sizeof(*line), cmp_lines);
+    out[0] = '\0';
+    for (i = 0; i < n; i++) {
+        strcat(out, line[i]);
+        strcat(out, "\n");
+    }
+    free(line);
+    free(copy);
+    return out;
+}
+
+static void same_for_both(const char *timed, const char *streamed)
+{
+    char *a, *b, *sa, *sb;
+    int na = 0, nb = 0;
+
+    a = run("summary-tsv", timed);
+    b = run("summary-tsv", streamed);
+    if (a && b)
+        is_string(a, b, "summary: one thread a section as time-ordered");
+    else
+        skip("summary failed");
+    free(a);
+    free(b);
+    a = run("chrome", timed);
+    b = run("chrome", streamed);
+    if (a && b) {
+        sa = sorted_lines(a, 0);
+        sb = sorted_lines(b, 0);
+        is_string(sa, sb, "chrome: the same events (in another order)");
+        free(sa);
+        free(sb);
+    } else
+        skip("chrome failed");
+    free(a);
+    free(b);
+    a = run("perfetto", timed);
+    a = (free(a), fixture_replay("t/sinks-order.out", &na));
+    b = run("perfetto", streamed);
+    b = (free(b), fixture_replay("t/sinks-order.out", &nb));
+    if (a == NULL || b == NULL)
+        skip("protoc not found: the Perfetto output is not decoded");
+    else {
+        sa = sorted_lines(a, 1);
+        sb = sorted_lines(b, 1);
+        ok(na == nb && strcmp(sa, sb) == 0,
+           "perfetto: each sequence the same (%d and %d events)", na, nb);
+        free(sa);
+        free(sb);
+    }
+    free(a);
+    free(b);
+}
+
+/* g, open before thread 1's first event, begins 1 ns before it. */
+static const char perfetto_want[] =
+"1 9007199254740993 I profiler start\n"
+"1 9007199254740992 B g\n"
+"1 9007199254740995 E\n"
+"1 9007199254740996 B main\n"
+"1 9007199254740996 B f\n"
+"1 9007199254740998 B len\n"
+"1 9007199254741000 E\n"
+"1 9007199254741000 E\n"
+"1 9007199254741000 E\n"
+"1 9007199254741993 I profiler stop\n"
+"3 9007199254740994 B f\n"
+"3 9007199254741002 E\n"
+"4 9007199254740997 C 64\n"
+"4 9007199254741001 C 0\n"
+"4 9007199254741002 C 16\n"
+"5 9007199254740999 B g\n"
+"5 9007199254740999 E\n";
+
+static void exact_times(const char *timed)
+{
+    char *out = run("chrome", timed), *dec;
+    int n = 0;
+
+    if (out == NULL) {
+        skip("chrome failed");
+        skip("chrome failed");
+        skip("chrome failed");
+        skip("chrome failed");
+        skip("chrome failed");
+    } else {
+        /* main and f from the same ns to the same ns, exact. */
+        ok(strstr(out, "\"name\":\"main\",\"args\":{\"module\":\"m.py\","
+                  "\"line\":1},\"pid\":") != NULL
+           && strstr(out, "\"tid\":1,\"ts\":9007199254740.996,\"dur\":0.004}")
+           != NULL, "chrome: main, exact to the ns past 2^53 ns");
+        ok(strstr(out, "\"name\":\"g\",\"args\":{\"module\":\"m.py\","
+                  "\"line\":20},\"pid\":") != NULL
+           && strstr(out, "\"tid\":1,\"ts\":9007199254740.993,\"dur\":0.002}")
+           != NULL, "chrome: g, open before the start, from the thread's "
+           "first event (not from 0)");
+        ok(strstr(out, "\"tid\":3,\"ts\":9007199254740.999,\"dur\":0.000}")
+           != NULL, "chrome: g on the third thread, left open, ends at "
+           "its last event");
+        ok(strstr(out, "\"tid\":2,\"args\":{\"name\":\"worker\"}}") != NULL
+           && strstr(out, "\"tid\":3,\"args\":{\"name\":\"worker\"}}") != NULL
+           && strstr(out, "\"tid\":1,\"args\":{\"name\":\"thread 7\"}}")
+           != NULL, "chrome: a track per THREADS entry, ident reused, "
+           "named from META");
+        ok(strstr(out, "\"name\":\"memory (worker)\",\"pid\":") != NULL
+           && strstr(out, "\"ts\":9007199254741.002,\"args\":{\"bytes in "
+                     "use\":16}}") != NULL,
+           "chrome: the bytes in use of the thread allocating");
+    }
+    free(out);
+    out = run("perfetto", timed);
+    free(out);
+    if ((dec = fixture_replay("t/sinks-order.out", &n)) == NULL)
+        skip("protoc not found: the Perfetto output is not decoded");
+    else {
+        char *s = sorted_lines(dec, 1);
+
+        is_string(perfetto_want, s, "perfetto: exact times, a sequence per "
+                  "thread and per counter, nesting at equal timestamps");
+        free(s);
+    }
+    free(dec);
+}
+
+static int calls, stop_after;
+static uint64_t last_done, last_total;
+
+static int progress(void *ctx, uint64_t done, uint64_t total)
+{
+    int *bad = ctx;
+
+    if (done < last_done || done > total || (calls > 0 && total != last_total))
+        *bad = 1;
+    last_done = done;
+    last_total = total;
+    return ++calls == stop_after;
+}
+
+static void progress_calls(const char *trace)
+{
+    evprof_sink_options opt;
+    char err[256];
+    int bad = 0, rc;
+    FILE *f = fopen(trace, "rb");
+    long size;
+
+    if (f == NULL)
+        bail("%s: %s", trace, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fclose(f);
+    evprof_sink_options_init(&opt);
+    ok(opt.progress == NULL && opt.progress_ctx == NULL,
+       "options: no progress callback by default");
+    opt.progress = progress;
+    opt.progress_ctx = &bad;
+    opt.block = 4;
+    calls = 0;
+    stop_after = 0;
+    rc = evprof_sink_run_path(trace, "chrome", "t/sinks-order.out", &opt,
+                              err, sizeof(err));
+    ok(rc == 0 && !bad && calls > 3 && last_done == last_total
+       && last_total == 2 * (uint64_t)size,
+       "progress: %d calls, rising to 2 x %ld bytes (two passes)", calls,
+       size);
+    calls = 0;
+    last_done = 0;
+    rc = evprof_sink_run_path(trace, "summary", "t/sinks-order.out", &opt,
+                              err, sizeof(err));
+    ok(rc == 0 && !bad && last_done == (uint64_t)size
+       && last_total == (uint64_t)size, "progress: the summary reads once");
+    calls = 0;
+    last_done = 0;
+    stop_after = 2;
+    rc = evprof_sink_run_path(trace, "perfetto", "t/sinks-order.out", &opt,
+                              err, sizeof(err));
+    is_int(-ECANCELED, rc, "progress: a nonzero return stops the run (%s)",
+           err);
+}
+
+int main(int argc, char **argv)
+{
+    const char *timed = "t/sinks-order-t.evt", *streamed = "t/sinks-order-s.evt";
+
+    plan(21);
+    fixture_write_as(timed, events, threads, N(events), names, N(names),
+                     tinfo, N(tinfo), meta, 0);
+    fixture_write_as(streamed, events, threads, N(events), names, N(names),
+                     tinfo, N(tinfo), meta, 1);
+    same_for_both(timed, streamed);
+    exact_times(timed);
+    progress_calls(timed);
+    if (argc > 1) /* keep the traces */
+        return (void)argv, 0;
+    unlink(timed);
+    unlink(streamed);
+    unlink("t/sinks-order.out");
+    return 0;
+}
