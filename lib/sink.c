@@ -126,15 +126,11 @@ static int read_all(evprof_trace_reader *r, evprof_event *ev, uint32_t *th,
 
 /* Asks the reader for the sizes of freed blocks (value2 of free and
  * realloc_free events holding 0 becomes minus the size freed), which the
- * summary's net bytes and the counters of bytes in use need; a reader
- * without that option leaves them as the file has them. */
+ * summary's net bytes and the counters of bytes in use need: a streamed
+ * trace holds 0 there. */
 static void want_freed_sizes(evprof_trace_reader *r)
 {
-#ifdef EVPROF_READ_FREED_SIZES
     (void)evprof_trace_reader_set_flags(r, EVPROF_READ_FREED_SIZES);
-#else
-    (void)r;
-#endif
 }
 
 /* ---- the run ---------------------------------------------------------- */
