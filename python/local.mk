@@ -47,12 +47,38 @@ bench: bench-python
 
 # The C core built by hand against other interpreters (no numpy needed):
 #   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
-PYTHONS = $(PYTHON)
+# Without PYTHONS: $(PYTHON), pyenv's interpreters (3.8 and later) and
+# those that bench/build-cpython.sh built under $(EVPROF_PY_ROOT) (a 3.14,
+# a free-threaded 3.13t or 3.14t), each said skipped when it is absent.
+# One directory an interpreter: python-versions/3.14t for a free-threaded
+# 3.14 (sys.abiflags).
+PYTHONS =
+EVPROF_PY_ROOT = /opt/evprof-py
+PYTHONS_FOUND = \
+	for p in "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.*/bin/python3.[0-9]* \
+	    $(EVPROF_PY_ROOT)/*/bin/python3.[0-9]* \
+	    $(EVPROF_PY_ROOT)/*/usr/bin/python3.[0-9]*; do \
+	  case $${p##*/} in *-*|*.py|*'*'*) ;; *) test -x "$$p" && echo "$$p";; esac; \
+	done
 check-python-versions: lib/libevprof.a
-	@for py in $(PYTHONS); do \
+	@pys='$(PYTHONS)'; \
+	if test -z "$$pys"; then \
+	  pys="$(PYTHON) `$(PYTHONS_FOUND)`"; \
+	  ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.* >/dev/null 2>&1 \
+	    || echo "# SKIP pyenv's interpreters: none under $${PYENV_ROOT:-$$HOME/.pyenv}/versions"; \
+	  for v in 3.14 3.13t 3.14t; do \
+	    ls $(EVPROF_PY_ROOT)/$$v/bin/python* >/dev/null 2>&1 \
+	      || echo "# SKIP CPython $$v: not built (bench/build-cpython.sh)"; \
+	  done; \
+	fi; \
+	for py in $$pys; do \
+	  if ! $$py -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null; then \
+	    echo "# SKIP $$py: not a Python 3.8 or later"; continue; \
+	  fi; \
+	  echo "== $$py"; \
 	  inc=`$$py -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
 	  suf=`$$py -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
-	  dir=python-versions/`$$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'` && \
+	  dir=python-versions/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (getattr(sys, "abiflags", ""),)))'` && \
 	  $(MKDIR_P) $$dir && \
 	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
