@@ -49,11 +49,13 @@ mkdir -p "$src"
 tar -xJf "$tarball" -C "$src" --strip-components=1
 
 # No --enable-optimizations: PGO triples the build time and the tests only
-# need a correct interpreter.  --enable-shared with an rpath so that the
-# installed binary runs without LD_LIBRARY_PATH, as sys.executable must
-# in the tests' subprocesses.
+# need a correct interpreter; nor CPython's own test suite and pip, which
+# take most of the install's time.  --enable-shared with an rpath so that
+# the installed binary runs without LD_LIBRARY_PATH, as sys.executable
+# must in the tests' subprocesses.
 cd "$src"
 ./configure --prefix="$prefix" $gil --enable-shared \
+    --disable-test-modules --without-ensurepip \
     LDFLAGS="-Wl,-rpath,$prefix/lib" >"$work/configure.log" 2>&1 \
     || { tail -30 "$work/configure.log" >&2; exit 1; }
 nice make -j"${JOBS:-2}" >"$work/make.log" 2>&1 \

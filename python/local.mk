@@ -34,7 +34,7 @@ PY_TESTS = \
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/stress.py \
 	t/python/core_smoke.py \
-	bench/bench_python.py doc/evprof-python.md
+	bench/bench_python.py bench/build-cpython.sh doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
