@@ -54,11 +54,16 @@ bench: bench-python
 # 3.14 (sys.abiflags).
 PYTHONS =
 EVPROF_PY_ROOT = /opt/evprof-py
+# One name an interpreter: python3.14t is also installed as python3.14.
 PYTHONS_FOUND = \
+	seen=; \
 	for p in "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.*/bin/python3.[0-9]* \
 	    $(EVPROF_PY_ROOT)/*/bin/python3.[0-9]* \
 	    $(EVPROF_PY_ROOT)/*/usr/bin/python3.[0-9]*; do \
-	  case $${p##*/} in *-*|*.py|*'*'*) ;; *) test -x "$$p" && echo "$$p";; esac; \
+	  case $$p in *-config|*.py|*'*'*) continue;; esac; \
+	  test -x "$$p" || continue; \
+	  for q in $$seen; do test "$$p" -ef "$$q" && continue 2; done; \
+	  seen="$$seen $$p"; echo "$$p"; \
 	done
 check-python-versions: lib/libevprof.a
 	@pys='$(PYTHONS)'; \
