@@ -48,7 +48,7 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/core_smoke.py t/python/core_monitoring.py \
 	t/python/recording_path.py t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
-	bench/bench_monitoring.py doc/evprof-python.md
+	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -66,12 +66,43 @@ bench: bench-python
 #   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
 # t/python-versions.sh runs it in `make check` on pyenv's interpreters;
 # a core already built from the same sources is not built again.
+# With PYTHONS empty: $(PYTHON), pyenv's interpreters (3.8 and later) and
+# those that bench/build-cpython.sh built under $(EVPROF_PY_ROOT) (a 3.14,
+# a free-threaded 3.13t or 3.14t), each said skipped when it is absent.
+# One directory an interpreter: python-versions/3.14t for a free-threaded
+# 3.14 (sys.abiflags).
 PYTHONS = $(PYTHON)
+EVPROF_PY_ROOT = /opt/evprof-py
+# One name an interpreter: python3.14t is also installed as python3.14.
+PYTHONS_FOUND = \
+	seen=; \
+	for p in "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.*/bin/python3.[0-9]* \
+	    $(EVPROF_PY_ROOT)/*/bin/python3.[0-9]* \
+	    $(EVPROF_PY_ROOT)/*/usr/bin/python3.[0-9]*; do \
+	  case $$p in *-config|*.py|*'*'*) continue;; esac; \
+	  test -x "$$p" || continue; \
+	  for q in $$seen; do test "$$p" -ef "$$q" && continue 2; done; \
+	  seen="$$seen $$p"; echo "$$p"; \
+	done
 check-python-versions: lib/libevprof.a
-	@for py in $(PYTHONS); do \
+	@pys='$(PYTHONS)'; \
+	if test -z "$$pys"; then \
+	  pys="$(PYTHON) `$(PYTHONS_FOUND)`"; \
+	  ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.* >/dev/null 2>&1 \
+	    || echo "# SKIP pyenv's interpreters: none under $${PYENV_ROOT:-$$HOME/.pyenv}/versions"; \
+	  for v in 3.14 3.13t 3.14t; do \
+	    ls $(EVPROF_PY_ROOT)/$$v/bin/python* >/dev/null 2>&1 \
+	      || echo "# SKIP CPython $$v: not built (bench/build-cpython.sh)"; \
+	  done; \
+	fi; \
+	for py in $$pys; do \
+	  if ! $$py -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null; then \
+	    echo "# SKIP $$py: not a Python 3.8 or later"; continue; \
+	  fi; \
+	  echo "== $$py"; \
 	  inc=`$$py -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
 	  suf=`$$py -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
-	  dir=python-versions/`$$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'` && \
+	  dir=python-versions/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (getattr(sys, "abiflags", ""),)))'` && \
 	  so=$$dir/evprof/_core$$suf && srcs=`for f in $(EVPROF_CORE_C); do echo $(top_srcdir)/$$f; done` && \
 	  $(MKDIR_P) $$dir/evprof && \
 	  if test -f $$so && test -z "`find $$srcs $(top_srcdir)/python/evprof/*.h lib/libevprof.a -newer $$so`"; then :; else \

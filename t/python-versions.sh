@@ -1,8 +1,9 @@
 #!/bin/sh
 # The recording path (API, run -o, report, convert) on every pyenv
-# interpreter from 3.8 to 3.13 found, none of which has numpy: one test an
-# interpreter, through `make check-python-versions`; skipped when there is
-# no pyenv or no such interpreter.
+# interpreter from 3.8 to 3.13 found, and on the CPythons that
+# bench/build-cpython.sh built under /opt/evprof-py (3.14, 3.14t), none of
+# which has numpy: one test an interpreter, through
+# `make check-python-versions`; skipped when there is none.
 root=${PYENV_ROOT:-}
 if [ -z "$root" ] && command -v pyenv >/dev/null 2>&1; then
     root=$(pyenv root 2>/dev/null)
@@ -14,8 +15,12 @@ for minor in 8 9 10 11 12 13; do
         [ -x "$py" ] && { found="$found $py"; break; }
     done
 done
+for py in ${EVPROF_PY_ROOT:-/opt/evprof-py}/3.1[4-9]*/bin/python3.1[4-9]; do
+    [ -x "$py" ] && found="$found $py"
+done
 if [ -z "$found" ]; then
-    echo "1..0 # SKIP no pyenv interpreter 3.8-3.13 under $root/versions"
+    echo "1..0 # SKIP no pyenv interpreter 3.8-3.13 under $root/versions," \
+         "no CPython under ${EVPROF_PY_ROOT:-/opt/evprof-py}"
     exit 0
 fi
 set -- $found

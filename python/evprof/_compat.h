@@ -1,5 +1,5 @@
 /*
- * _compat.h: what the extension needs from CPython 3.8 to 3.13 under one
+ * _compat.h: what the extension needs from CPython 3.8 to 3.14 under one
  * set of names, so that the other files read as for one version.
  */
 #ifndef EVPROF_PY_COMPAT_H
@@ -24,6 +24,11 @@ static inline PyFrameObject *PyFrame_GetBack(PyFrameObject *f)
 
 # define Py_TPFLAGS_HAVE_VECTORCALL _Py_TPFLAGS_HAVE_VECTORCALL
 # define PyObject_Vectorcall _PyObject_Vectorcall
+#endif
+
+#if PY_VERSION_HEX < 0x030D0000
+/* Public from 3.13, the private name deprecated in 3.14. */
+# define Py_HashPointer _Py_HashPointer
 #endif
 
 /* The offset in bytes of the instruction a frame runs (a call site while
@@ -70,8 +75,8 @@ static inline PyInterpreterState *tstate_interp(PyThreadState *ts)
 #endif
 }
 
-#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
-/* Exported by 3.13, but declared in an internal header only. */
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030F0000
+/* Exported by 3.13 and 3.14, but declared in an internal header only. */
 extern int _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func,
                               PyObject *arg);
 #endif

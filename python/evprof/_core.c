@@ -676,34 +676,56 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+/*
+ * Multi-phase initialisation, for the slots: Py_mod_gil says that the
+ * module needs the GIL, so a free-threaded interpreter turns it on when the
+ * module is imported (with a RuntimeWarning; PYTHON_GIL=0 overrides).  The
+ * GIL is what keeps consistent, without locks of their own, the registry
+ * that every thread's events add to, the profiler's fields that start and
+ * stop change while other threads log, the walks over other threads'
+ * states and the swap of the PyMem allocators under threads that
+ * allocate.  The types are static, shared by the interpreters of the
+ * process: no subinterpreter.
+ */
+static int core_exec(PyObject *m)
+{
+    if (PyType_Ready(&evp_Profiler_Type) < 0 || evp_hooks_ready() < 0
+        || evp_threads_init() < 0 || evp_monitoring_ready() < 0)
+        return -1;
+    Py_INCREF(&evp_Profiler_Type);
+    if (PyModule_AddObject(m, "Profiler", (PyObject *)&evp_Profiler_Type) < 0) {
+        Py_DECREF(&evp_Profiler_Type);
+        return -1;
+    }
+    if (PyModule_AddIntConstant(m, "N_COLUMNS", EVPROF_N_COLUMNS) < 0
+        || PyModule_AddStringConstant(m, "LIB_VERSION",
+                                      evprof_version()) < 0
+        || evprof_py_add_reader(m) < 0
+        || evprof_py_add_writer(m) < 0)
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, (void *)core_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    {Py_mod_gil, Py_MOD_GIL_USED},
+#endif
+    {0, NULL}
+};
+
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT, "evprof._core",
     "C core of evprof: buffer, registry, profile and allocator hooks.",
-    -1, module_methods, NULL, NULL, NULL, NULL
+    0, module_methods, core_slots, NULL, NULL, NULL
 };
 
 PyMODINIT_FUNC PyInit__core(void);
 
 PyMODINIT_FUNC PyInit__core(void)
 {
-    PyObject *m;
-
-    if (PyType_Ready(&evp_Profiler_Type) < 0 || evp_hooks_ready() < 0
-        || evp_threads_init() < 0 || evp_monitoring_ready() < 0)
-        return NULL;
-    m = PyModule_Create(&core_module);
-    if (m == NULL)
-        return NULL;
-    Py_INCREF(&evp_Profiler_Type);
-    if (PyModule_AddObject(m, "Profiler", (PyObject *)&evp_Profiler_Type) < 0
-        || PyModule_AddIntConstant(m, "N_COLUMNS", EVPROF_N_COLUMNS) < 0
-        || PyModule_AddStringConstant(m, "LIB_VERSION",
-                                      evprof_version()) < 0
-        || evprof_py_add_reader(m) < 0
-        || evprof_py_add_writer(m) < 0) {
-        Py_DECREF(&evp_Profiler_Type);
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return PyModuleDef_Init(&core_module);
 }

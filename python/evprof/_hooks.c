@@ -207,7 +207,7 @@ static Py_hash_t WeakHook_hash(PyObject *a)
     Py_hash_t x;
 
     if (bound == NULL)
-        return PyErr_Occurred() ? -1 : _Py_HashPointer(a);
+        return PyErr_Occurred() ? -1 : Py_HashPointer(a);
     x = PyObject_Hash(bound);
     Py_DECREF(bound);
     return x;

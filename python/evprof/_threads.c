@@ -27,7 +27,7 @@
 #else
 # define ALL_THREADS_API 0
 #endif
-#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030F0000
 # define PER_THREAD_SET 1    /* _PyEval_SetProfile, with its audit event */
 #else
 # define PER_THREAD_SET 0

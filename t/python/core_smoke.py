@@ -7,12 +7,28 @@ directory of the built module as argument.
 import array
 import dis
 import gc
+import os
 import sys
+import sysconfig
 import threading
 import time
+import warnings
 
 sys.path.insert(0, sys.argv[1])
-import _core  # noqa: E402
+with warnings.catch_warnings(record=True) as import_warnings:
+    warnings.simplefilter('always')
+    import _core  # noqa: E402
+if sysconfig.get_config_var('Py_GIL_DISABLED'):
+    # A free-threaded build: the module declares that it needs the GIL,
+    # so importing it turned the GIL on, and said so.
+    if os.environ.get('PYTHON_GIL') != '0':
+        assert sys._is_gil_enabled()
+        assert any(issubclass(w.category, RuntimeWarning)
+                   and 'GIL' in str(w.message) for w in import_warnings), \
+            [str(w.message) for w in import_warnings]
+    print('# free-threaded build, the GIL on:', sys._is_gil_enabled())
+else:
+    assert not import_warnings, [str(w.message) for w in import_warnings]
 
 
 def leaf(x):
