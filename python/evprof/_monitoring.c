@@ -75,7 +75,11 @@ static inline int64_t mon_code_key(Profiler *self, PyCodeObject *code)
     if (EVPROF_LIKELY(k != 0))
         return k;
     Py_INCREF(code);
-    return reg_add(&self->reg, (uintptr_t)code, (PyObject *)code);
+    k = reg_add(&self->reg, (uintptr_t)code, (PyObject *)code);
+    /* A streamed run writes each key's names before its events. */
+    if (k != 0 && self->stream != NULL)
+        evp_stream_note(self->stream, k, (PyObject *)code);
+    return k;
 }
 
 /* The key of what a CALL event calls, 0 when it is not a builtin (it is
