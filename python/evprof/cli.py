@@ -31,7 +31,7 @@ DOMAINS = ('raw', 'mem', 'obj', 'numpy')
 SORTS = ('inclusive', 'exclusive', 'calls', 'bytes', 'net', 'name')
 
 _RUN_VALUE_OPTIONS = {'-o', '--output', '--format', '--impl', '--memory',
-                      '--plot', '--size', '--sort'}
+                      '--plot', '--size', '--sort', '--limit'}
 
 
 class UsageError(Exception):
@@ -108,6 +108,9 @@ def _parsers():
                      help='run a library module as a script (as python3 -m) '
                           'instead of a file; the arguments after it are '
                           'its own')
+    run.add_argument('--limit', type=int, default=30, metavar='N',
+                     help='rows of the printed summary, 0 for all '
+                          '(default: 30)')
     run.add_argument('--sort', choices=SORTS, default='inclusive',
                      help='order of the printed summary (default: '
                           'inclusive)')
@@ -244,7 +247,8 @@ def _summary_lines(trace, opts, stats):
     fd, tmp = tempfile.mkstemp(prefix='evprof-summary-', suffix='.txt')
     os.close(fd)
     try:
-        got = _core.sink_run(trace, 'summary', tmp, sort=opts.sort)
+        got = _core.sink_run(trace, 'summary', tmp, sort=opts.sort,
+                             limit=opts.limit)
         with open(tmp, encoding='utf-8', errors='surrogateescape') as f:
             table = f.read()
     finally:
@@ -344,6 +348,8 @@ def _cmd_run(argv, err):
         raise UsageError("run: can't open file %r: no such file" % name)
     if opts.size <= 0:
         raise UsageError('argument --size: must be a positive integer')
+    if opts.limit < 0:
+        raise UsageError('argument --limit: must be >= 0 (0 for all)')
     memory = _domains(opts.memory)
     if opts.native:
         _preload_native(argv)

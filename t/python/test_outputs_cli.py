@@ -51,6 +51,17 @@ class TestCLI(unittest.TestCase):
         for word in words:
             self.assertIn(word, lines[0])
 
+    def test_run_limit(self):
+        rc, out, err = self.evprof('run', '--limit', '3', EXAMPLE, '12')
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        head = [i for i, line in enumerate(lines) if 'incl (ms)' in line]
+        self.assertEqual(len(head), 1, out)
+        rows = lines[head[0] + 1:]
+        self.assertEqual(len(rows), 4, out)
+        self.assertRegex(rows[3], r'^\.\.\. \d+ more functions$')
+        self.assertUsageError(['run', '--limit', '-1', EXAMPLE], '--limit')
+
     def test_run_prints_summary(self):
         rc, out, err = self.evprof('run', EXAMPLE, '12')
         self.assertEqual(rc, 0, err)
