@@ -214,11 +214,11 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
         set_err(err, errlen, "stopped by its progress callback");
         goto done;
     }
-    /* A first pass: r reads the whole file without decoding its events
-     * (its tables stay valid for the sink), a reader of its own then
-     * reads the events. */
+    /* A first pass: r reads the tables, passing over the events (its
+     * tables stay valid for the sink), a reader of its own then reads and
+     * checks the events. */
     if (ops->flags & EVPROF__SINK_TABLES) {
-        if ((rc = evprof_trace_reader_finish(r)) < 0) {
+        if ((rc = evprof__trace_reader_skim(r)) < 0) {
             reader_fail(r, rc, err, errlen);
             goto done;
         }

@@ -55,6 +55,8 @@ struct evprof_trace_reader {
     uint32_t *dec_thr;
     size_t dec_pos;
     unsigned flags;           /* evprof_trace_reader_set_flags */
+    int skim;                 /* evprof__trace_reader_skim */
+    uint64_t size;            /* of the file, when skimming */
     struct evprof__freed freed;
     /* Tables: memory bounded by the file, a small factor of the bytes of
      * each section (see trace_tables.c). */
@@ -92,6 +94,12 @@ int evprof__trace_parse_lines(evprof_trace_reader *r, uint64_t at,
  * -ENOMEM.  Clear frees the table. */
 int evprof__freed_apply(struct evprof__freed *t, evprof_event *ev, size_t n);
 void evprof__freed_clear(struct evprof__freed *t);
+
+/* Reads the tables up to the END section, passing over the events
+ * sections unread: the first pass of a sink that needs the tables before
+ * the events, which a second reader reads and checks.  0 or the error of
+ * a section other than events (or of a cut file). */
+int evprof__trace_reader_skim(evprof_trace_reader *r);
 
 /* Frees what the table sections left. */
 void evprof__trace_tables_free(evprof_trace_reader *r);

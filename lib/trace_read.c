@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "trace-read-private.h"
 
@@ -275,6 +276,37 @@ static int cut_off(evprof_trace_reader *r, uint64_t at, const char *what,
                 r->events, got, len, what);
 }
 
+/*
+ * An events section of a skimming reader: its count is read, the rest is
+ * passed over unread and unchecked (the reader of the events checks it).
+ * Past the end of the file, the section is cut off as when read.
+ */
+static int skim_events(evprof_trace_reader *r, uint64_t at, uint32_t type,
+                       uint64_t len)
+{
+    unsigned char c[4];
+    uint64_t end = at + TRACE_SECTION_HEADER + len;
+    size_t k;
+
+    k = get(r, c, sizeof(c));
+    if (k == sizeof(c) && end <= r->size) {
+        r->sections++;
+        r->events += get_u32(c);
+        if (fseek(r->f, (long)(end - r->offset), SEEK_CUR) != 0)
+            return evprof__trace_fail(r, -EIO, "read error at offset %"
+                                      PRIu64, r->offset);
+        r->offset = end;
+        return 0;
+    }
+    if (ferror(r->f))
+        return evprof__trace_fail(r, -EIO, "read error at offset %" PRIu64,
+                                  r->offset);
+    return cut_off(r, at, type == SEC_EVENTS ? "an EVENTS section"
+                                             : "an EVENTS_PACKED section",
+                   (size_t)(r->size > at ? r->size - at : 0),
+                   len + TRACE_SECTION_HEADER);
+}
+
 /* Reads the next section; parses tables, sets up EVENTS. */
 static int next_section(evprof_trace_reader *r)
 {
@@ -297,6 +329,9 @@ static int next_section(evprof_trace_reader *r)
     if (len > TRACE_MAX_SECTION)
         return evprof__trace_fail(r, -EBADMSG, "%s section at offset %" PRIu64
                     " too long (%" PRIu64 " bytes)", type_name(type), at, len);
+    if (r->skim && (type == SEC_EVENTS || type == SEC_EVENTS_PACKED)
+        && len >= 8)
+        return skim_events(r, at, type, len);
     if (len > r->cap) {
         unsigned char *p = realloc(r->buf, (size_t)len);
 
@@ -455,6 +490,19 @@ int evprof_trace_reader_finish(evprof_trace_reader *r)
         next_section(r);
     }
     return r->error;
+}
+
+int evprof__trace_reader_skim(evprof_trace_reader *r)
+{
+    struct stat st;
+
+    if (r == NULL)
+        return -EINVAL;
+    if (fstat(fileno(r->f), &st) != 0)
+        return evprof__trace_fail(r, -errno, "cannot stat the trace");
+    r->size = (uint64_t)st.st_size;
+    r->skim = 1;
+    return evprof_trace_reader_finish(r);
 }
 
 uint64_t evprof_trace_reader_lost(const evprof_trace_reader *r)
