@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow-private.h"
 #include "sink-private.h"
 #include "sink_out.h"
 
@@ -74,8 +75,24 @@ static char *put_text(evprof__out *o, char *p, const char *s, size_t n)
     return evprof__out_room(o);
 }
 
-/* '{"ph":"X","cat":...,"name":...,"args":{...},"pid":P,"tid":', made once
- * a function; -1 when out of memory. */
+/* Where a function is, as its slices' category: FILE:LINE for Python
+ * (and native) functions, the module of a builtin, else "builtin". */
+static void put_where(FILE *m, const evprof__desc *d, int builtin)
+{
+    if (d->mod[0] == '\0') {
+        fputs(builtin ? "builtin" : "python", m);
+        return;
+    }
+    evprof__json_str(m, d->mod);
+    if (d->lineno >= 0)
+        fprintf(m, ":%" PRId64, d->lineno);
+}
+
+/* '{"ph":"X","cat":WHERE,"name":NAME,"pid":P,"tid":', made once a
+ * function.  No args: viewers that key frames by name and args
+ * (speedscope) then label a slice with its function's name alone, and
+ * where it is shows as the category in the details of the others.  -1
+ * when out of memory. */
 static int64_t make_prefix(chrome *c, int64_t key, int builtin)
 {
     evprof__desc d;
@@ -83,27 +100,17 @@ static int64_t make_prefix(chrome *c, int64_t key, int builtin)
     size_t len = 0;
     FILE *m;
 
-    if (c->nprefix == c->capprefix) {
-        size_t n = c->capprefix ? c->capprefix * 2 : 64;
-        pfx *p = realloc(c->prefix, n * sizeof(*p));
-
-        if (p == NULL)
-            return -1;
-        c->prefix = p;
-        c->capprefix = n;
-    }
+    if (evprof__grow((void **)&c->prefix, &c->capprefix, c->nprefix + 1,
+                     sizeof(*c->prefix), 64) < 0)
+        return -1;
     evprof__names_desc(&c->names, key, builtin, &d);
     if ((m = open_memstream(&buf, &len)) == NULL)
         return -1;
-    fprintf(m, "{\"ph\":\"X\",\"cat\":\"%s\",\"name\":\"",
-            builtin ? "builtin" : "python");
+    fputs("{\"ph\":\"X\",\"cat\":\"", m);
+    put_where(m, &d, builtin);
+    fputs("\",\"name\":\"", m);
     evprof__json_str(m, d.name);
-    fputs("\",\"args\":{\"module\":\"", m);
-    evprof__json_str(m, d.mod);
-    putc('"', m);
-    if (d.lineno >= 0)
-        fprintf(m, ",\"line\":%" PRId64, d.lineno);
-    fprintf(m, "},\"pid\":%" PRId64 ",\"tid\":", c->ctx->pid);
+    fprintf(m, "\",\"pid\":%" PRId64 ",\"tid\":", c->ctx->pid);
     if (fclose(m) != 0 || buf == NULL) {
         free(buf);
         return -1;
@@ -135,15 +142,9 @@ static int64_t prefix_of(chrome *c, int64_t key, int builtin)
 
 static int push(cthread *t, uint32_t prefix, int64_t start)
 {
-    if (t->depth == t->cap) {
-        size_t n = t->cap ? t->cap * 2 : 64;
-        cframe *p = realloc(t->stack, n * sizeof(*p));
-
-        if (p == NULL)
-            return -ENOMEM;
-        t->stack = p;
-        t->cap = n;
-    }
+    if (evprof__grow((void **)&t->stack, &t->cap, t->depth + 1,
+                     sizeof(*t->stack), 64) < 0)
+        return -ENOMEM;
     t->stack[t->depth].prefix = prefix;
     t->stack[t->depth++].start = start;
     return 0;

@@ -2,7 +2,8 @@
 # read a trace file as a stream, their tests and man pages.  Included from
 # Makefile.am.
 
-lib_libevprof_a_SOURCES += lib/sink-private.h lib/sink.c lib/sink_util.c \
+lib_libevprof_a_SOURCES += lib/grow-private.h lib/grow.c \
+	lib/sink-private.h lib/sink.c lib/sink_util.c \
 	lib/sink_pb.h lib/sink_pb.c lib/sink_out.h lib/sink_out.c \
 	lib/sink_summary.c lib/sink_chrome.c \
 	lib/sink_perfetto.c

@@ -184,12 +184,12 @@ static void exact_times(const char *timed)
         skip("chrome failed");
     } else {
         /* main and f from the same ns to the same ns, exact. */
-        ok(strstr(out, "\"name\":\"main\",\"args\":{\"module\":\"m.py\","
-                  "\"line\":1},\"pid\":") != NULL
+        ok(strstr(out, "\"cat\":\"m.py:1\",\"name\":\"main\",\"pid\":")
+           != NULL
            && strstr(out, "\"tid\":1,\"ts\":9007199254740.996,\"dur\":0.004}")
            != NULL, "chrome: main, exact to the ns past 2^53 ns");
-        ok(strstr(out, "\"name\":\"g\",\"args\":{\"module\":\"m.py\","
-                  "\"line\":20},\"pid\":") != NULL
+        ok(strstr(out, "\"cat\":\"m.py:20\",\"name\":\"g\",\"pid\":")
+           != NULL
            && strstr(out, "\"tid\":1,\"ts\":9007199254740.993,\"dur\":0.002}")
            != NULL, "chrome: g, open before the start, from the thread's "
            "first event (not from 0)");

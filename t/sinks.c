@@ -227,7 +227,7 @@ int main(int argc, char **argv)
         free(out);
         return 0;
     }
-    plan(37);
+    plan(38);
     for (i = 0; i < N(sinks); i++)
         is_string(sinks[i], evprof_sink_name(i), "sink %zu is %s", i, sinks[i]);
     ok(evprof_sink_name(N(sinks)) == NULL, "and no more");
@@ -248,8 +248,8 @@ int main(int argc, char **argv)
         ok(strncmp(out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":"
                    "\"evprof\",\"version\":2},\"traceEvents\":[\n", 84) == 0,
            "chrome: header");
-        ok(strstr(out, "{\"ph\":\"X\",\"cat\":\"python\",\"name\":\"g\",\"args\":"
-                  "{\"module\":\"m.py\",\"line\":20},\"pid\":") != NULL
+        ok(strstr(out, "{\"ph\":\"X\",\"cat\":\"m.py:20\",\"name\":\"g\","
+                  "\"pid\":") != NULL
            && strstr(out, ",\"tid\":1,\"ts\":0.100,\"dur\":0.010}") != NULL,
            "chrome: a return without its call starts at its thread's first "
            "event");
@@ -259,9 +259,11 @@ int main(int argc, char **argv)
            "event");
         ok(strstr(out, "\"tid\":1,\"ts\":0.120,\"dur\":0.130}") != NULL,
            "chrome: main, left open, ends at its thread's last event");
-        ok(strstr(out, "\"cat\":\"builtin\",\"name\":\"len\",\"args\":"
-                  "{\"module\":\"builtins\"},") != NULL,
-           "chrome: a builtin, without a line");
+        ok(strstr(out, "\"cat\":\"builtins\",\"name\":\"len\",\"pid\":")
+           != NULL, "chrome: a builtin, its module as category");
+        ok(strstr(out, "\"ph\":\"X\"") != NULL
+           && strstr(out, "\"args\":{\"module\"") == NULL,
+           "chrome: slices without args (their label is the name)");
         ok(strstr(out, "{\"ph\":\"C\",\"name\":\"memory (thread 1000)\","
                   "\"pid\":") != NULL
            && strstr(out, "\"ts\":0.210,\"args\":{\"bytes in use\":7}}") != NULL
@@ -275,7 +277,7 @@ int main(int argc, char **argv)
            "chrome: a track per thread");
         ok(strcmp(out + strlen(out) - 4, "\n]}\n") == 0, "chrome: complete");
     } else
-        for (i = 0; i < 9; i++)
+        for (i = 0; i < 10; i++)
             skip("chrome failed");
     free(out);
 

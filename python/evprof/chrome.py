@@ -5,7 +5,9 @@ Open trace file) and chrome://tracing (Load).
 * one track per thread (``ph: M`` ``thread_name`` metadata);
 * one complete event (``ph: X``, ``ts`` and ``dur`` in microseconds) per
   Python or builtin call, nested by time on its thread's track (slices of
-  :func:`evprof.timeline.slices`, so unbalanced timelines still nest);
+  :func:`evprof.timeline.slices`, so unbalanced timelines still nest),
+  named by the function's name, its category saying where it is
+  (``file.py:LINE``, or the module of a builtin);
 * a counter track ``memory`` (``ph: C``) with the bytes in use over time,
   from the allocation events;
 * instant markers (``ph: i``) where the profiler started and stopped.
@@ -31,6 +33,17 @@ def _us(ns):
     sign = '-' if ns < 0 else ''
     ns = abs(ns)
     return '%s%d.%03d' % (sign, ns // 1000, ns % 1000)
+
+
+def _where(mod, line, builtin):
+    """
+    The category of a function's slices: FILE:LINE, the module of a
+    builtin, else "builtin".  Slices carry no args, so that viewers keying
+    frames by name and args (speedscope) label them with the name alone.
+    """
+    if not mod:
+        return 'builtin' if builtin else 'python'
+    return '%s:%d' % (mod, line) if line >= 0 else str(mod)
 
 
 def _dumps(value):
@@ -100,15 +113,11 @@ def write_chrome_trace(df, path, pid=None, thread_names=None,
             builtin = sl['builtin'].to_numpy()
             kind = numpy.zeros(len(table), dtype=bool)
             kind[fid] = builtin
-            prefix = []
-            for i, (name, mod, line) in enumerate(zip(
-                    table['name'], table['mod'], table['lineno'])):
-                args = {'module': mod}
-                if line >= 0:
-                    args['line'] = int(line)
-                prefix.append('{"ph":"X","cat":%s,"name":%s,"args":%s,'
-                              % ('"builtin"' if kind[i] else '"python"',
-                                 _dumps(str(name)), _dumps(args)))
+            prefix = ['{"ph":"X","cat":%s,"name":%s,'
+                      % (_dumps(_where(mod, line, kind[i])),
+                         _dumps(str(name)))
+                      for i, (name, mod, line) in enumerate(zip(
+                          table['name'], table['mod'], table['lineno']))]
             start = sl['start'].to_numpy(numpy.int64) - t0
             dur = (sl['end'].to_numpy(numpy.int64)
                    - sl['start'].to_numpy(numpy.int64))

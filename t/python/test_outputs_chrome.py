@@ -112,12 +112,14 @@ class TestChrome(unittest.TestCase):
                 self.assertEqual(len(leaves), 2)
                 for e in leaves:
                     self.assertTrue(p0 <= e['ts'] <= e['ts'] + e['dur'] <= p1)
-                    self.assertEqual(e['cat'], 'python')
+                    self.assertTrue(e['cat'].endswith(
+                        ':%d' % leaf.__code__.co_firstlineno), e['cat'])
+                    self.assertNotIn('args', e)
                     self.assertEqual(e['tid'], par[0]['tid'])
                 sleep = [e for e in xs if e['name'] == 'sleep']
                 self.assertEqual(len(sleep), 1)
-                self.assertEqual(sleep[0]['cat'], 'builtin')
-                self.assertEqual(sleep[0]['args']['module'], 'time')
+                self.assertEqual(sleep[0]['cat'], 'time')
+                self.assertNotIn('args', sleep[0])
                 # Bytes in use: a counter track, and instant markers.
                 self.assertTrue(all(e['name'] == 'memory'
                                     for e in by_ph['C']))
@@ -127,6 +129,27 @@ class TestChrome(unittest.TestCase):
                 self.assertEqual(ts, sorted(ts))
                 marks = {e['name'] for e in by_ph['i']}
                 self.assertEqual(marks, {'profiler start', 'profiler stop'})
+
+    def test_labels_are_names(self):
+        # speedscope labels a slice with its name, then its args as JSON
+        # when it has any: the label is the function's name alone, where
+        # it is being the category.
+        prof = evprof.EventProfiler(impl='c')
+        prof.start()
+        parent()
+        prof.stop()
+        prof.to_chrome_trace(self.out)
+        from_sink = check_trace(self, load_json(self.out))['X']
+        chrome.write_chrome_trace(prof.retrieve_results(), self.out)
+        from_frame = check_trace(self, load_json(self.out))['X']
+        for xs in (from_sink, from_frame):
+            labels = {e['name'] + (' ' + json.dumps(e['args'])
+                                   if e.get('args') else '') for e in xs}
+            self.assertIn('leaf', labels)
+            self.assertIn('parent', labels)
+            cats = {e['cat'] for e in xs if e['name'] == 'leaf'}
+            self.assertEqual(cats, {'%s:%d' % (
+                leaf.__code__.co_filename, leaf.__code__.co_firstlineno)})
 
     def test_counter_values(self):
         df = frame([(0, 'profiler_start', ''), (10, 'malloc', 'f', 100),
