@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 
 #include "sink-private.h"
-#include "trace-read-private.h"
+#include "sink-read-private.h"
 
 static const evprof__sink_ops *const sinks[] = {
     &evprof__sink_summary,
@@ -76,12 +76,6 @@ static int reader_fail(evprof_trace_reader *r, int rc, char *err,
 
 /* ---- progress ------------------------------------------------------------ */
 
-/* Where the reader is in its file: the progress of a pass. */
-static uint64_t reader_offset(const evprof_trace_reader *r)
-{
-    return r != NULL ? r->offset : 0;
-}
-
 typedef struct progress {
     const evprof_sink_options *opt;
     uint64_t size, total, base;   /* file bytes, of all passes, done */
@@ -97,26 +91,36 @@ static int progress_call(const progress *p, uint64_t done)
            ? -ECANCELED : 0;
 }
 
+static int tick(void *ctx, uint64_t offset)
+{
+    const progress *pg = ctx;
+
+    return progress_call(pg, pg->base + offset);
+}
+
 /* The events of r, a block at a time, to the sink. */
-static int read_all(evprof_trace_reader *r, evprof_event *ev, uint32_t *th,
-                    size_t block, progress *pg,
+static int read_all(evprof_trace_reader *r, size_t block, progress *pg,
                     int (*fn)(void *, const evprof_event *, const uint32_t *,
                               size_t),
                     void *state, char *err, size_t errlen)
 {
-    int64_t n;
-    int rc = 0;
+    evprof__sink_reading s;
+    int rc;
 
-    while ((n = evprof_trace_read_events(r, ev, th, block)) > 0) {
-        if ((rc = fn(state, ev, th, (size_t)n)) < 0)
-            return rc;
-        if ((rc = progress_call(pg, pg->base + reader_offset(r))) < 0) {
+    memset(&s, 0, sizeof(s));
+    s.r = r;
+    s.block = block;
+    s.events = fn;
+    s.state = state;
+    s.tick = tick;
+    s.tick_ctx = pg;
+    if ((rc = evprof__sink_read(&s)) < 0) {
+        if (s.reader_error)
+            return reader_fail(r, rc, err, errlen);
+        if (rc == -ECANCELED)
             set_err(err, errlen, "stopped by its progress callback");
-            return rc;
-        }
+        return rc;
     }
-    if (n < 0)
-        return reader_fail(r, (int)n, err, errlen);
     /* The tables after the last events were read too: the pass is done. */
     pg->base += pg->size;
     if ((rc = progress_call(pg, pg->base)) < 0)
@@ -174,8 +178,6 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
     evprof_sink_options defaults;
     evprof__sink_ctx ctx;
     evprof_trace_reader *r = NULL, *r2 = NULL;
-    evprof_event *ev = NULL;
-    uint32_t *th = NULL;
     void *state = NULL;
     progress pg;
     size_t block;
@@ -196,14 +198,7 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
     }
     block = opt->block == 0 ? DEFAULT_BLOCK
             : opt->block > MAX_BLOCK ? MAX_BLOCK : opt->block;
-    ev = malloc(block * sizeof(*ev));
-    th = malloc(block * sizeof(*th));
     memset(&ctx, 0, sizeof(ctx));
-    if (ev == NULL || th == NULL) {
-        rc = -ENOMEM;
-        set_err(err, errlen, evprof_strerror(rc));
-        goto done;
-    }
     if ((rc = open_reader(trace_path, &r, err, errlen)) < 0)
         goto done;
     pg.opt = opt;
@@ -241,7 +236,7 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
         && (rc = open_reader(trace_path, &r2, err, errlen)) < 0)
         goto done;
     if ((rc = ops->begin(&state, &ctx)) == 0)
-        rc = read_all(r2 != NULL ? r2 : r, ev, th, block, &pg, ops->events,
+        rc = read_all(r2 != NULL ? r2 : r, block, &pg, ops->events,
                       state, err, errlen);
     if (rc == 0)
         rc = ops->end(state, &ctx);
@@ -261,8 +256,6 @@ done:
         ops->free(state);
     evprof_trace_reader_close(r2);
     evprof_trace_reader_close(r);
-    free(ev);
-    free(th);
     return rc;
 }
 int evprof_sink_run_path(const char *trace_path, const char *sink,

@@ -1,8 +1,9 @@
 /*
  * sink_out.h: the output of a sink, a large buffer written to its FILE
- * when it fills (one fwrite every 256 KiB instead of one stdio call a
- * field), and the number formats the text sinks use, written by hand: a
- * printf a field costs more than the rest of a sink together.
+ * when it fills (one fwrite every 1 MiB instead of one stdio call a
+ * field) by a thread of its own while the sink fills another, and the
+ * number formats the text sinks use, written by hand: a printf a field
+ * costs more than the rest of a sink together.
  */
 #ifndef EVPROF_SINK_OUT_H
 #define EVPROF_SINK_OUT_H 1
@@ -11,20 +12,24 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EVPROF__OUT_SIZE (256 * 1024)
+#define EVPROF__OUT_SIZE (1024 * 1024)
 /* Room a caller may use after evprof__out_room() without checking. */
 #define EVPROF__OUT_SLACK 4096
 
 typedef struct evprof__out {
     FILE *f;
-    char *buf;
+    char *buf;      /* being filled */
     size_t n;
     int error;      /* 0, or the negative code of the first failed write */
+    struct evprof__out_writer *w; /* the writer thread, or NULL */
 } evprof__out;
 
 /* 0 or -ENOMEM. */
 int evprof__out_init(evprof__out *o, FILE *f);
-/* Writes what the buffer holds; 0 or the first error. */
+/* Hands what the buffer holds to the writer, and goes on with another. */
+void evprof__out_push(evprof__out *o);
+/* Writes what the buffer holds and waits until everything is written;
+ * 0 or the first error.  Before any write of the sink's own to the FILE. */
 int evprof__out_flush(evprof__out *o);
 void evprof__out_free(evprof__out *o);
 /* Writes n bytes, of any length. */
@@ -34,7 +39,7 @@ void evprof__out_write(evprof__out *o, const void *p, size_t n);
 static inline char *evprof__out_room(evprof__out *o)
 {
     if (o->n > EVPROF__OUT_SIZE - EVPROF__OUT_SLACK)
-        evprof__out_flush(o);
+        evprof__out_push(o);
     return o->buf + o->n;
 }
 
