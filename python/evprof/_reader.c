@@ -135,6 +135,8 @@ typedef struct {
     PyObject_HEAD
     evprof_trace_reader *r;
     PyObject *path;  /* str, for messages */
+    PyObject *cut;   /* the reader's message when read(partial=True)
+                      * stopped at a cut, else NULL */
     int busy;        /* reading with the GIL released */
 } TraceReader;
 
@@ -201,6 +203,7 @@ static int TraceReader_init(TraceReader *self, PyObject *args, PyObject *kw)
                                      PyUnicode_FSDecoder, &path))
         return -1;
     Py_XSETREF(self->path, path);
+    Py_CLEAR(self->cut);
     evprof_trace_reader_close(self->r);
     self->r = NULL;
     if (!PyUnicode_FSConverter(path, &bytes))
@@ -275,27 +278,33 @@ static void *shrink(void *p, size_t n, size_t sz)
 }
 
 /*
- * read(progress=None): every event up to the END section, checked, as
+ * read(progress=None, partial=False): every event up to the END section,
+ * checked, as
  * (events, thread): a TraceBuffer of int64 (n, 6) and one of uint32 (n,)
  * thread indices (NO_THREAD for the events of sections without them), or
  * None when no section has any.  progress(n) is called with the events
- * read so far.
+ * read so far.  With partial true, a file cut off (no END section, a
+ * section cut short: a writer killed) gives the events of its complete
+ * sections, and `truncated` says where it was cut; any other damage
+ * raises all the same.
  */
 static PyObject *TraceReader_read(TraceReader *self, PyObject *args,
                                   PyObject *kw)
 {
-    static char *kwlist[] = { "progress", NULL };
+    static char *kwlist[] = { "progress", "partial", NULL };
     PyObject *progress = Py_None, *events, *thread;
     evprof_event *ev = NULL;
     uint32_t *thr = NULL;
     size_t n = 0, cap = 0, i;
     int64_t got;
-    int indexed = 0;
+    int indexed = 0, partial = 0;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:read", kwlist, &progress))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|Op:read", kwlist, &progress,
+                                     &partial))
         return NULL;
     if (check_usable(self) < 0)
         return NULL;
+    Py_CLEAR(self->cut);
     for (;;) {
         if (grow(&ev, &thr, &cap, n + READ_BLOCK) < 0) {
             PyErr_Format(PyExc_MemoryError, "%U: no memory for %zu events",
@@ -307,6 +316,13 @@ static PyObject *TraceReader_read(TraceReader *self, PyObject *args,
         got = evprof_trace_read_events(self->r, ev + n, thr + n, READ_BLOCK);
         Py_END_ALLOW_THREADS
         self->busy = 0;
+        if (got < 0 && partial && got == -ENODATA) {
+            self->cut = PyUnicode_FromFormat(
+                "%U: %s", self->path, evprof_trace_reader_error(self->r));
+            if (self->cut == NULL)
+                goto fail;
+            break;
+        }
         if (got < 0) {
             raise_code(self, (int)got);
             goto fail;
@@ -539,6 +555,16 @@ static PyObject *TraceReader_get_lost(TraceReader *self, void *closure)
     return PyLong_FromUnsignedLongLong(evprof_trace_reader_lost(self->r));
 }
 
+static PyObject *TraceReader_get_truncated(TraceReader *self,
+                                           void *closure)
+{
+    (void)closure;
+    if (self->cut == NULL)
+        Py_RETURN_NONE;
+    Py_INCREF(self->cut);
+    return self->cut;
+}
+
 static PyObject *TraceReader_get_closed(TraceReader *self, void *closure)
 {
     (void)closure;
@@ -549,6 +575,7 @@ static void TraceReader_dealloc(TraceReader *self)
 {
     evprof_trace_reader_close(self->r);
     Py_XDECREF(self->path);
+    Py_XDECREF(self->cut);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -557,10 +584,12 @@ static PyMethodDef TraceReader_methods[] = {
       "info(): the header, a dict of ints." },
     { "read", (PyCFunction)(void (*)(void))TraceReader_read,
       METH_VARARGS | METH_KEYWORDS,
-      "read(progress=None): every event up to the END section, checked,\n"
-      "as (events, thread): int64 (n, 6) and uint32 (n,) TraceBuffers\n"
-      "(thread None when no section has thread indices; 0xFFFFFFFF for\n"
-      "the events of those without); progress(n) gets the count so far." },
+      "read(progress=None, partial=False): every event up to the END\n"
+      "section, checked, as (events, thread): int64 (n, 6) and uint32 (n,)\n"
+      "TraceBuffers (thread None when no section has thread indices;\n"
+      "0xFFFFFFFF for the events of those without); progress(n) gets the\n"
+      "count so far.  partial: a file cut off gives the events of its\n"
+      "complete sections (truncated then says where it was cut)." },
     { "meta", (PyCFunction)TraceReader_meta, METH_O,
       "meta(key): the META value of key (the last one), or None." },
     { "meta_pairs", (PyCFunction)TraceReader_meta_pairs, METH_NOARGS,
@@ -582,6 +611,9 @@ static PyGetSetDef TraceReader_getset[] = {
       "events the writer counted lost (from the END section)", NULL },
     { "closed", (getter)TraceReader_get_closed, NULL, "closed or not",
       NULL },
+    { "truncated", (getter)TraceReader_get_truncated, NULL,
+      "after read(partial=True): None, or the message saying where the "
+      "file was cut", NULL },
     { NULL, NULL, NULL, NULL, NULL }
 };
 

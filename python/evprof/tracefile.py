@@ -7,15 +7,28 @@ against every truncation and fuzzed), section by section.
 :func:`read_trace` reads any trace file (also those of the C library's
 ``evprof_trace_writer`` and of ``evprof-instrument``) into a
 :class:`Trace`, and :func:`load` gives back the DataFrame of
-:meth:`EventProfiler.retrieve_results`.  A truncated, corrupted or foreign
-file raises :class:`TraceFileError` (a :class:`ValueError`) naming what is
-wrong and where.  numpy and pandas are imported when arrays are asked for.
+:meth:`EventProfiler.retrieve_results`.  A file cut off (its writer
+killed, a full disk) gives the events of its complete sections with a
+:class:`TraceTruncatedWarning` saying where it was cut; a corrupted or
+foreign file, or one cut in its header, raises :class:`TraceFileError` (a
+:class:`ValueError`) naming what is wrong and where.  numpy and pandas are
+imported when arrays are asked for.
 """
 import errno
 import os
+import warnings
 
 from ._core import TraceFileError  # noqa: F401 (evprof.TraceFileError)
 from ._names import line_records, name_records
+
+
+class TraceTruncatedWarning(UserWarning):
+    """
+    A trace file cut off (no END section: its writer was killed, stopped
+    by a full disk or is still writing) was read up to its last complete
+    section; the message names the file and the offset where it was cut.
+    """
+
 
 MAGIC = b'\x89EVPROF\n'
 VERSION = (1, 0)
@@ -160,6 +173,8 @@ class Trace:
     :ivar names: DataFrame key, kind, first_line, name, module, file
     :ivar lines: structured array key, offset, line
     :ivar lost: events the writer counted as lost
+    :ivar truncated: None, or where the file was cut off (the message of
+        its :class:`TraceTruncatedWarning`)
 
     Strings that are not UTF-8 in the file are decoded with
     ``errors='surrogateescape'``: :class:`TraceWriter` writes them back as
@@ -181,6 +196,7 @@ class Trace:
              'name': [], 'module': [], 'file': []})
         self.lines = numpy.empty(0, dtype=_line_dtype())
         self.lost = 0
+        self.truncated = None
 
 
 def read_trace(path, progress=None):
@@ -191,8 +207,10 @@ def read_trace(path, progress=None):
     :param path: the file
     :param progress: called with the events read so far, or None
     :raises FileNotFoundError: no such file (and the other OSErrors)
-    :raises TraceFileError: the file is truncated, corrupted, of an
-        unsupported version, or not a trace file
+    :raises TraceFileError: the file is corrupted, cut in its header, of
+        an unsupported version, or not a trace file
+    :warns TraceTruncatedWarning: the file is cut off after its header:
+        the events and tables of its complete sections are read
     """
     import numpy
     import pandas
@@ -204,7 +222,11 @@ def read_trace(path, progress=None):
     reader = _core_module().TraceReader(path)
     try:
         head = reader.info()
-        events, thread = reader.read(progress)
+        events, thread = reader.read(progress, partial=True)
+        if reader.truncated is not None:
+            warnings.warn(TraceTruncatedWarning(
+                '%s; the trace is read up to there' % reader.truncated),
+                stacklevel=_caller_level())
         trace = Trace()
         trace.info = {'version': '%d.%d' % (head['version_major'],
                                             head['version_minor']),
@@ -233,6 +255,7 @@ def read_trace(path, progress=None):
         trace.lines['offset'] = lines[:, 1]
         trace.lines['line'] = lines[:, 2]
         trace.lost = reader.lost
+        trace.truncated = reader.truncated
     finally:
         reader.close()
     return trace
@@ -364,6 +387,11 @@ def _frame_data(trace, clean_file_name, thread):
             index = trace.thread
             if (index == NO_THREAD).any():
                 index = numpy.where(index == NO_THREAD, 0, index)
+            if index.size and int(index.max()) >= idents.size:
+                # A file cut before the THREADS entry of a thread: its
+                # ident is unknown (0).
+                idents = numpy.r_[idents, numpy.zeros(
+                    int(index.max()) + 1 - idents.size, numpy.int64)]
             data['thread'] = idents[index]
     return data
 
@@ -383,8 +411,10 @@ def load(path, clean_file_name=None, thread=False, progress=None):
     from_name, from_mod, from_line`` (and ``thread`` when *thread* is true).
 
     :raises FileNotFoundError: no such file
-    :raises TraceFileError: (a ValueError) the file is truncated, corrupted,
-        of an unsupported version or not a trace file
+    :raises TraceFileError: (a ValueError) the file is corrupted, cut in
+        its header, of an unsupported version or not a trace file
+    :warns TraceTruncatedWarning: the file is cut off: the DataFrame holds
+        the events of its complete sections
     """
     import pandas
     data = _frame_data(read_trace(path, progress=progress),
@@ -395,6 +425,16 @@ def load(path, clean_file_name=None, thread=False, progress=None):
 
 
 # ---- from a profiler to a file -------------------------------------------
+
+
+def _caller_level():
+    """The stacklevel of warnings.warn naming the first caller outside."""
+    import sys
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get(
+            '__name__', '').startswith('evprof'):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def thread_names(trace):

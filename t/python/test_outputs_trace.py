@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 import unittest
+import warnings
 import zlib
 
 import numpy
@@ -405,21 +406,75 @@ class TestDamagedFiles(TempDir):
         self.assertBad(b'time,value1\n1,2\n', 'not an evprof trace')
         self.assertBad(b'{"traceEvents": []}', 'not an evprof trace')
 
-    def test_truncated_header(self):
+    def test_truncated_header_message(self):
         self.assertBad(self.data[:30], 'truncated header')
         self.assertBad(self.data[:3], 'not an evprof trace')
 
-    def test_truncated_everywhere(self):
-        # Every truncation point in the first sections, then random ones.
-        rng = random.Random(20261126)
-        cuts = list(range(1, 400)) + rng.sample(range(400, len(self.data)),
-                                                200)
-        for cut in cuts:
+    def assertCut(self, data):
+        """A cut file reads up to its last complete section, and warns."""
+        path = self.write(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            df = evprof.load(path, thread=True)
+        self.assertEqual([w.category for w in caught],
+                         [tracefile.TraceTruncatedWarning], caught)
+        msg = str(caught[0].message)
+        self.assertIn(path, msg)
+        self.assertRegex(msg, r'truncated at offset \d+: no END section; '
+                         r'%d events in complete sections read' % len(df))
+        # The warning names the caller, not evprof's own code.
+        self.assertEqual(caught[0].filename, __file__)
+        full = evprof.load(self.good, thread=True)
+        self.assertLessEqual(len(df), len(full))
+        for col in ('time', 'event', 'value2'):
+            self.assertEqual(df[col].tolist(), full[col][:len(df)].tolist())
+        # Cut before the THREADS table: the thread's ident is unknown, 0.
+        for got, want in zip(df['thread'], full['thread']):
+            self.assertIn(got, (want, 0))
+        return msg, len(df)
+
+    def test_truncated_header(self):
+        for cut in range(1, 64):
             with self.subTest(cut=cut):
                 self.assertBad(self.data[:cut])
 
+    def test_truncated_everywhere(self):
+        # Every cut in the first sections, then random ones: the complete
+        # sections are read, a warning says where the file was cut.
+        rng = random.Random(20261126)
+        cuts = list(range(64, 400)) + rng.sample(range(400, len(self.data)),
+                                                 100)
+        counts = set()
+        for cut in cuts:
+            with self.subTest(cut=cut):
+                msg, n = self.assertCut(self.data[:cut])
+                counts.add(n)
+                # Where it was cut: at most the length of the file.
+                at = int(msg.split('truncated at offset ')[1].split(':')[0])
+                self.assertLessEqual(at, cut)
+        self.assertIn(0, counts)
+        self.assertGreater(len(counts), 1)
+
+    def test_truncated_trace_object(self):
+        path = self.write(self.data[:-1])
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter('always')
+            trace = tracefile.read_trace(path)
+        self.assertIn('truncated at offset', trace.truncated)
+        self.assertIsNone(tracefile.read_trace(self.good).truncated)
+
+    def test_truncated_as_error(self):
+        # The warning can be made an error, as any warning.
+        path = self.write(self.data[:-48])
+        with warnings.catch_warnings():
+            warnings.simplefilter('error', tracefile.TraceTruncatedWarning)
+            with self.assertRaises(tracefile.TraceTruncatedWarning) as cm:
+                evprof.load(path)
+        self.assertIn('no END section', str(cm.exception))
+
     def test_no_end_section(self):
-        self.assertBad(self.data[:-48], 'no END section')
+        msg, n = self.assertCut(self.data[:-48])
+        self.assertEqual(n, len(evprof.load(self.good)))
 
     def test_corrupted_bytes_at_random_offsets(self):
         rng = random.Random(4)
@@ -438,7 +493,11 @@ class TestDamagedFiles(TempDir):
         for _ in range(50):
             junk = bytes(rng.randrange(256) for _ in range(rng.randrange(
                 1, 200)))
-            self.assertBad(self.data[:64] + junk)
+            if len(junk) < 24:
+                # Less than a section header: a file cut there.
+                self.assertCut(self.data[:64] + junk)
+            else:
+                self.assertBad(self.data[:64] + junk)
 
     def sections(self):
         """(offset, length) of the payload of each section."""
