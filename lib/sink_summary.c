@@ -1,8 +1,9 @@
 /*
  * sink_summary.c: the per-function summary of python/evprof/summary.py,
  * in one pass: calls, inclusive and exclusive time, allocations, bytes
- * allocated and net, one row per (name, module, first line), as text
- * ("summary": format_summary's layout) or TSV ("summary-tsv").
+ * allocated (in all and by domain) and net, one row per (name, module,
+ * first line), as text ("summary": format_summary's layout) or TSV
+ * ("summary-tsv"), printed by sink_summary_print.c.
  *
  * Frames are followed per thread on a stack, as timeline.slices() pairs
  * them: a close pops the latest open frame of its thread; a close with
@@ -23,54 +24,11 @@
 #include <config.h>
 
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sink-private.h"
-
-typedef struct stat_entry {
-    int64_t key;
-    int builtin;
-    int64_t calls, incl, incl_c, excl, excl_c, allocs, bytes, net;
-    size_t first_slot;   /* the first slice, as summary()'s sort meets it */
-    int64_t first_start;
-    evprof__desc d;
-} stat_entry;
-
-typedef struct frame {
-    uint32_t stat, pend;        /* its stat_entry, its thread's pending */
-    int64_t start, child;
-} frame;
-
-typedef struct pending {
-    int64_t v, c;        /* inclusive time so far: v + c * t_min */
-    uint32_t onstack;
-} pending;
-
-typedef struct sthread {
-    frame *stack;
-    size_t depth, cap;
-    int64_t bottom_v, bottom_c; /* time of the frames closed at the bottom */
-    evprof__imap pidx;          /* stat -> pend */
-    pending *pend;
-    size_t npend, cappend;
-} sthread;
-
-typedef struct summary {
-    int tsv;
-    stat_entry *stat;
-    size_t nstat, capstat;
-    evprof__imap idx[2];        /* key -> stat, per builtin */
-    sthread *thread;            /* slot 0: events without a thread */
-    size_t nthread;
-    int64_t last_key;           /* the last key looked up, and its stat */
-    int last_builtin;           /* (recursion and allocation loops ask */
-    uint32_t last_stat;         /* for the same one again) */
-    int64_t t_min, t_max;
-    uint64_t events;
-} summary;
+#include "grow-private.h"
+#include "sink-summary-private.h"
 
 static int stat_of(summary *s, int64_t key, int builtin, uint32_t *out)
 {
@@ -88,15 +46,9 @@ static int stat_of(summary *s, int64_t key, int builtin, uint32_t *out)
         *out = s->last_stat = (uint32_t)i;
         return 0;
     }
-    if (s->nstat == s->capstat) {
-        size_t c = s->capstat ? s->capstat * 2 : 64;
-        stat_entry *p = realloc(s->stat, c * sizeof(*p));
-
-        if (p == NULL)
-            return -ENOMEM;
-        s->stat = p;
-        s->capstat = c;
-    }
+    if (evprof__grow((void **)&s->stat, &s->capstat, s->nstat + 1,
+                     sizeof(*s->stat), 64) < 0)
+        return -ENOMEM;
     if ((rc = evprof__imap_put(&s->idx[builtin], key,
                                (uint32_t)s->nstat)) < 0)
         return rc;
@@ -132,15 +84,9 @@ static pending *pend_of(sthread *t, uint32_t stat)
 
     if (i >= 0)
         return &t->pend[i];
-    if (t->npend == t->cappend) {
-        size_t c = t->cappend ? t->cappend * 2 : 16;
-        pending *p = realloc(t->pend, c * sizeof(*p));
-
-        if (p == NULL)
-            return NULL;
-        t->pend = p;
-        t->cappend = c;
-    }
+    if (evprof__grow((void **)&t->pend, &t->cappend, t->npend + 1,
+                     sizeof(*t->pend), 16) < 0)
+        return NULL;
     if (evprof__imap_put(&t->pidx, stat, (uint32_t)t->npend) < 0)
         return NULL;
     memset(&t->pend[t->npend], 0, sizeof(*t->pend));
@@ -166,15 +112,9 @@ static int open_frame(summary *s, sthread *t, size_t slot,
     (void)slot;
     if ((rc = stat_of(s, e->id_frame, evprof__is_builtin(e->event), &st)) < 0)
         return rc;
-    if (t->depth == t->cap) {
-        size_t c = t->cap ? t->cap * 2 : 64;
-        frame *f = realloc(t->stack, c * sizeof(*f));
-
-        if (f == NULL)
-            return -ENOMEM;
-        t->stack = f;
-        t->cap = c;
-    }
+    if (evprof__grow((void **)&t->stack, &t->cap, t->depth + 1,
+                     sizeof(*t->stack), 64) < 0)
+        return -ENOMEM;
     if ((p = pend_of(t, st)) == NULL)
         return -ENOMEM;
     p->onstack++;
@@ -249,9 +189,15 @@ static int summary_events(void *state, const evprof_event *ev,
 
             if ((rc = stat_of(s, e->id_frame, 0, &st)) < 0)
                 break;
-            s->stat[st].allocs += e->value2 > 0;
-            s->stat[st].bytes += e->value2 > 0 ? e->value2 : 0;
             s->stat[st].net += e->value2;
+            if (e->value2 > 0) {
+                uint64_t d = (uint64_t)e->id_arg;
+
+                s->stat[st].allocs++;
+                s->stat[st].bytes += e->value2;
+                s->stat[st].dom[d < EVPROF_DOMAIN_COUNT
+                                ? d : EVPROF_DOMAIN_COUNT] += e->value2;
+            }
             continue;
         }
         if (!evprof__is_open(e->event) && !evprof__is_close(e->event))
@@ -308,183 +254,10 @@ static void summary_free(void *state)
     free(s);
 }
 
-/* ---- rows ------------------------------------------------------------- */
-
-static int cmp_triple(const stat_entry *a, const stat_entry *b)
-{
-    int c = strcmp(a->d.name, b->d.name);
-
-    if (c == 0)
-        c = strcmp(a->d.mod, b->d.mod);
-    if (c == 0)
-        c = (a->d.lineno > b->d.lineno) - (a->d.lineno < b->d.lineno);
-    return c;
-}
-
-static int cmp_by_triple(const void *pa, const void *pb)
-{
-    return cmp_triple(pa, pb);
-}
-
-static int sort_key; /* qsort has no context argument in C11 */
-
-static int64_t key_value(const stat_entry *e)
-{
-    switch (sort_key) {
-    case EVPROF_SORT_EXCLUSIVE: return e->excl;
-    case EVPROF_SORT_CALLS: return e->calls;
-    case EVPROF_SORT_BYTES: return e->bytes;
-    case EVPROF_SORT_NET: return e->net;
-    default: return e->incl;
-    }
-}
-
-/* summary()'s order: the key, largest first (names A to Z), then the
- * name, then the order of the join: name, module, line. */
-static int cmp_rows(const void *pa, const void *pb)
-{
-    const stat_entry *a = pa, *b = pb;
-
-    if (sort_key != EVPROF_SORT_NAME) {
-        int64_t x = key_value(a), y = key_value(b);
-
-        if (x != y)
-            return x > y ? -1 : 1;
-    }
-    return cmp_triple(a, b);
-}
-
-/* Merges the entries of one (name, module, line): returns the rows. */
-static size_t make_rows(summary *s, const evprof__sink_ctx *ctx,
-                        const evprof__names *names)
-{
-    size_t i, j, n = 0;
-
-    for (i = 0; i < s->nstat; i++) {
-        stat_entry *e = &s->stat[i];
-
-        evprof__names_desc(names, e->key, e->builtin, &e->d);
-        e->incl += e->incl_c * s->t_min;
-        e->excl += e->excl_c * s->t_min;
-    }
-    qsort(s->stat, s->nstat, sizeof(*s->stat), cmp_by_triple);
-    for (i = 0; i < s->nstat; i = j) {
-        stat_entry row = s->stat[i];
-
-        for (j = i + 1; j < s->nstat && cmp_triple(&s->stat[j], &row) == 0;
-             j++) {
-            stat_entry *e = &s->stat[j];
-
-            if (e->first_slot != SIZE_MAX
-                && (row.first_slot == SIZE_MAX || e->first_slot < row.first_slot
-                    || (e->first_slot == row.first_slot
-                        && e->first_start < row.first_start))) {
-                row.builtin = e->builtin;
-                row.first_slot = e->first_slot;
-                row.first_start = e->first_start;
-            }
-            row.calls += e->calls;
-            row.incl += e->incl;
-            row.excl += e->excl;
-            row.allocs += e->allocs;
-            row.bytes += e->bytes;
-            row.net += e->net;
-        }
-        if (row.first_slot == SIZE_MAX)
-            row.builtin = 0; /* allocations only */
-        s->stat[n++] = row;
-    }
-    sort_key = ctx->opt->sort;
-    qsort(s->stat, n, sizeof(*s->stat), cmp_rows);
-    return n;
-}
-
-/* _size(): bytes, then KiB, MiB, GiB past 10240 of a unit. */
-static void size_str(char *buf, size_t len, int64_t n)
-{
-    static const char *const unit[] = { "KiB", "MiB", "GiB" };
-    double d;
-    int u;
-
-    if (n > -10240 && n < 10240) {
-        snprintf(buf, len, "%" PRId64 " B", n);
-        return;
-    }
-    d = (double)n / 1024.0;
-    for (u = 0; u < 2 && fabs(d) >= 10240; u++)
-        d /= 1024.0;
-    snprintf(buf, len, "%.1f %s", d, unit[u]);
-}
-
-static void tsv_str(FILE *f, const char *s)
-{
-    for (; *s; s++)
-        switch (*s) {
-        case '\t': fputs("\\t", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\\': fputs("\\\\", f); break;
-        default: putc(*s, f);
-        }
-}
-
-static void write_text(FILE *f, const stat_entry *row, size_t n, long limit)
-{
-    size_t i, shown = limit > 0 && (size_t)limit < n ? (size_t)limit : n;
-    char a[32], b[32];
-
-    fprintf(f, "%8s %12s %12s %10s %11s %11s  %s\n", "calls", "incl (ms)",
-            "excl (ms)", "allocs", "allocated", "net", "function");
-    for (i = 0; i < shown; i++) {
-        const stat_entry *r = &row[i];
-        const char *mod = r->d.mod;
-
-        size_str(a, sizeof(a), r->bytes);
-        size_str(b, sizeof(b), r->net);
-        fprintf(f, "%8" PRId64 " %12.3f %12.3f %10" PRId64 " %11s %11s  ",
-                r->calls, (double)r->incl / 1e6, (double)r->excl / 1e6,
-                r->allocs, a, b);
-        evprof__print_str(f, r->d.name);
-        fputs(" (", f);
-        if (evprof__utf8_len(mod) > 40) {
-            fputs("...", f);
-            mod = evprof__utf8_tail(mod, 37);
-        }
-        if (r->d.lineno >= 0) {
-            evprof__print_str(f, mod);
-            fprintf(f, ":%" PRId64, r->d.lineno);
-        } else
-            evprof__print_str(f, mod[0] ? mod : "builtin");
-        fputs(")\n", f);
-    }
-    if (shown < n)
-        fprintf(f, "... %zu more functions\n", n - shown);
-}
-
-static void write_tsv(FILE *f, const stat_entry *row, size_t n)
-{
-    size_t i;
-
-    fputs("name\tmod\tlineno\tbuiltin\tcalls\tinclusive_ns\texclusive_ns"
-          "\tallocations\tbytes_allocated\tbytes_net\n", f);
-    for (i = 0; i < n; i++) {
-        const stat_entry *r = &row[i];
-
-        tsv_str(f, r->d.name);
-        putc('\t', f);
-        tsv_str(f, r->d.mod);
-        fprintf(f, "\t%" PRId64 "\t%d\t%" PRId64 "\t%" PRId64 "\t%" PRId64
-                "\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n", r->d.lineno,
-                r->builtin, r->calls, r->incl, r->excl, r->allocs, r->bytes,
-                r->net);
-    }
-}
-
 static int summary_end(void *state, const evprof__sink_ctx *ctx)
 {
     summary *s = state;
-    evprof__names names;
-    size_t i, j, n;
+    size_t i, j;
     int rc;
 
     /* Frames still open close at the last timestamp, innermost first. */
@@ -503,15 +276,7 @@ static int summary_end(void *state, const evprof__sink_ctx *ctx)
                 s->stat[sl->key].incl_c += p->c;
             }
         }
-    if ((rc = evprof__names_init(&names, ctx->r)) < 0)
-        return rc;
-    n = make_rows(s, ctx, &names);
-    if (s->tsv)
-        write_tsv(ctx->out, s->stat, n);
-    else
-        write_text(ctx->out, s->stat, n, ctx->opt->limit);
-    evprof__names_free(&names);
-    return 0;
+    return evprof__summary_print(s, ctx);
 }
 
 const evprof__sink_ops evprof__sink_summary = {

@@ -6,7 +6,8 @@ lib_libevprof_a_SOURCES += lib/grow-private.h lib/grow.c \
 	lib/sink-private.h lib/sink.c lib/sink_util.c \
 	lib/sink-read-private.h lib/sink_read.c \
 	lib/sink_pb.h lib/sink_pb.c lib/sink_out.h lib/sink_out.c \
-	lib/sink_summary.c lib/sink_chrome.c \
+	lib/sink-summary-private.h lib/sink_summary.c lib/sink_summary_print.c \
+	lib/sink_chrome.c \
 	lib/sink_perfetto.c
 evprofinclude_HEADERS += lib/evprof/sink.h
 

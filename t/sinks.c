@@ -28,6 +28,8 @@ static const evprof_trace_name names_a[] = {
 };
 
 #define E(t, code, key, v1, v2) { key, 0, code, t, v1, v2 }
+/* An allocation event of a domain (its id_arg). */
+#define EM(t, code, key, v1, v2, dom) { key, dom, code, t, v1, v2 }
 
 /* Thread 0: g returns (open before the start), main calls f, which
  * allocates, calls len, recurses (raising in the inner f), frees its
@@ -42,7 +44,7 @@ static const evprof_event events_a[] = {
     E(125, EVPROF_RETURN, 5, 0, 0),
     E(130, EVPROF_CALL, 2, 0, 0),
     E(135, EVPROF_CALL, 5, 0, 0),
-    E(140, EVPROF_MALLOC, 2, 0xA0, 100),
+    EM(140, EVPROF_MALLOC, 2, 0xA0, 100, EVPROF_DOMAIN_OBJ),
     E(145, EVPROF_RETURN, 5, 0, 0),
     E(150, EVPROF_C_CALL, 3, 0, 0),
     E(160, EVPROF_C_RETURN, 3, 0, 0),
@@ -51,10 +53,10 @@ static const evprof_event events_a[] = {
     E(190, EVPROF_RETURN, 2, 0, 0),
     E(200, EVPROF_FREE, 2, 0xA0, -100),
     E(210, EVPROF_FREE, 2, 0xB0, 0),
-    E(210, EVPROF_MALLOC, 2, 0xC0, 7),
+    EM(210, EVPROF_MALLOC, 2, 0xC0, 7, EVPROF_DOMAIN_NUMPY),
     E(220, EVPROF_RETURN, 2, 0, 0),
     E(230, EVPROF_CALL, 4, 0, 0),
-    E(240, EVPROF_CALLOC, 4, 0xD0, 50),
+    EM(240, EVPROF_CALLOC, 4, 0xD0, 50, 9), /* no known domain */
     E(250, EVPROF_PROFILER_SORT, 0, 0, 0),
 };
 static const uint32_t threads_a[] = { 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0,
@@ -114,15 +116,17 @@ static const char summary_a[] =
 "       1        0.000        0.000          0         0 B         0 B  main (m.py:1)\n"
 "       2        0.000        0.000          2       107 B         7 B  f (m.py:10)\n"
 "       3        0.000        0.000          0         0 B         0 B  h\"q (.../long/directory/name/of/a/module/x.py:30)\n"
-"... 2 more functions\n";
+"... 2 more functions\n"
+"allocated by domain: obj 100 B, other 50 B, numpy 7 B\n";
 
 static const char tsv_a[] =
-"name\tmod\tlineno\tbuiltin\tcalls\tinclusive_ns\texclusive_ns\tallocations\tbytes_allocated\tbytes_net\n"
-"f\tm.py\t10\t0\t2\t90\t80\t2\t107\t7\n"
-"h\"q\ta/very/long/directory/name/of/a/module/x.py\t30\t0\t3\t35\t35\t0\t0\t0\n"
-"g\tm.py\t20\t0\t2\t30\t30\t1\t50\t50\n"
-"main\tm.py\t1\t0\t1\t130\t20\t0\t0\t0\n"
-"len\tbuiltins\t-1\t1\t1\t10\t10\t0\t0\t0\n";
+"name\tmod\tlineno\tbuiltin\tcalls\tinclusive_ns\texclusive_ns\tallocations\tbytes_allocated\tbytes_net"
+"\tbytes_raw\tbytes_mem\tbytes_obj\tbytes_numpy\tbytes_native\tbytes_mmap\tbytes_other\n"
+"f\tm.py\t10\t0\t2\t90\t80\t2\t107\t7\t0\t0\t100\t7\t0\t0\t0\n"
+"h\"q\ta/very/long/directory/name/of/a/module/x.py\t30\t0\t3\t35\t35\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n"
+"g\tm.py\t20\t0\t2\t30\t30\t1\t50\t50\t0\t0\t0\t0\t0\t0\t50\n"
+"main\tm.py\t1\t0\t1\t130\t20\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n"
+"len\tbuiltins\t-1\t1\t1\t10\t10\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n";
 
 /* Thread 1 (sequence 1), thread 2 (sequence 2), the counter (3), as
  * protoc prints names; a counter value is written once the next

@@ -15,6 +15,10 @@ from .timeline import MEMORY, check_frame, slices
 SUMMARY_COLUMNS = ['name', 'mod', 'lineno', 'builtin', 'calls',
                    'inclusive_ns', 'exclusive_ns', 'allocations',
                    'bytes_allocated', 'bytes_net']
+#: the allocator domains (lib/evprof/domain.h), then bytes of none known:
+#: the library's summary gives a column ``bytes_DOMAIN`` of each
+DOMAINS = ('raw', 'mem', 'obj', 'numpy', 'native', 'mmap', 'other')
+DOMAIN_COLUMNS = ['bytes_' + d for d in DOMAINS]
 _SORT_KEYS = {'inclusive': 'inclusive_ns', 'exclusive': 'exclusive_ns',
               'calls': 'calls', 'bytes': 'bytes_allocated',
               'net': 'bytes_net', 'name': 'name'}
@@ -111,30 +115,39 @@ def _tsv_field(text):
 
 def from_tsv(path):
     """
-    The summary DataFrame (the columns of :func:`summary`) of the TSV the
-    library's ``summary-tsv`` sink wrote into *path*.
+    The summary DataFrame (the columns of :func:`summary`, then the bytes
+    allocated in each domain, :data:`DOMAIN_COLUMNS`) of the TSV the
+    library's ``summary-tsv`` sink wrote into *path*.  Its
+    ``attrs['bytes_by_domain']`` is a dict domain -> bytes allocated of
+    every row, the domains that allocated something, largest first.
     """
-    cols = {name: [] for name in SUMMARY_COLUMNS}
+    columns = SUMMARY_COLUMNS + DOMAIN_COLUMNS
+    cols = {name: [] for name in columns}
     with open(path, encoding='utf-8', errors='surrogateescape',
               newline='\n') as f:
         header = f.readline().rstrip('\n').split('\t')
-        if header != SUMMARY_COLUMNS:
+        if header != columns:
             raise ValueError("%s: not a summary table (%r)"
                              % (path, header[:3]))
         for line in f:
             fields = line.rstrip('\n').split('\t')
             cols['name'].append(_tsv_field(fields[0]))
             cols['mod'].append(_tsv_field(fields[1]))
-            for name, value in zip(SUMMARY_COLUMNS[2:], fields[2:]):
+            for name, value in zip(columns[2:], fields[2:]):
                 cols[name].append(int(value))
     out = pandas.DataFrame({
         'name': numpy.array(cols['name'], dtype=object),
         'mod': numpy.array(cols['mod'], dtype=object),
         'lineno': numpy.array(cols['lineno'], dtype=numpy.int64),
         'builtin': numpy.array(cols['builtin'], dtype=bool)})
-    for name in SUMMARY_COLUMNS[4:]:
+    for name in columns[4:]:
         out[name] = numpy.array(cols[name], dtype=numpy.int64)
-    return out[SUMMARY_COLUMNS]
+    out = out[columns]
+    totals = [(int(out[c].sum()), d) for c, d in zip(DOMAIN_COLUMNS,
+                                                     DOMAINS)]
+    out.attrs['bytes_by_domain'] = {
+        d: n for n, d in sorted(totals, key=lambda x: -x[0]) if n > 0}
+    return out
 
 
 def _size(n):
@@ -150,7 +163,9 @@ def _size(n):
 def format_summary(table, limit=30, path_width=40):
     """
     The summary DataFrame *table* (of :func:`summary`) as a text table, its
-    first *limit* rows (all when None), times in milliseconds.
+    first *limit* rows (all when None), times in milliseconds, then the
+    bytes allocated by domain when the table has them
+    (``attrs['bytes_by_domain']``, from the library's summary).
     """
     rows = table if limit is None else table.head(limit)
     head = ('%8s %12s %12s %10s %11s %11s  %s'
@@ -170,4 +185,8 @@ def format_summary(table, limit=30, path_width=40):
                         r.name, where))
     if limit is not None and len(table) > limit:
         lines.append('... %d more functions' % (len(table) - limit))
+    by_domain = table.attrs.get('bytes_by_domain')
+    if by_domain:
+        lines.append('allocated by domain: ' + ', '.join(
+            '%s %s' % (d, _size(n)) for d, n in by_domain.items()))
     return '\n'.join(lines)

@@ -102,6 +102,28 @@ class TestSummary(unittest.TestCase):
                 self.assertIn('sleepy', text)
                 self.assertIn('incl (ms)', text)
 
+    def test_bytes_by_domain(self):
+        # A list of 100000 items: its array of pointers from the mem
+        # domain (PyMem_Malloc), the list object from obj.
+        prof = evprof.EventProfiler(impl='c')
+        prof.start()
+        sleepy()
+        prof.stop()
+        table = prof.summary()
+        by_domain = table.attrs['bytes_by_domain']
+        self.assertEqual(sum(by_domain.values()),
+                         int(table['bytes_allocated'].sum()))
+        self.assertGreaterEqual(by_domain.get('mem', 0), 800000)
+        self.assertEqual(list(by_domain.values()),
+                         sorted(by_domain.values(), reverse=True))
+        self.assertTrue(all(n > 0 for n in by_domain.values()))
+        text = summ.format_summary(table)
+        self.assertRegex(text.splitlines()[-1],
+                         r'^allocated by domain: mem [0-9.]+ [KMG]iB')
+        # The summary of a DataFrame has no domains: no line.
+        self.assertNotIn('by domain', summ.format_summary(
+            summ.summary(prof.retrieve_results())))
+
     def test_sort_and_errors(self):
         df = frame([(0, 'call', 'a'), (5, 'return', 'a'), (6, 'call', 'b'),
                     (7, 'malloc', 'b', 10), (16, 'return', 'b')])
