@@ -8,7 +8,7 @@ lib_libevprof_a_SOURCES += lib/grow-private.h lib/grow.c \
 	lib/sink_pb.h lib/sink_pb.c lib/sink_out.h lib/sink_out.c \
 	lib/sink-summary-private.h lib/sink_summary.c lib/sink_summary_print.c \
 	lib/sink_chrome.c \
-	lib/sink_perfetto.c
+	lib/sink-perfetto-private.h lib/sink_perfetto.c lib/sink_perfetto_packet.c
 evprofinclude_HEADERS += lib/evprof/sink.h
 
 C_TESTS += t/sinks t/sinks-order t/sink-memory
