@@ -9,11 +9,13 @@
 #include <stddef.h>
 
 /*
- * Makes room for `need` items of `size` bytes in the array *pp of *cap
- * items: the capacity doubles (from `first`, at least 1) until it holds
- * `need`.  0, or -ENOMEM with *pp and *cap unchanged.
+ * Makes room for `need` items of `size` bytes in the array whose pointer
+ * is at pp (the address of any object pointer: it is read and written as
+ * its bytes) and whose capacity is *cap items: the capacity doubles (from
+ * `first`, at least 1) until it holds `need`.  0, or -ENOMEM with the
+ * array and *cap unchanged.
  */
-int evprof__grow(void **pp, size_t *cap, size_t need, size_t size,
+int evprof__grow(void *pp, size_t *cap, size_t need, size_t size,
                  size_t first);
 
 #endif /* EVPROF_GROW_PRIVATE_H */

@@ -6,14 +6,15 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "grow-private.h"
 
-int evprof__grow(void **pp, size_t *cap, size_t need, size_t size,
+int evprof__grow(void *pp, size_t *cap, size_t need, size_t size,
                  size_t first)
 {
     size_t n = *cap;
-    void *p;
+    void *p, *q;
 
     if (need <= n)
         return 0;
@@ -26,9 +27,10 @@ int evprof__grow(void **pp, size_t *cap, size_t need, size_t size,
     }
     if (size != 0 && n > SIZE_MAX / size)
         return -ENOMEM;
-    if ((p = realloc(*pp, n * size)) == NULL)
+    memcpy(&p, pp, sizeof(p));
+    if ((q = realloc(p, n * size)) == NULL)
         return -ENOMEM;
-    *pp = p;
+    memcpy(pp, &q, sizeof(q));
     *cap = n;
     return 0;
 }

@@ -100,7 +100,7 @@ static int64_t make_prefix(chrome *c, int64_t key, int builtin)
     size_t len = 0;
     FILE *m;
 
-    if (evprof__grow((void **)&c->prefix, &c->capprefix, c->nprefix + 1,
+    if (evprof__grow(&c->prefix, &c->capprefix, c->nprefix + 1,
                      sizeof(*c->prefix), 64) < 0)
         return -1;
     evprof__names_desc(&c->names, key, builtin, &d);
@@ -142,7 +142,7 @@ static int64_t prefix_of(chrome *c, int64_t key, int builtin)
 
 static int push(cthread *t, uint32_t prefix, int64_t start)
 {
-    if (evprof__grow((void **)&t->stack, &t->cap, t->depth + 1,
+    if (evprof__grow(&t->stack, &t->cap, t->depth + 1,
                      sizeof(*t->stack), 64) < 0)
         return -ENOMEM;
     t->stack[t->depth].prefix = prefix;

@@ -7,26 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow-private.h"
 #include "sink_pb.h"
 
 static int reserve(evprof__pb *b, size_t more)
 {
-    size_t cap;
-    uint8_t *p;
-
     if (b->oom)
         return -1;
-    if (b->n + more <= b->cap)
-        return 0;
-    cap = b->cap ? b->cap : 256;
-    while (cap < b->n + more)
-        cap *= 2;
-    if ((p = realloc(b->p, cap)) == NULL) {
+    if (evprof__grow(&b->p, &b->cap, b->n + more, 1, 256) < 0) {
         b->oom = 1;
         return -1;
     }
-    b->p = p;
-    b->cap = cap;
     return 0;
 }
 

@@ -54,7 +54,7 @@ static int64_t iid_of(perfetto *p, int64_t key, int builtin)
     if (p->nname > 0 && key == p->last_key && builtin == p->last_builtin)
         return (int64_t)p->last_iid;
     if ((i = evprof__imap_get(&p->iid[builtin], key)) < 0) {
-        if (evprof__grow((void **)&p->name, &p->capname, p->nname + 1,
+        if (evprof__grow(&p->name, &p->capname, p->nname + 1,
                          sizeof(*p->name), 64) < 0)
             return -ENOMEM;
         evprof__names_desc(&p->names, key, builtin, &p->name[p->nname].d);

@@ -46,7 +46,7 @@ static int stat_of(summary *s, int64_t key, int builtin, uint32_t *out)
         *out = s->last_stat = (uint32_t)i;
         return 0;
     }
-    if (evprof__grow((void **)&s->stat, &s->capstat, s->nstat + 1,
+    if (evprof__grow(&s->stat, &s->capstat, s->nstat + 1,
                      sizeof(*s->stat), 64) < 0)
         return -ENOMEM;
     if ((rc = evprof__imap_put(&s->idx[builtin], key,
@@ -84,7 +84,7 @@ static pending *pend_of(sthread *t, uint32_t stat)
 
     if (i >= 0)
         return &t->pend[i];
-    if (evprof__grow((void **)&t->pend, &t->cappend, t->npend + 1,
+    if (evprof__grow(&t->pend, &t->cappend, t->npend + 1,
                      sizeof(*t->pend), 16) < 0)
         return NULL;
     if (evprof__imap_put(&t->pidx, stat, (uint32_t)t->npend) < 0)
@@ -112,7 +112,7 @@ static int open_frame(summary *s, sthread *t, size_t slot,
     (void)slot;
     if ((rc = stat_of(s, e->id_frame, evprof__is_builtin(e->event), &st)) < 0)
         return rc;
-    if (evprof__grow((void **)&t->stack, &t->cap, t->depth + 1,
+    if (evprof__grow(&t->stack, &t->cap, t->depth + 1,
                      sizeof(*t->stack), 64) < 0)
         return -ENOMEM;
     if ((p = pend_of(t, st)) == NULL)

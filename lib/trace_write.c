@@ -13,51 +13,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "trace-private.h"
-
-struct evprof_trace_writer {
-    /* Around every public function: a stream's thread writes EVENTS
-     * sections while other threads write names, threads or META. */
-    pthread_mutex_t lock;
-    int attached;         /* a stream writes here: flush every section */
-    FILE *f;
-    int error;            /* the first error, sticky */
-    unsigned char *buf;   /* section payload being built */
-    size_t cap;
-    uint64_t events, sections, lost;
-};
+#include "grow-private.h"
+#include "trace-write-private.h"
 
 /* ---- plumbing -------------------------------------------------------- */
 
-static int fail(evprof_trace_writer *w, int code)
+int evprof__tw_fail(evprof_trace_writer *w, int code)
 {
     if (w->error == 0)
         w->error = code;
     return w->error;
 }
 
-static int reserve(evprof_trace_writer *w, size_t n)
+int evprof__tw_reserve(evprof_trace_writer *w, size_t n)
 {
-    unsigned char *p;
-    size_t cap;
-
-    if (n <= w->cap)
-        return 0;
-    cap = w->cap ? w->cap : 4096;
-    while (cap < n)
-        cap *= 2;
-    p = realloc(w->buf, cap);
-    if (p == NULL)
-        return fail(w, -ENOMEM);
-    w->buf = p;
-    w->cap = cap;
+    if (evprof__grow(&w->buf, &w->cap, n, 1, 4096) < 0)
+        return evprof__tw_fail(w, -ENOMEM);
     return 0;
 }
 
 static int put(evprof_trace_writer *w, const void *p, size_t n)
 {
     if (n > 0 && fwrite(p, 1, n, w->f) != n)
-        return fail(w, errno ? -errno : -EIO);
+        return evprof__tw_fail(w, errno ? -errno : -EIO);
     return 0;
 }
 
@@ -81,28 +59,17 @@ static int emit_from(evprof_trace_writer *w, uint32_t type, uint32_t flags,
     if (put(w, h, sizeof(h)) || put(w, p, len))
         return w->error;
     if (w->attached && fflush(w->f) != 0)
-        return fail(w, errno ? -errno : -EIO);
+        return evprof__tw_fail(w, errno ? -errno : -EIO);
     if (type != SEC_END)
         w->sections++;
     return 0;
 }
 
-static int emit(evprof_trace_writer *w, uint32_t type, uint32_t flags,
-                size_t len)
+int evprof__tw_emit(evprof_trace_writer *w, uint32_t type, uint32_t flags,
+                    size_t len)
 {
     return emit_from(w, type, flags, w->buf, len);
 }
-
-#define LOCKED(w, call)                         \
-    do {                                        \
-        int rc_;                                \
-        if ((w) == NULL)                        \
-            return -EINVAL;                     \
-        pthread_mutex_lock(&(w)->lock);         \
-        rc_ = (call);                           \
-        pthread_mutex_unlock(&(w)->lock);       \
-        return rc_;                             \
-    } while (0)
 
 /* ---- for lib/stream.c (trace-private.h) ------------------------------ */
 
@@ -152,7 +119,7 @@ static int attach(evprof_trace_writer *w, int on)
         return w->error;
     errno = 0;
     if (fflush(w->f) != 0)
-        return fail(w, errno ? -errno : -EIO);
+        return evprof__tw_fail(w, errno ? -errno : -EIO);
     w->attached = 1;
     return 0;
 }
@@ -173,11 +140,6 @@ void evprof__trace_writer_lock(evprof_trace_writer *w, int lock)
         pthread_mutex_lock(&w->lock);
     else
         pthread_mutex_unlock(&w->lock);
-}
-
-static size_t slen(const char *s)
-{
-    return s != NULL ? strlen(s) : 0;
 }
 
 /* ---- API ------------------------------------------------------------- */
@@ -240,56 +202,6 @@ int evprof_trace_writer_open(const char *path, evprof_trace_writer **out)
     return 0;
 }
 
-static int write_meta(evprof_trace_writer *w, const char *key,
-                      const char *value)
-{
-    size_t kl, vl;
-
-    if (w == NULL)
-        return -EINVAL;
-    if (key == NULL || value == NULL)
-        return fail(w, -EINVAL);
-    kl = strlen(key);
-    vl = strlen(value);
-    if (kl > UINT32_MAX || vl > UINT32_MAX || kl + vl > TRACE_MAX_SECTION / 2)
-        return fail(w, -EINVAL);
-    if (reserve(w, 16 + kl + vl))
-        return w->error;
-    put_u32(w->buf, 1);
-    put_u32(w->buf + 4, 0);
-    put_u32(w->buf + 8, (uint32_t)kl);
-    put_u32(w->buf + 12, (uint32_t)vl);
-    memcpy(w->buf + 16, key, kl);
-    memcpy(w->buf + 16 + kl, value, vl);
-    return emit(w, SEC_META, 0, 16 + kl + vl);
-}
-
-static int write_threads(evprof_trace_writer *w,
-                         const evprof_thread_info *info,
-                         const int64_t *pid, size_t n)
-{
-    size_t i;
-    unsigned char *p;
-    int64_t self = (int64_t)getpid();
-
-    if (w == NULL)
-        return -EINVAL;
-    if ((info == NULL && n > 0) || n > (TRACE_MAX_SECTION - 8) / THREAD_RECORD)
-        return fail(w, -EINVAL);
-    if (reserve(w, 8 + n * THREAD_RECORD))
-        return w->error;
-    put_u32(w->buf, (uint32_t)n);
-    put_u32(w->buf + 4, 0);
-    for (i = 0, p = w->buf + 8; i < n; i++, p += THREAD_RECORD) {
-        put_u32(p, (uint32_t)i);
-        put_u32(p + 4, 0);
-        put_u64(p + 8, info[i].ident);
-        put_u64(p + 16, (uint64_t)info[i].native_id);
-        put_u64(p + 24, (uint64_t)(pid != NULL ? pid[i] : self));
-    }
-    return emit(w, SEC_THREADS, 0, 8 + n * THREAD_RECORD);
-}
-
 /* Events as EVENTS_PACKED sections (lib/trace_encode.c): records
  * (`rec` NULL) or 48-byte little-endian ones of one thread. */
 static int write_packed(evprof_trace_writer *w, const evprof_event *ev,
@@ -298,10 +210,10 @@ static int write_packed(evprof_trace_writer *w, const evprof_event *ev,
 {
     size_t len;
 
-    if (reserve(w, TRACE_PACKED_BOUND(n)))
+    if (evprof__tw_reserve(w, TRACE_PACKED_BOUND(n)))
         return w->error;
     len = evprof__trace_pack(w->buf, ev, thread, rec, one_thread, n);
-    if (emit(w, SEC_EVENTS_PACKED, SEC_FLAG_REQUIRED, len))
+    if (evprof__tw_emit(w, SEC_EVENTS_PACKED, SEC_FLAG_REQUIRED, len))
         return w->error;
     w->events += n;
     return 0;
@@ -315,7 +227,7 @@ static int write_events(evprof_trace_writer *w, const evprof_event *ev,
     if (w == NULL)
         return -EINVAL;
     if (ev == NULL && n > 0)
-        return fail(w, -EINVAL);
+        return evprof__tw_fail(w, -EINVAL);
     if (w->error)
         return w->error;
     while (n > 0) {
@@ -330,77 +242,6 @@ static int write_events(evprof_trace_writer *w, const evprof_event *ev,
     return 0;
 }
 
-static int write_names(evprof_trace_writer *w,
-                       const evprof_trace_name *names, size_t n)
-{
-    size_t i, len = 8, nl, ml, fl;
-    unsigned char *p;
-
-    if (w == NULL)
-        return -EINVAL;
-    if (names == NULL && n > 0)
-        return fail(w, -EINVAL);
-    for (i = 0; i < n; i++) {
-        nl = slen(names[i].name);
-        ml = slen(names[i].module);
-        fl = slen(names[i].file);
-        len += NAME_RECORD + nl + ml + fl;
-        if (nl > UINT32_MAX || ml > UINT32_MAX || fl > UINT32_MAX
-            || len > TRACE_MAX_SECTION)
-            return fail(w, -EINVAL);
-    }
-    if (reserve(w, len))
-        return w->error;
-    put_u32(w->buf, (uint32_t)n);
-    put_u32(w->buf + 4, 0);
-    for (i = 0, p = w->buf + 8; i < n; i++) {
-        nl = slen(names[i].name);
-        ml = slen(names[i].module);
-        fl = slen(names[i].file);
-        put_u64(p, (uint64_t)names[i].key);
-        put_u32(p + 8, (uint32_t)names[i].kind);
-        put_u32(p + 12, (uint32_t)names[i].first_line);
-        put_u32(p + 16, (uint32_t)nl);
-        put_u32(p + 20, (uint32_t)ml);
-        put_u32(p + 24, (uint32_t)fl);
-        put_u32(p + 28, 0);
-        p += NAME_RECORD;
-        if (nl)
-            memcpy(p, names[i].name, nl);
-        p += nl;
-        if (ml)
-            memcpy(p, names[i].module, ml);
-        p += ml;
-        if (fl)
-            memcpy(p, names[i].file, fl);
-        p += fl;
-    }
-    return emit(w, SEC_NAMES, 0, len);
-}
-
-static int write_lines(evprof_trace_writer *w,
-                       const evprof_trace_line *lines, size_t n)
-{
-    size_t i;
-    unsigned char *p;
-
-    if (w == NULL)
-        return -EINVAL;
-    if ((lines == NULL && n > 0) || n > (TRACE_MAX_SECTION - 8) / LINE_RECORD)
-        return fail(w, -EINVAL);
-    if (reserve(w, 8 + n * LINE_RECORD))
-        return w->error;
-    put_u32(w->buf, (uint32_t)n);
-    put_u32(w->buf + 4, 0);
-    for (i = 0, p = w->buf + 8; i < n; i++, p += LINE_RECORD) {
-        put_u64(p, (uint64_t)lines[i].key);
-        put_u64(p + 8, (uint64_t)lines[i].offset);
-        put_u32(p + 16, (uint32_t)lines[i].line);
-        put_u32(p + 20, 0);
-    }
-    return emit(w, SEC_LINES, 0, 8 + n * LINE_RECORD);
-}
-
 static int add_lost(evprof_trace_writer *w, uint64_t lost)
 {
     if (w == NULL)
@@ -411,41 +252,10 @@ static int add_lost(evprof_trace_writer *w, uint64_t lost)
 
 /* ---- API: the functions above, under the writer's lock ------------- */
 
-int evprof_trace_write_meta(evprof_trace_writer *w, const char *key,
-                            const char *value)
-{
-    LOCKED(w, write_meta(w, key, value));
-}
-
-int evprof_trace_write_threads_pid(evprof_trace_writer *w,
-                                   const evprof_thread_info *info,
-                                   const int64_t *pid, size_t n)
-{
-    LOCKED(w, write_threads(w, info, pid, n));
-}
-
-int evprof_trace_write_threads(evprof_trace_writer *w,
-                               const evprof_thread_info *info, size_t n)
-{
-    return evprof_trace_write_threads_pid(w, info, NULL, n);
-}
-
 int evprof_trace_write_events(evprof_trace_writer *w, const evprof_event *ev,
                               const uint32_t *thread, size_t n)
 {
     LOCKED(w, write_events(w, ev, thread, n));
-}
-
-int evprof_trace_write_names(evprof_trace_writer *w,
-                             const evprof_trace_name *names, size_t n)
-{
-    LOCKED(w, write_names(w, names, n));
-}
-
-int evprof_trace_write_lines(evprof_trace_writer *w,
-                             const evprof_trace_line *lines, size_t n)
-{
-    LOCKED(w, write_lines(w, lines, n));
 }
 
 int evprof_trace_writer_add_lost(evprof_trace_writer *w, uint64_t lost)
@@ -466,7 +276,7 @@ int64_t evprof_trace_write_buffer(evprof_trace_writer *w, evprof_buffer *b)
     if (w == NULL)
         return -EINVAL;
     if (b == NULL)
-        LOCKED(w, fail(w, -EINVAL));
+        LOCKED(w, evprof__tw_fail(w, -EINVAL));
     if ((rc = evprof__trace_writer_error(w)) != 0)
         return rc;
     ev = malloc(CHUNK * sizeof(*ev));
@@ -474,7 +284,7 @@ int64_t evprof_trace_write_buffer(evprof_trace_writer *w, evprof_buffer *b)
     if (ev == NULL || thr == NULL) {
         free(ev);
         free(thr);
-        LOCKED(w, fail(w, -ENOMEM));
+        LOCKED(w, evprof__tw_fail(w, -ENOMEM));
     }
     while ((n = evprof_buffer_dump_ex(b, ev, thr, CHUNK)) > 0) {
         if ((rc = evprof_trace_write_events(w, ev, thr, n)) != 0)
@@ -489,7 +299,7 @@ int64_t evprof_trace_write_buffer(evprof_trace_writer *w, evprof_buffer *b)
     if (nt > 0) {
         info = calloc(nt, sizeof(*info));
         if (info == NULL)
-            LOCKED(w, fail(w, -ENOMEM));
+            LOCKED(w, evprof__tw_fail(w, -ENOMEM));
         for (i = 0; i < nt; i++)
             if (evprof_buffer_thread(b, i, &info[i]) != 0)
                 break;
@@ -513,17 +323,17 @@ int evprof_trace_writer_close(evprof_trace_writer *w)
     pthread_mutex_unlock(&w->lock);
     if (code)
         return -EBUSY;
-    if (reserve(w, 24) == 0) {
+    if (evprof__tw_reserve(w, 24) == 0) {
         put_u64(w->buf, w->events);
         put_u64(w->buf + 8, w->sections);
         put_u64(w->buf + 16, w->lost);
-        emit(w, SEC_END, SEC_FLAG_REQUIRED, 24);
+        evprof__tw_emit(w, SEC_END, SEC_FLAG_REQUIRED, 24);
     }
     errno = 0;
     if (fflush(w->f) != 0)
-        fail(w, errno ? -errno : -EIO);
+        evprof__tw_fail(w, errno ? -errno : -EIO);
     if (fclose(w->f) != 0)
-        fail(w, errno ? -errno : -EIO);
+        evprof__tw_fail(w, errno ? -errno : -EIO);
     code = w->error;
     pthread_mutex_destroy(&w->lock);
     free(w->buf);
