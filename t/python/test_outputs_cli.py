@@ -58,8 +58,9 @@ class TestCLI(unittest.TestCase):
         head = [i for i, line in enumerate(lines) if 'incl (ms)' in line]
         self.assertEqual(len(head), 1, out)
         rows = lines[head[0] + 1:]
-        self.assertEqual(len(rows), 4, out)
+        self.assertEqual(len(rows), 5, out)
         self.assertRegex(rows[3], r'^\.\.\. \d+ more functions$')
+        self.assertRegex(rows[4], r'^allocated by domain: obj [0-9.]+ ')
         self.assertUsageError(['run', '--limit', '-1', EXAMPLE], '--limit')
 
     def test_run_prints_summary(self):
@@ -208,7 +209,8 @@ class TestCLI(unittest.TestCase):
         # The script's imports are profiled too (evprof imported none of
         # them before): fib is among the most called, not always first.
         self.assertTrue(any('fib (' in line for line in lines[2:12]), out)
-        self.assertIn('more functions', lines[-1])
+        self.assertIn('more functions', lines[-2])
+        self.assertTrue(lines[-1].startswith('allocated by domain: '), out)
         rc, _, err = self.evprof('convert', 't.evt', '--format', 'chrome')
         self.assertEqual(rc, 0, err)
         with open(self.path('t.json')) as f:
