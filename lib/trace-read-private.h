@@ -101,6 +101,19 @@ void evprof__freed_clear(struct evprof__freed *t);
  * a section other than events (or of a cut file). */
 int evprof__trace_reader_skim(evprof_trace_reader *r);
 
+/* Reads the next section (trace_read.c): parses a table, sets up the
+ * events of an events section; 0 or the error. */
+int evprof__trace_next_section(evprof_trace_reader *r);
+/* The events sections (trace_read_events.c): sets up the EVENTS or
+ * EVENTS_PACKED section in r->buf[0..len) found at `at`; decodes the
+ * pending EVENTS_PACKED section into the reader's array.  0 or the
+ * error. */
+int evprof__trace_parse_events(evprof_trace_reader *r, uint64_t at,
+                               size_t len);
+int evprof__trace_parse_packed(evprof_trace_reader *r, uint64_t at,
+                               size_t len);
+int evprof__trace_unpack_saved(evprof_trace_reader *r);
+
 /* Frees what the table sections left. */
 void evprof__trace_tables_free(evprof_trace_reader *r);
 

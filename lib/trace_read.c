@@ -2,7 +2,8 @@
  * trace_read.c: reading a trace file (doc/trace-format.md) section by
  * section, trusting nothing: every length is checked against its section,
  * every section against its CRC-32, and the END section against what was
- * read.  Events are streamed; only the tables are kept.
+ * read.  Events are streamed (trace_read_events.c); only the tables are
+ * kept (trace_tables.c).
  */
 #include <config.h>
 
@@ -143,94 +144,6 @@ const char *evprof_trace_reader_error(const evprof_trace_reader *r)
 
 /* ---- sections -------------------------------------------------------- */
 
-static int parse_events(evprof_trace_reader *r, uint64_t at, size_t len)
-{
-    uint64_t count;
-    uint32_t flags;
-
-    if (len < 8)
-        return evprof__trace_fail(r, -EBADMSG, "EVENTS section at offset %" PRIu64
-                    " too short", at);
-    count = get_u32(r->buf);
-    flags = get_u32(r->buf + 4);
-    if (flags & ~EVENTS_FLAG_THREAD)
-        return evprof__trace_fail(r, -EPROTO, "EVENTS section at offset %" PRIu64
-                    ": unknown flags 0x%" PRIx32, at, flags);
-    if (len - 8 != count * (TRACE_EVENT_SIZE
-                            + (flags & EVENTS_FLAG_THREAD ? 4 : 0)))
-        return evprof__trace_fail(r, -EBADMSG, "EVENTS section at offset %" PRIu64
-                    ": length does not match its %" PRIu64 " events",
-                    at, count);
-    r->ev = r->buf + 8;
-    r->thr = flags & EVENTS_FLAG_THREAD
-        ? r->ev + count * TRACE_EVENT_SIZE : NULL;
-    r->ev_left = count;
-    return 0;
-}
-
-/* Decodes the EVENTS_PACKED section in buf into out and thread (room for
- * all its events); 0 or the error. */
-static int unpack(evprof_trace_reader *r, evprof_event *out, uint32_t *thread)
-{
-    char msg[160];
-    uint64_t max_thread;
-
-    r->pending = 0;
-    if (evprof__trace_unpack(r->buf, r->pending_len, out, thread,
-                             &max_thread, msg, sizeof(msg)) != 0)
-        return evprof__trace_fail(r, -EBADMSG, "corrupted EVENTS_PACKED "
-                    "section at offset %" PRIu64 ": %s", r->pending_at, msg);
-    if (max_thread > r->max_thread)
-        r->max_thread = max_thread;
-    return 0;
-}
-
-/* Decodes the pending section into dec. */
-static int unpack_saved(evprof_trace_reader *r)
-{
-    if (r->dec == NULL) {
-        r->dec = malloc(TRACE_PACKED_MAX_EVENTS * sizeof(*r->dec));
-        r->dec_thr = malloc(TRACE_PACKED_MAX_EVENTS * sizeof(*r->dec_thr));
-        if (r->dec == NULL || r->dec_thr == NULL)
-            return evprof__trace_fail(r, -ENOMEM, "out of memory");
-    }
-    if (unpack(r, r->dec, r->dec_thr))
-        return r->error;
-    r->decoded = 1;
-    r->dec_pos = 0;
-    return 0;
-}
-
-static int parse_packed(evprof_trace_reader *r, uint64_t at, size_t len)
-{
-    uint64_t count;
-    uint32_t flags;
-
-    if (len < 8)
-        return evprof__trace_fail(r, -EBADMSG, "EVENTS_PACKED section at "
-                    "offset %" PRIu64 " too short", at);
-    count = get_u32(r->buf);
-    flags = get_u32(r->buf + 4);
-    if (flags & ~PACKED_FLAG_THREAD)
-        return evprof__trace_fail(r, -EPROTO, "EVENTS_PACKED section at "
-                    "offset %" PRIu64 ": unknown flags 0x%" PRIx32, at, flags);
-    /* Each event takes two bytes at least. */
-    if (count > TRACE_PACKED_MAX_EVENTS || count > (len - 8) / 2)
-        return evprof__trace_fail(r, -EBADMSG, "EVENTS_PACKED section at "
-                    "offset %" PRIu64 ": %" PRIu64 " events cannot be in "
-                    "its %zu bytes", at, count, len);
-    r->pending = 1;
-    r->pending_at = at;
-    r->pending_len = len;
-    r->decoded = 0;
-    r->ev = r->thr = NULL;
-    r->ev_left = count;
-    /* No event to read: checked now, as every section is. */
-    if (count == 0)
-        return unpack_saved(r);
-    return 0;
-}
-
 static int parse_end(evprof_trace_reader *r, uint64_t at, size_t len)
 {
     if (len != 24)
@@ -308,7 +221,7 @@ static int skim_events(evprof_trace_reader *r, uint64_t at, uint32_t type,
 }
 
 /* Reads the next section; parses tables, sets up EVENTS. */
-static int next_section(evprof_trace_reader *r)
+int evprof__trace_next_section(evprof_trace_reader *r)
 {
     unsigned char h[TRACE_SECTION_HEADER];
     uint64_t at = r->offset, len;
@@ -359,10 +272,11 @@ static int next_section(evprof_trace_reader *r)
     switch (type) {
     case SEC_META: return evprof__trace_parse_meta(r, at, (size_t)len);
     case SEC_THREADS: return evprof__trace_parse_threads(r, at, (size_t)len);
-    case SEC_EVENTS: return parse_events(r, at, (size_t)len);
+    case SEC_EVENTS: return evprof__trace_parse_events(r, at, (size_t)len);
     case SEC_NAMES: return evprof__trace_parse_names(r, at, (size_t)len);
     case SEC_LINES: return evprof__trace_parse_lines(r, at, (size_t)len);
-    case SEC_EVENTS_PACKED: return parse_packed(r, at, (size_t)len);
+    case SEC_EVENTS_PACKED:
+        return evprof__trace_parse_packed(r, at, (size_t)len);
     case SEC_END: return parse_end(r, at, (size_t)len);
     default:
         if (flags & SEC_FLAG_REQUIRED)
@@ -372,112 +286,13 @@ static int next_section(evprof_trace_reader *r)
     }
 }
 
-/* The next events of a decoded EVENTS_PACKED section. */
-static size_t copy_decoded(evprof_trace_reader *r, evprof_event *out,
-                           uint32_t *thread, size_t max)
-{
-    size_t k = r->ev_left < max ? (size_t)r->ev_left : max;
-
-    memcpy(out, r->dec + r->dec_pos, k * sizeof(*out));
-    if (thread != NULL)
-        memcpy(thread, r->dec_thr + r->dec_pos, k * sizeof(*thread));
-    r->dec_pos += k;
-    r->ev_left -= k;
-    r->events += k;
-    return k;
-}
-
-static int64_t read_some(evprof_trace_reader *r, evprof_event *out,
-                         uint32_t *thread, size_t max)
-{
-    size_t n = 0;
-
-    while (n < max && !r->done) {
-        if (r->ev_left == 0) {
-            /* The events already in `out` are good: they go out now, the
-             * error with the next call. */
-            if (next_section(r))
-                return n > 0 ? (int64_t)n : r->error;
-            continue;
-        }
-        if (r->pending && max - n >= r->ev_left) {
-            /* Straight into the caller's array: what is there past the
-             * count returned means nothing, should the section lie. */
-            if (unpack(r, out + n, thread != NULL ? thread + n : NULL))
-                return n > 0 ? (int64_t)n : r->error;
-            n += (size_t)r->ev_left;
-            r->events += r->ev_left;
-            r->ev_left = 0;
-            continue;
-        }
-        if (r->pending && unpack_saved(r))
-            return n > 0 ? (int64_t)n : r->error;
-        if (r->decoded) {
-            n += copy_decoded(r, out + n, thread != NULL ? thread + n : NULL,
-                              max - n);
-            continue;
-        }
-        out[n].id_frame = (int64_t)get_u64(r->ev);
-        out[n].id_arg = (int64_t)get_u64(r->ev + 8);
-        out[n].event = (int64_t)get_u64(r->ev + 16);
-        out[n].time = (int64_t)get_u64(r->ev + 24);
-        out[n].value1 = (int64_t)get_u64(r->ev + 32);
-        out[n].value2 = (int64_t)get_u64(r->ev + 40);
-        r->ev += TRACE_EVENT_SIZE;
-        if (r->thr != NULL) {
-            uint32_t t = get_u32(r->thr);
-
-            r->thr += 4;
-            if ((uint64_t)t + 1 > r->max_thread)
-                r->max_thread = (uint64_t)t + 1;
-            if (thread != NULL)
-                thread[n] = t;
-        } else if (thread != NULL) {
-            thread[n] = UINT32_MAX;
-        }
-        r->ev_left--;
-        r->events++;
-        n++;
-    }
-    return (int64_t)n;
-}
-
-int64_t evprof_trace_read_events(evprof_trace_reader *r, evprof_event *out,
-                                 uint32_t *thread, size_t max)
-{
-    int64_t n;
-
-    if (r == NULL || (out == NULL && max > 0))
-        return -EINVAL;
-    if (r->error)
-        return r->error;
-    n = read_some(r, out, thread, max);
-    if (n > 0 && (r->flags & EVPROF_READ_FREED_SIZES)
-        && evprof__freed_apply(&r->freed, out, (size_t)n) != 0) {
-        /* The events are given out as read; the error comes next. */
-        evprof__trace_fail(r, -ENOMEM, "out of memory (the table of the "
-                           "blocks live)");
-    }
-    return n;
-}
-
-int evprof_trace_reader_set_flags(evprof_trace_reader *r, unsigned flags)
-{
-    if (r == NULL || (flags & ~(unsigned)EVPROF_READ_FREED_SIZES))
-        return -EINVAL;
-    if (!(flags & EVPROF_READ_FREED_SIZES))
-        evprof__freed_clear(&r->freed);
-    r->flags = flags;
-    return 0;
-}
-
 int evprof_trace_reader_finish(evprof_trace_reader *r)
 {
     if (r == NULL)
         return -EINVAL;
     while (!r->done && !r->error) {
         /* A packed section is checked whole even when skipped. */
-        if (r->pending && unpack_saved(r))
+        if (r->pending && evprof__trace_unpack_saved(r))
             break;
         r->events += r->ev_left;
         /* The thread indices of skipped events still count. */
@@ -487,7 +302,7 @@ int evprof_trace_reader_finish(evprof_trace_reader *r)
                     r->max_thread = (uint64_t)get_u32(r->thr) + 1;
         }
         r->ev_left = 0;
-        next_section(r);
+        evprof__trace_next_section(r);
     }
     return r->error;
 }
