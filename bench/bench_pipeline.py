@@ -197,6 +197,19 @@ def pipeline(tmp, n):
             '>= 20M ev/s, <= 100 MiB: %s' % (
                 'met' if rate >= 20e6 and rss[key] <= 100 * MIB
                 else 'NOT met'))
+    # The floor of a convert: writing a file of its output's size, in
+    # the same run (the disk, not the sink, bounds a large JSON).
+    for key, out in (('convert chrome', 't.json'),
+                     ('convert perfetto', 't.pftrace')):
+        path = os.path.join(tmp, out)
+        mib = max(1, os.path.getsize(path) // MIB)
+        floor, _ = medians({'dd': ['dd', 'if=/dev/zero',
+                                   'of=' + path + '.dd', 'bs=1M',
+                                   'count=%d' % mib]}, repeat)
+        os.unlink(path + '.dd')
+        row('  (writing %d MiB, %s\'s output)' % (mib, key),
+            '%.2f s' % floor['dd'],
+            '%s: %.1fx of it' % (key, wall[key] / floor['dd']), '')
     for name, path, target in (
             ('evprof file', evt, 24),
             ('Perfetto file', os.path.join(tmp, 't.pftrace'), 16),
