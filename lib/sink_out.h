@@ -120,44 +120,46 @@ static inline char *evprof__put_us(char *p, int64_t ns)
 }
 
 /* The same for timestamps, which share their leading digits: the
- * seconds part is formatted once for as long as it stays the same. */
+ * milliseconds are formatted once for as long as they stay the same,
+ * the rest (three digits of us, three of ns) from a table of pairs. */
 typedef struct evprof__us_cache {
-    uint64_t sec;       /* of the digits in s */
+    uint64_t ms;        /* of the digits in s */
     char s[24];
     size_t n;           /* 0: nothing cached */
 } evprof__us_cache;
 
-static inline char *evprof__put_2(char *p, unsigned v)
+/* Three digits of v < 1000. */
+static inline char *evprof__put_3(char *p, unsigned v)
 {
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
-    return p + 2;
+    static const char d2[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233"
+        "34353637383940414243444546474849505152535455565758596061626364656667"
+        "6869707172737475767778798081828384858687888990919293949596979899";
+    unsigned lo = v % 100;
+
+    p[0] = (char)('0' + v / 100);
+    p[1] = d2[2 * lo];
+    p[2] = d2[2 * lo + 1];
+    return p + 3;
 }
 
 static inline char *evprof__put_ts(char *p, int64_t ns, evprof__us_cache *c)
 {
-    uint64_t us, sec;
-    unsigned lo, f;
+    uint64_t ms;
+    unsigned rest;
 
-    if (ns < 1000000000)
+    if (ns < 1000000)
         return evprof__put_us(p, ns);
-    us = (uint64_t)ns / 1000;
-    f = (unsigned)((uint64_t)ns % 1000);
-    sec = us / 1000000;
-    lo = (unsigned)(us % 1000000);
-    if (c->n == 0 || c->sec != sec) {
-        c->n = (size_t)(evprof__put_u64(c->s, sec) - c->s);
-        c->sec = sec;
+    ms = (uint64_t)ns / 1000000;
+    rest = (unsigned)((uint64_t)ns % 1000000);
+    if (c->n == 0 || c->ms != ms) {
+        c->n = (size_t)(evprof__put_u64(c->s, ms) - c->s);
+        c->ms = ms;
     }
     memcpy(p, c->s, sizeof(c->s)); /* a fixed size: no call */
-    p += c->n;
-    p = evprof__put_2(p, lo / 10000);
-    p = evprof__put_2(p, lo / 100 % 100);
-    p = evprof__put_2(p, lo % 100);
-    p[0] = '.';
-    p[1] = (char)('0' + f / 100);
-    p = evprof__put_2(p + 2, f % 100);
-    return p;
+    p = evprof__put_3(p + c->n, rest / 1000);
+    *p++ = '.';
+    return evprof__put_3(p, rest % 1000);
 }
 
 #endif /* EVPROF_SINK_OUT_H */
