@@ -81,4 +81,30 @@ extern int _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func,
                               PyObject *arg);
 #endif
 
+/*
+ * A lock for the few writers that other threads' hooks race with: the
+ * registry's inserts, the allocator hooks' install and removal.  PyMutex
+ * from 3.13 (a free-threaded build has no GIL to lean on); while it waits
+ * it lets go of the thread state, so a holder that needs the GIL or a stop
+ * of the world never deadlocks with it.  Before 3.13 the GIL serialises
+ * these writers: nothing to take.
+ */
+#if PY_VERSION_HEX >= 0x030D0000
+typedef PyMutex evp_lock;
+# define EVP_LOCK_INIT {0}
+# define evp_lock_take(l) PyMutex_Lock(l)
+# define evp_lock_give(l) PyMutex_Unlock(l)
+#else
+typedef struct { char unused; } evp_lock;
+# define EVP_LOCK_INIT {0}
+# define evp_lock_take(l) ((void)(l))
+# define evp_lock_give(l) ((void)(l))
+#endif
+
+/* Fields written by start and stop and read by hooks on other threads:
+ * whole-word atomic loads and stores (no ordering is needed beyond it:
+ * the buffer and the registry publish their own data). */
+#define EVP_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define EVP_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
 #endif
