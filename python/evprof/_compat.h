@@ -75,6 +75,18 @@ static inline PyInterpreterState *tstate_interp(PyThreadState *ts)
 #endif
 }
 
+/* The unique id of a thread state in its interpreter: a thread that
+ * ended and a new one may share the address of their states and their
+ * pthread id, never this. */
+static inline uint64_t tstate_id(PyThreadState *ts)
+{
+#if PY_VERSION_HEX < 0x03090000
+    return ts->id;
+#else
+    return PyThreadState_GetID(ts);
+#endif
+}
+
 #if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030F0000
 /* Exported by 3.13 and 3.14, but declared in an internal header only. */
 extern int _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func,

@@ -43,7 +43,7 @@ typedef struct {
     Py_tracefunc saved_func;
     PyObject *saved_obj;
     PyThreadState *saved_tstate;
-    unsigned long saved_thread_id;
+    uint64_t saved_thread_id; /* tstate_id() of saved_tstate */
     int all_threads;      /* impl 'c' installed in every thread */
     /* what sys.setprofile was given (impl 'python' and 'pybind11'), NULL
      * for the C profile function */

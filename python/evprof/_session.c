@@ -280,7 +280,7 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
         PyObject *obj = NULL;
 
         if (self->saved && self->saved_tstate == me
-            && self->saved_thread_id == me->thread_id) {
+            && self->saved_thread_id == tstate_id(me)) {
             func = self->saved_func;
             obj = self->saved_obj;
         }

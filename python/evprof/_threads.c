@@ -177,7 +177,7 @@ static PyThreadState *saved_thread(const Profiler *self)
     WALK_LOCK();
     for (t = PyInterpreterState_ThreadHead(tstate_interp(me)); t != NULL;
          t = PyThreadState_Next(t))
-        if (t == self->saved_tstate && t->thread_id == self->saved_thread_id)
+        if (t == self->saved_tstate && tstate_id(t) == self->saved_thread_id)
             break;
     WALK_UNLOCK();
     return t;
@@ -346,7 +346,7 @@ void evp_save_current(Profiler *self, struct drops *d)
     evp_forget_saved(self, d);
     self->saved = 1;
     self->saved_tstate = ts;
-    self->saved_thread_id = ts->thread_id;
+    self->saved_thread_id = tstate_id(ts);
     self->saved_func = ts->c_profilefunc;
     self->saved_obj = ts->c_profileobj;
     Py_XINCREF(self->saved_obj);
