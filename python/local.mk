@@ -46,7 +46,8 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	python/evprof-cli.in \
 	t/python/stress.py \
 	t/python/core_smoke.py t/python/core_monitoring.py \
-	t/python/recording_path.py t/python-versions.sh \
+	t/python/recording_path.py t/python/freethreaded.py \
+	t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
 	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md
 
@@ -62,7 +63,9 @@ bench: bench-python
 # The C core built by hand against other interpreters (no numpy needed),
 # with the package beside it in python-versions/X.Y/evprof; then the core
 # alone (core_smoke.py) and the whole recording path without numpy or
-# pandas (recording_path.py: the API, run -o, report, convert):
+# pandas (recording_path.py: the API, run -o, report, convert), and on a
+# free-threaded build the GIL left off and threads at once
+# (freethreaded.py, which skips elsewhere):
 #   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
 # t/python-versions.sh runs it in `make check` on pyenv's interpreters;
 # a core already built from the same sources is not built again.
@@ -112,7 +115,8 @@ check-python-versions: lib/libevprof.a
 	  for f in $(EVPROF_PY_SOURCES); do cp $(top_srcdir)/$$f $$dir/evprof/ || exit 1; done && \
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir/evprof && \
 	  $$py $(top_srcdir)/t/python/core_monitoring.py $$dir/evprof && \
-	  $$py $(top_srcdir)/t/python/recording_path.py $$dir || exit 1; \
+	  $$py $(top_srcdir)/t/python/recording_path.py $$dir && \
+	  $$py $(top_srcdir)/t/python/freethreaded.py $$dir || exit 1; \
 	done
 
 # The Python tests against an extension built, with the library's sources,
