@@ -49,7 +49,8 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/recording_path.py t/python/freethreaded.py \
 	t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
-	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md
+	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md \
+	bench/bench_ft.py
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -58,7 +59,8 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
 bench: bench-python
-.PHONY: bench-python bench-pipeline bench-native check-python-versions
+.PHONY: bench-python bench-pipeline bench-native check-python-versions \
+	bench-ft
 
 # The C core built by hand against other interpreters (no numpy needed),
 # with the package beside it in python-versions/X.Y/evprof; then the core
@@ -227,6 +229,23 @@ TESTS += $(PY_TESTS) t/python-versions.sh
 bench-python: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_python.py
+	@$(MAKE) $(AM_MAKEFLAGS) bench-ft
+
+# Scaling with threads on each free-threaded CPython under
+# $(EVPROF_PY_ROOT) (bench/bench_ft.py), its core built and checked by
+# check-python-versions first; said skipped when there is none.
+bench-ft: lib/libevprof.a
+	@found=; \
+	for py in `$(PYTHONS_FOUND)`; do \
+	  $$py -c 'import sys, sysconfig; sys.exit(not sysconfig.get_config_var("Py_GIL_DISABLED"))' \
+	    2>/dev/null || continue; \
+	  found=yes; \
+	  $(MAKE) $(AM_MAKEFLAGS) -s check-python-versions PYTHONS=$$py >/dev/null \
+	    || exit 1; \
+	  dir=python-versions/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (sys.abiflags,)))'`; \
+	  $$py $(top_srcdir)/bench/bench_ft.py $$dir || exit 1; \
+	done; \
+	test -n "$$found" || echo "bench-ft: skipped, no free-threaded CPython under $(EVPROF_PY_ROOT) (bench/build-cpython.sh 3.14.4 t)"
 
 # The whole pipeline a user waits for (run -o, report, convert, sizes,
 # a short block, memory held) beside cProfile and cat: several minutes.
@@ -239,7 +258,7 @@ bench-native: python/evprof/_core.la lib/libevprof-malloc.la \
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_native.py
 else
-bench-python bench-pipeline bench-native:
+bench-python bench-pipeline bench-native bench-ft:
 	@echo "$@: the Python package is disabled"
 endif
 
