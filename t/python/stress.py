@@ -211,6 +211,7 @@ SCENARIOS = {
     # threads at once (one profiler a thread).
     'cross': """
         done = workers(1, gilless=True)
+        p = evprof.EventProfiler(impl=IMPL)  # finished when no cycle ran
         while running():
             p = evprof.EventProfiler(impl=IMPL)
             p.start()
