@@ -156,6 +156,26 @@ check-python-asan: python-asan-build
 	  if test -n "$$failed"; then echo "FAIL under ASan:$$failed"; exit 1; fi; \
 	  echo "all Python tests pass under ASan+UBSan"
 
+# t/python/freethreaded.py (threads with the GIL off, the stress storms)
+# on each free-threaded CPython under $(EVPROF_PY_ROOT), against the core
+# built under ASan+UBSan for it, in python-asan/X.Yt/evprof beside a copy
+# of the package; said skipped when there is none.
+check-python-asan-ft:
+	@found=; \
+	for py in `$(PYTHONS_FOUND)`; do \
+	  $$py -c 'import sys, sysconfig; sys.exit(not sysconfig.get_config_var("Py_GIL_DISABLED"))' \
+	    2>/dev/null || continue; \
+	  found=yes; \
+	  dir=python-asan/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (sys.abiflags,)))'`; \
+	  $(MAKE) $(AM_MAKEFLAGS) -s python-asan-build PYTHON=$$py ASAN_DIR=$$dir/evprof \
+	    || exit 1; \
+	  for f in $(EVPROF_PY_SOURCES); do \
+	    cp $(top_srcdir)/$$f $$dir/evprof/ || exit 1; done; \
+	  $(ASAN_RUN) $$py $(top_srcdir)/t/python/freethreaded.py $$dir || exit 1; \
+	done; \
+	test -n "$$found" || echo "check-python-asan-ft: skipped, no free-threaded CPython under $(EVPROF_PY_ROOT) (bench/build-cpython.sh 3.14.4 t)"
+.PHONY: check-python-asan-ft
+
 # The stress harness (t/python/stress.py): bounded in time, not part of
 # `make check`.  ASAN=yes runs it on the sanitizer build;
 # EVPROF_STRESS_SECONDS and EVPROF_STRESS_ONLY are passed through.
