@@ -10,7 +10,10 @@ events against what its threads did (nothing may be lost).
 (`make bench-python` builds the core for each free-threaded interpreter
 under /opt/evprof-py and runs this.)  Runs of 1 and 2 threads alternate,
 one process, medians; a loaded machine gives no scaling figure (2 threads
-need 2 idle cores): the load average is printed beside it.
+need 2 idle cores): the load average is printed beside it, and the events
+a CPU second of the threads, which fall when threads contend whatever the
+load.  `chrt -f 1` (a real-time priority, for the seconds it runs) gives
+the threads their cores on a busy machine.
 """
 import os
 import statistics
