@@ -46,9 +46,11 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	python/evprof-cli.in \
 	t/python/stress.py \
 	t/python/core_smoke.py t/python/core_monitoring.py \
-	t/python/recording_path.py t/python-versions.sh \
+	t/python/recording_path.py t/python/freethreaded.py \
+	t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
-	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md
+	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md \
+	bench/bench_ft.py
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -57,12 +59,15 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
 bench: bench-python
-.PHONY: bench-python bench-pipeline bench-native check-python-versions
+.PHONY: bench-python bench-pipeline bench-native check-python-versions \
+	bench-ft
 
 # The C core built by hand against other interpreters (no numpy needed),
 # with the package beside it in python-versions/X.Y/evprof; then the core
 # alone (core_smoke.py) and the whole recording path without numpy or
-# pandas (recording_path.py: the API, run -o, report, convert):
+# pandas (recording_path.py: the API, run -o, report, convert), and on a
+# free-threaded build the GIL left off and threads at once
+# (freethreaded.py, which skips elsewhere):
 #   make check-python-versions PYTHONS="/path/python3.8 /path/python3.13"
 # t/python-versions.sh runs it in `make check` on pyenv's interpreters;
 # a core already built from the same sources is not built again.
@@ -112,7 +117,8 @@ check-python-versions: lib/libevprof.a
 	  for f in $(EVPROF_PY_SOURCES); do cp $(top_srcdir)/$$f $$dir/evprof/ || exit 1; done && \
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir/evprof && \
 	  $$py $(top_srcdir)/t/python/core_monitoring.py $$dir/evprof && \
-	  $$py $(top_srcdir)/t/python/recording_path.py $$dir || exit 1; \
+	  $$py $(top_srcdir)/t/python/recording_path.py $$dir && \
+	  $$py $(top_srcdir)/t/python/freethreaded.py $$dir || exit 1; \
 	done
 
 # The Python tests against an extension built, with the library's sources,
@@ -149,6 +155,26 @@ check-python-asan: python-asan-build
 	  done; \
 	  if test -n "$$failed"; then echo "FAIL under ASan:$$failed"; exit 1; fi; \
 	  echo "all Python tests pass under ASan+UBSan"
+
+# t/python/freethreaded.py (threads with the GIL off, the stress storms)
+# on each free-threaded CPython under $(EVPROF_PY_ROOT), against the core
+# built under ASan+UBSan for it, in python-asan/X.Yt/evprof beside a copy
+# of the package; said skipped when there is none.
+check-python-asan-ft:
+	@found=; \
+	for py in `$(PYTHONS_FOUND)`; do \
+	  $$py -c 'import sys, sysconfig; sys.exit(not sysconfig.get_config_var("Py_GIL_DISABLED"))' \
+	    2>/dev/null || continue; \
+	  found=yes; \
+	  dir=python-asan/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (sys.abiflags,)))'`; \
+	  $(MAKE) $(AM_MAKEFLAGS) -s python-asan-build PYTHON=$$py ASAN_DIR=$$dir/evprof \
+	    || exit 1; \
+	  for f in $(EVPROF_PY_SOURCES); do \
+	    cp $(top_srcdir)/$$f $$dir/evprof/ || exit 1; done; \
+	  $(ASAN_RUN) $$py $(top_srcdir)/t/python/freethreaded.py $$dir || exit 1; \
+	done; \
+	test -n "$$found" || echo "check-python-asan-ft: skipped, no free-threaded CPython under $(EVPROF_PY_ROOT) (bench/build-cpython.sh 3.14.4 t)"
+.PHONY: check-python-asan-ft
 
 # The stress harness (t/python/stress.py): bounded in time, not part of
 # `make check`.  ASAN=yes runs it on the sanitizer build;
@@ -223,6 +249,23 @@ TESTS += $(PY_TESTS) t/python-versions.sh
 bench-python: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_python.py
+	@$(MAKE) $(AM_MAKEFLAGS) bench-ft
+
+# Scaling with threads on each free-threaded CPython under
+# $(EVPROF_PY_ROOT) (bench/bench_ft.py), its core built and checked by
+# check-python-versions first; said skipped when there is none.
+bench-ft: lib/libevprof.a
+	@found=; \
+	for py in `$(PYTHONS_FOUND)`; do \
+	  $$py -c 'import sys, sysconfig; sys.exit(not sysconfig.get_config_var("Py_GIL_DISABLED"))' \
+	    2>/dev/null || continue; \
+	  found=yes; \
+	  $(MAKE) $(AM_MAKEFLAGS) -s check-python-versions PYTHONS=$$py >/dev/null \
+	    || exit 1; \
+	  dir=python-versions/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (sys.abiflags,)))'`; \
+	  $$py $(top_srcdir)/bench/bench_ft.py $$dir || exit 1; \
+	done; \
+	test -n "$$found" || echo "bench-ft: skipped, no free-threaded CPython under $(EVPROF_PY_ROOT) (bench/build-cpython.sh 3.14.4 t)"
 
 # The whole pipeline a user waits for (run -o, report, convert, sizes,
 # a short block, memory held) beside cProfile and cat: several minutes.
@@ -235,7 +278,7 @@ bench-native: python/evprof/_core.la lib/libevprof-malloc.la \
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_native.py
 else
-bench-python bench-pipeline bench-native:
+bench-python bench-pipeline bench-native bench-ft:
 	@echo "$@: the Python package is disabled"
 endif
 

@@ -3,7 +3,9 @@
 # interpreter from 3.8 to 3.13 found, and on the CPythons that
 # bench/build-cpython.sh built under /opt/evprof-py (3.14, 3.14t), none of
 # which has numpy: one test an interpreter, through
-# `make check-python-versions`; skipped when there is none.
+# `make check-python-versions`; skipped when there is none.  On a
+# free-threaded one the same run checks threads with the GIL off
+# (t/python/freethreaded.py); the first line says whether there is one.
 root=${PYENV_ROOT:-}
 if [ -z "$root" ] && command -v pyenv >/dev/null 2>&1; then
     root=$(pyenv root 2>/dev/null)
@@ -24,8 +26,22 @@ if [ -z "$found" ]; then
     exit 0
 fi
 set -- $found
-echo "1..$#"
-i=0
+# One line more: the free-threaded checks (t/python/freethreaded.py run by
+# check-python-versions), said skipped when no interpreter is one.
+ft=
+for py in "$@"; do
+    "$py" -c 'import sys, sysconfig
+sys.exit(not sysconfig.get_config_var("Py_GIL_DISABLED"))' 2>/dev/null \
+        && ft=$py
+done
+echo "1..$(($# + 1))"
+if [ -n "$ft" ]; then
+    echo "ok 1 - free-threaded: $ft (its checks in its line below)"
+else
+    echo "ok 1 # SKIP no free-threaded CPython (3.13t, 3.14t) under" \
+         "${EVPROF_PY_ROOT:-/opt/evprof-py}: bench/build-cpython.sh 3.14.4 t"
+fi
+i=1
 for py in "$@"; do
     i=$((i + 1))
     if out=$(${MAKE:-make} -s --no-print-directory -C "${top_builddir:-.}" \

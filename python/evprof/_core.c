@@ -677,15 +677,17 @@ static PyMethodDef module_methods[] = {
 };
 
 /*
- * Multi-phase initialisation, for the slots: Py_mod_gil says that the
- * module needs the GIL, so a free-threaded interpreter turns it on when the
- * module is imported (with a RuntimeWarning; PYTHON_GIL=0 overrides).  The
- * GIL is what keeps consistent, without locks of their own, the registry
- * that every thread's events add to, the profiler's fields that start and
- * stop change while other threads log, the walks over other threads'
- * states and the swap of the PyMem allocators under threads that
- * allocate.  The types are static, shared by the interpreters of the
- * process: no subinterpreter.
+ * Multi-phase initialisation, for the slots.  Py_mod_gil: on a
+ * free-threaded build the module runs without the GIL.  What threads share
+ * is safe without it: each thread logs into chunks of its own (no lock an
+ * event), the registry is read without a lock and added to under one
+ * (_registry.h), the fields that start and stop change are read
+ * atomically, walks over other threads' states hold the runtime's lock of
+ * that list (_threads.c), and the allocator hooks go in with a context
+ * that a thread reading the domain half-changed still finds right
+ * (_memory.c).  With the GIL the module says it needs it (the same code,
+ * checked under it).  The types are static, shared by the interpreters of
+ * the process: no subinterpreter.
  */
 static int core_exec(PyObject *m)
 {
@@ -712,7 +714,11 @@ static PyModuleDef_Slot core_slots[] = {
     {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
 #endif
 #if PY_VERSION_HEX >= 0x030D0000
+# ifdef Py_GIL_DISABLED
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+# else
     {Py_mod_gil, Py_MOD_GIL_USED},
+# endif
 #endif
     {0, NULL}
 };

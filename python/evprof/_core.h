@@ -36,14 +36,14 @@ typedef struct {
     evprof_buffer *buf;
     size_t size;
     int domains;          /* PyMem domains to hook (DOM_*) */
-    int active;           /* events are logged */
+    int active;           /* events are logged (atomic: evp_active) */
     struct registry reg;
     /* the previous profiler of the thread that installed ours */
     int saved;
     Py_tracefunc saved_func;
     PyObject *saved_obj;
     PyThreadState *saved_tstate;
-    unsigned long saved_thread_id;
+    uint64_t saved_thread_id; /* tstate_id() of saved_tstate */
     int all_threads;      /* impl 'c' installed in every thread */
     /* what sys.setprofile was given (impl 'python' and 'pybind11'), NULL
      * for the C profile function */
@@ -53,7 +53,9 @@ typedef struct {
     PyObject *thread_hook;
     PyObject *saved_thread_hook;
     PyObject *token;      /* the run begin() started, NULL when stopped */
-    int busy;             /* inside begin/end/install/restore */
+    /* the thread inside begin/end/install/restore (its ident), 0: none;
+     * atomic */
+    unsigned long busy;
     int forked;           /* stopped by fork() in this child */
     /* the sys.monitoring backend */
     int backend;          /* EVP_BACKEND_* of impl 'c' */
@@ -64,6 +66,29 @@ typedef struct {
 } Profiler;
 
 extern PyTypeObject evp_Profiler_Type;
+
+/* The fields that start and stop write while hooks on other threads read
+ * them (a free-threaded build runs both at once): whole-word atomic
+ * accesses.  The buffer is only replaced while no hook logs. */
+static inline int evp_active(const Profiler *self)
+{
+    return __atomic_load_n(&self->active, __ATOMIC_RELAXED);
+}
+
+static inline void evp_set_active(Profiler *self, int on)
+{
+    __atomic_store_n(&self->active, on, __ATOMIC_RELEASE);
+}
+
+static inline evprof_buffer *evp_buffer(const Profiler *self)
+{
+    return __atomic_load_n(&self->buf, __ATOMIC_ACQUIRE);
+}
+
+static inline struct evp_stream *evp_stream_of(const Profiler *self)
+{
+    return __atomic_load_n(&self->stream, __ATOMIC_ACQUIRE);
+}
 
 /* _core.c */
 int evp_profile_callback(PyObject *obj, PyFrameObject *frame, int what,

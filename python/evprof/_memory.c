@@ -18,7 +18,10 @@ static struct {
     evprof_alloc_hook *hook;    /* installed and logging, or NULL */
     PyMemAllocatorEx saved;     /* put back at stop when ours is on top */
 } mem[3];
-static Profiler *mem_owner;
+static Profiler *mem_owner; /* atomic: read without the lock */
+/* Install and removal, from any thread (no GIL on a free-threaded build):
+ * one at a time. */
+static evp_lock mem_lock = EVP_LOCK_INIT;
 
 /*
  * Every hook ever installed, by domain.  None is ever freed: other code may
@@ -37,79 +40,97 @@ static struct {
 } pool[3];
 
 /*
- * The raw domain is called without the GIL, so a thread may read the
- * domain's family while PyMem_SetAllocator copies a new one over it, and
- * see the context of one family with a function of the other (a
- * segfault: our free with CPython's NULL context).  So ours goes there
- * with the context it replaces, unchanged, and functions of its own that
- * ignore the context: each thread sees, function by function, either the
- * old function with its own context or ours.  Each hook of the raw domain
- * gets one of these slots for good (hooks are never freed).
+ * A domain called without the GIL (the raw domain always; every domain on
+ * a free-threaded build, where there is no GIL) may be read by a thread
+ * while PyMem_SetAllocator copies a new family over it, and that thread
+ * may see the context of one family with a function of the other (a
+ * segfault: our free with CPython's NULL context, mimalloc's on a
+ * free-threaded build).  So ours goes there with the context it replaces,
+ * unchanged, and functions of its own that ignore the context and call the
+ * hook's: each thread sees, function by function, either the old function
+ * with its own context or ours.  The family wrapped is called as it was
+ * (on a free-threaded build the object domain is mimalloc, whose heaps the
+ * garbage collector walks: wrapped, never replaced).  Each hook of such a
+ * domain gets one of these slots for good (hooks are never freed).  With
+ * the GIL, the domains MEM and OBJ are only called and changed under it:
+ * the hook goes there directly, one call less an allocation.
  */
-#define RAW_SLOTS 8
-static evprof_allocator raw_slot[RAW_SLOTS]; /* the hook's wrapping family */
-static int raw_slots_used;
+#ifdef Py_GIL_DISABLED
+# define FIXED_DOMAINS 7
+#else
+# define FIXED_DOMAINS 1
+#endif
+#define fixed_ctx(d) ((FIXED_DOMAINS >> (d)) & 1)
 
-#define RAW_WRAPPERS(i)                                                     \
-    static void *raw_malloc_##i(void *ctx, size_t n)                        \
+#define SLOTS 24
+static evprof_allocator slot[SLOTS]; /* the hook's wrapping family */
+static int slots_used;
+
+#define WRAPPERS(i)                                                         \
+    static void *slot_malloc_##i(void *ctx, size_t n)                       \
     {                                                                       \
         (void)ctx;                                                          \
-        return raw_slot[i].malloc(raw_slot[i].ctx, n);                      \
+        return slot[i].malloc(slot[i].ctx, n);                              \
     }                                                                       \
-    static void *raw_calloc_##i(void *ctx, size_t n, size_t e)              \
+    static void *slot_calloc_##i(void *ctx, size_t n, size_t e)             \
     {                                                                       \
         (void)ctx;                                                          \
-        return raw_slot[i].calloc(raw_slot[i].ctx, n, e);                   \
+        return slot[i].calloc(slot[i].ctx, n, e);                           \
     }                                                                       \
-    static void *raw_realloc_##i(void *ctx, void *p, size_t n)              \
+    static void *slot_realloc_##i(void *ctx, void *p, size_t n)             \
     {                                                                       \
         (void)ctx;                                                          \
-        return raw_slot[i].realloc(raw_slot[i].ctx, p, n);                  \
+        return slot[i].realloc(slot[i].ctx, p, n);                          \
     }                                                                       \
-    static void raw_free_##i(void *ctx, void *p)                            \
+    static void slot_free_##i(void *ctx, void *p)                           \
     {                                                                       \
         (void)ctx;                                                          \
-        raw_slot[i].free(raw_slot[i].ctx, p);                               \
+        slot[i].free(slot[i].ctx, p);                                       \
     }
-RAW_WRAPPERS(0) RAW_WRAPPERS(1) RAW_WRAPPERS(2) RAW_WRAPPERS(3)
-RAW_WRAPPERS(4) RAW_WRAPPERS(5) RAW_WRAPPERS(6) RAW_WRAPPERS(7)
+WRAPPERS(0) WRAPPERS(1) WRAPPERS(2) WRAPPERS(3) WRAPPERS(4) WRAPPERS(5)
+WRAPPERS(6) WRAPPERS(7) WRAPPERS(8) WRAPPERS(9) WRAPPERS(10) WRAPPERS(11)
+WRAPPERS(12) WRAPPERS(13) WRAPPERS(14) WRAPPERS(15) WRAPPERS(16)
+WRAPPERS(17) WRAPPERS(18) WRAPPERS(19) WRAPPERS(20) WRAPPERS(21)
+WRAPPERS(22) WRAPPERS(23)
 
-#define RAW_ENTRY(i) { raw_malloc_##i, raw_calloc_##i, raw_realloc_##i,      \
-                       raw_free_##i }
+#define ENTRY(i) { slot_malloc_##i, slot_calloc_##i, slot_realloc_##i,       \
+                   slot_free_##i }
 static const struct {
     void *(*malloc)(void *, size_t);
     void *(*calloc)(void *, size_t, size_t);
     void *(*realloc)(void *, void *, size_t);
     void (*free)(void *, void *);
-} raw_fns[RAW_SLOTS] = {
-    RAW_ENTRY(0), RAW_ENTRY(1), RAW_ENTRY(2), RAW_ENTRY(3),
-    RAW_ENTRY(4), RAW_ENTRY(5), RAW_ENTRY(6), RAW_ENTRY(7)
+} slot_fns[SLOTS] = {
+    ENTRY(0), ENTRY(1), ENTRY(2), ENTRY(3), ENTRY(4), ENTRY(5), ENTRY(6),
+    ENTRY(7), ENTRY(8), ENTRY(9), ENTRY(10), ENTRY(11), ENTRY(12),
+    ENTRY(13), ENTRY(14), ENTRY(15), ENTRY(16), ENTRY(17), ENTRY(18),
+    ENTRY(19), ENTRY(20), ENTRY(21), ENTRY(22), ENTRY(23)
 };
 
 /* The slot of hook h (given one on first use), or -1 when all are taken. */
-static int raw_slot_of(evprof_alloc_hook *h)
+static int slot_of(evprof_alloc_hook *h)
 {
     int i;
 
-    for (i = 0; i < raw_slots_used; i++)
-        if (raw_slot[i].ctx == (void *)h)
+    for (i = 0; i < slots_used; i++)
+        if (slot[i].ctx == (void *)h)
             return i;
-    if (raw_slots_used == RAW_SLOTS
-        || evprof_alloc_hook_allocator(h, &raw_slot[raw_slots_used]) != 0)
+    if (slots_used == SLOTS
+        || evprof_alloc_hook_allocator(h, &slot[slots_used]) != 0)
         return -1;
     /* Written before any thread can reach the slot's functions. */
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    return raw_slots_used++;
+    return slots_used++;
 }
 
-/* The hook of ours whose functions are the raw family `a`, or NULL. */
-static evprof_alloc_hook *raw_on_top(const PyMemAllocatorEx *a)
+/* The hook of ours whose slot functions are the family `a`, or NULL. */
+static evprof_alloc_hook *slot_on_top(const PyMemAllocatorEx *a)
 {
     int i;
 
-    for (i = 0; i < raw_slots_used; i++)
-        if (a->malloc == raw_fns[i].malloc)
-            return (evprof_alloc_hook *)raw_slot[i].ctx;
+    for (i = 0; i < slots_used; i++)
+        if (a->malloc == slot_fns[i].malloc)
+            return (evprof_alloc_hook *)slot[i].ctx;
     return NULL;
 }
 
@@ -171,11 +192,11 @@ static void memory_undo(int upto)
             continue;
         (void)evprof_alloc_hook_enable(mem[d].hook, 0);
         PyMem_GetAllocator(domain_of[d], &cur);
-        if (d == 0 ? raw_on_top(&cur) == mem[d].hook
-                   : cur.ctx == (void *)mem[d].hook)
+        if (fixed_ctx(d) ? slot_on_top(&cur) == mem[d].hook
+                         : cur.ctx == (void *)mem[d].hook)
             PyMem_SetAllocator(domain_of[d], &mem[d].saved);
         /* else someone hooked over ours: ours stays, off, forwarding */
-        /* A thread without the GIL (the raw domain) may have found the
+        /* A thread without the GIL may have found the
          * hook on just before: once this returns, none logs into the
          * buffer any more, and the profiler may free it. */
         (void)evprof_alloc_hook_quiesce(mem[d].hook);
@@ -183,7 +204,7 @@ static void memory_undo(int upto)
     }
 }
 
-int evp_memory_install(Profiler *self)
+static int memory_install(Profiler *self)
 {
     int d;
 
@@ -202,7 +223,7 @@ int evp_memory_install(Profiler *self)
         if (!(self->domains & (1 << d)))
             continue;
         PyMem_GetAllocator(domain_of[d], &cur);
-        h = d == 0 ? raw_on_top(&cur) : pool_by_ctx(d, cur.ctx);
+        h = fixed_ctx(d) ? slot_on_top(&cur) : pool_by_ctx(d, cur.ctx);
         if (h != NULL) {
             /* Ours, off, on top: turned on again where it is; its inner
              * family is what stop puts back. */
@@ -254,46 +275,62 @@ int evp_memory_install(Profiler *self)
             a.calloc = wrap.calloc;
             a.realloc = wrap.realloc;
             a.free = wrap.free;
-            if (d == 0) {
-                int i = raw_slot_of(h);
+            if (fixed_ctx(d)) {
+                int i = slot_of(h);
 
                 if (i < 0) {
                     PyErr_SetString(PyExc_RuntimeError,
-                                    "too many allocator hooks on the raw "
-                                    "domain (tracemalloc or another tool "
-                                    "hooked it many times)");
+                                    "too many allocator hooks (tracemalloc "
+                                    "or another tool hooked the allocators "
+                                    "many times)");
                     memory_undo(d);
                     return -1;
                 }
                 a.ctx = cur.ctx;
-                a.malloc = raw_fns[i].malloc;
-                a.calloc = raw_fns[i].calloc;
-                a.realloc = raw_fns[i].realloc;
-                a.free = raw_fns[i].free;
+                a.malloc = slot_fns[i].malloc;
+                a.calloc = slot_fns[i].calloc;
+                a.realloc = slot_fns[i].realloc;
+                a.free = slot_fns[i].free;
             }
             PyMem_SetAllocator(domain_of[d], &a);
         }
         (void)evprof_alloc_hook_enable(h, 1);
         mem[d].hook = h;
     }
-    mem_owner = self;
     Py_INCREF(self);
+    EVP_STORE(&mem_owner, self);
     return 0;
+}
+
+int evp_memory_install(Profiler *self)
+{
+    int r;
+
+    evp_lock_take(&mem_lock);
+    r = memory_install(self);
+    evp_lock_give(&mem_lock);
+    return r;
 }
 
 void evp_memory_uninstall(Profiler *self)
 {
-    if (mem_owner != self)
-        return;
-    memory_undo(3);
-    mem_owner = NULL;
-    Py_DECREF(self);
-}
+    int ours;
 
+    evp_lock_take(&mem_lock);
+    ours = mem_owner == self;
+    if (ours) {
+        memory_undo(3);
+        EVP_STORE(&mem_owner, NULL);
+    }
+    evp_lock_give(&mem_lock);
+    /* Its reference, dropped without the lock (a dealloc runs code). */
+    if (ours)
+        Py_DECREF(self);
+}
 
 int evp_memory_owned(const Profiler *self)
 {
-    return mem_owner == self;
+    return EVP_LOAD(&mem_owner) == self;
 }
 
 /* In a forked child: the parent's profiler stops logging allocations
@@ -303,10 +340,12 @@ void evp_memory_after_fork(void)
 {
     Profiler *owner = mem_owner;
 
+    /* The lock may have been held by a thread that the child lacks. */
+    mem_lock = (evp_lock)EVP_LOCK_INIT;
     if (owner == NULL)
         return;
     memory_undo(3);
-    mem_owner = NULL;
+    EVP_STORE(&mem_owner, NULL);
     Py_DECREF(owner);
 }
 
@@ -314,5 +353,5 @@ PyObject *evp_memory_hooked(PyObject *mod, PyObject *noarg)
 {
     (void)mod;
     (void)noarg;
-    return PyBool_FromLong(mem_owner != NULL);
+    return PyBool_FromLong(EVP_LOAD(&mem_owner) != NULL);
 }

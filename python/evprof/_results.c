@@ -5,6 +5,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdlib.h>
+
 #include "_core.h"
 
 PyObject *evp_Profiler_count(Profiler *self, PyObject *noarg)
@@ -144,16 +146,21 @@ PyObject *evp_Profiler_key_base(Profiler *self, PyObject *noarg)
 
 PyObject *evp_Profiler_registry(Profiler *self, PyObject *noarg)
 {
-    PyObject *list = PyList_New((Py_ssize_t)self->reg.n);
-    size_t i;
+    size_t n, i;
+    PyObject **v = reg_snapshot(&self->reg, &n);
+    PyObject *list;
 
     (void)noarg;
-    if (list == NULL)
-        return NULL;
-    for (i = 0; i < self->reg.n; i++) {
-        Py_INCREF(self->reg.obj[i]);
-        PyList_SET_ITEM(list, (Py_ssize_t)i, self->reg.obj[i]);
+    if (v == NULL && reg_count(&self->reg) != 0)
+        return PyErr_NoMemory();
+    list = PyList_New((Py_ssize_t)n);
+    for (i = 0; i < n; i++) {
+        if (list != NULL)
+            PyList_SET_ITEM(list, (Py_ssize_t)i, v[i]); /* steals it */
+        else
+            Py_DECREF(v[i]);
     }
+    free(v);
     return list;
 }
 
@@ -162,16 +169,18 @@ PyObject *evp_Profiler_registry(Profiler *self, PyObject *noarg)
 int evp_reset(Profiler *self)
 {
     evprof_buffer *b = evprof_buffer_new(self->size, EVPROF_GROW);
+    evprof_buffer *old = EVP_LOAD(&self->buf);
 
     if (b == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    evprof_buffer_free(self->buf);
-    self->buf = b;
+    /* Not running: no hook logs into the old buffer any more. */
+    EVP_STORE(&self->buf, b);
+    evprof_buffer_free(old);
     /* Threads may still carry a context (a key) of this run: the keys of
      * the next run start above them. */
-    self->reg.base += (int64_t)self->reg.n;
+    self->reg.base += (int64_t)reg_count(&self->reg);
     reg_clear(&self->reg);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <sched.h>
 
 #include "_core.h"
 
@@ -41,17 +42,38 @@ static int prepare(Profiler *self)
     return 0;
 }
 
+/*
+ * Begin, end, install and restore: one at a time.  The same thread again
+ * (an audit hook or a signal handler inside one of them) is refused; a
+ * start or stop from another thread (no GIL on a free-threaded build, or
+ * an audit hook that let the GIL go) waits for the one under way, with
+ * its thread state let go.
+ */
 static int enter(Profiler *self)
 {
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "a start or stop of this profiler is already "
-                        "under way (re-entered from an audit hook or a "
-                        "signal handler)");
-        return -1;
+    unsigned long me = PyThread_get_thread_ident(), cur = 0;
+
+    while (!__atomic_compare_exchange_n(&self->busy, &cur, me, 0,
+                                        __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+        if (cur == me) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "a start or stop of this profiler is already "
+                            "under way (re-entered from an audit hook or a "
+                            "signal handler)");
+            return -1;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        sched_yield();
+        Py_END_ALLOW_THREADS
+        cur = 0;
     }
-    self->busy = 1;
     return 0;
+}
+
+static void leave(Profiler *self)
+{
+    __atomic_store_n(&self->busy, 0, __ATOMIC_RELEASE);
 }
 
 /* save_profile(): remembers the calling thread's profile function, for a
@@ -65,7 +87,7 @@ PyObject *evp_Profiler_save_profile(Profiler *self, PyObject *noarg)
     if (enter(self) != 0)
         return NULL;
     evp_save_current(self, &d);
-    self->busy = 0;
+    leave(self);
     evp_drop_now(&d);
     Py_RETURN_NONE;
 }
@@ -85,7 +107,7 @@ PyObject *evp_Profiler_install(Profiler *self, PyObject *args, PyObject *kw)
         return NULL;
     rc = evp_install(self, installed == Py_None ? NULL : installed,
                  thread_hook == Py_None ? NULL : thread_hook, all, &d);
-    self->busy = 0;
+    leave(self);
     evp_drop_now(&d);
     if (rc != 0)
         return NULL;
@@ -111,7 +133,7 @@ PyObject *evp_Profiler_restore_profile(Profiler *self, PyObject *args,
         self->installed = installed;
     }
     ours = evp_restore(self, &d);
-    self->busy = 0;
+    leave(self);
     evp_drop_now(&d);
     return PyBool_FromLong(ours);
 }
@@ -134,18 +156,19 @@ PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_TypeError, "frame must be a frame or None");
         return NULL;
     }
+    if (enter(self) != 0)
+        return NULL;
+    /* Looked at once no other thread can be starting it too. */
     if (self->token != NULL) {
         PyErr_SetString(PyExc_RuntimeError,
                         "The profiler was already started. It cannot be "
                         "done again.");
-        return NULL;
+        goto fail;
     }
-    if (enter(self) != 0)
-        return NULL;
     if (prepare(self) != 0)
         goto fail;
     self->forked = 0;
-    self->active = 1;
+    evp_set_active(self, 1);
     (void)evp_log_marker(self, frame, EVPROF_PROFILER_START);
     if (hooks) {
         if (evp_memory_install(self) != 0)
@@ -159,7 +182,7 @@ PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw)
     }
     Py_INCREF(token);
     self->token = token;
-    self->busy = 0;
+    leave(self);
     evp_drop_now(&d);
     Py_RETURN_NONE;
 undo_marker:
@@ -172,9 +195,9 @@ undo_marker:
         (void)evp_log_marker(self, frame, EVPROF_PROFILER_SORT);
         error_restore(&e);
     }
-    self->active = 0;
+    evp_set_active(self, 0);
 fail:
-    self->busy = 0;
+    leave(self);
     evp_drop_now(&d);
     return NULL;
 }
@@ -185,10 +208,13 @@ static PyObject *end(Profiler *self, PyObject *frame)
     struct drops d = {{NULL}, 0, NULL};
     int ours = 1;
 
-    if (self->token == NULL)
-        Py_RETURN_NONE;
     if (enter(self) != 0)
         return NULL;
+    if (self->token == NULL) {
+        /* Never started, or stopped meanwhile (by another thread). */
+        leave(self);
+        Py_RETURN_NONE;
+    }
     if (self->saved || self->thread_hooked || self->mon_tool >= 0)
         ours = evp_restore(self, &d);
     evp_memory_uninstall(self);
@@ -196,10 +222,10 @@ static PyObject *end(Profiler *self, PyObject *frame)
     evp_native_remove(self);
     if (evp_log_marker(self, frame, EVPROF_PROFILER_SORT) != 0)
         PyErr_Clear();
-    self->active = 0;
+    evp_set_active(self, 0);
     evp_drop_later(&d, self->token);
     self->token = NULL;
-    self->busy = 0;
+    leave(self);
     evp_drop_now(&d);
     return PyBool_FromLong(ours);
 }
@@ -219,7 +245,8 @@ PyObject *evp_Profiler_abort(Profiler *self, PyObject *token)
 {
     PyObject *r;
 
-    if (self->token == NULL || self->token != token || self->busy)
+    if (self->token == NULL || self->token != token
+        || __atomic_load_n(&self->busy, __ATOMIC_ACQUIRE) != 0)
         Py_RETURN_FALSE;
     r = end(self, Py_None);
     if (r == NULL)
@@ -242,7 +269,9 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     if (self->token == NULL && !self->saved && !self->thread_hooked
         && self->mon_tool < 0 && self->stream == NULL)
         Py_RETURN_FALSE;
-    self->active = 0;
+    evp_set_active(self, 0);
+    /* Only this thread lives on: a lock that another held is free. */
+    self->reg.lock = (evp_lock)EVP_LOCK_INIT;
     evp_monitoring_after_fork(self);
     /* Only the forking thread lives on: ours out of it, the saved
      * function back if it was the thread that started. */
@@ -251,7 +280,7 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
         PyObject *obj = NULL;
 
         if (self->saved && self->saved_tstate == me
-            && self->saved_thread_id == me->thread_id) {
+            && self->saved_thread_id == tstate_id(me)) {
             func = self->saved_func;
             obj = self->saved_obj;
         }
@@ -263,13 +292,13 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     evp_native_after_fork();
     if (self->stream != NULL) {
         evp_stream_forget(self->stream);
-        self->stream = NULL;
+        EVP_STORE(&self->stream, NULL);
     }
     if (evp_reset(self) != 0)
         PyErr_Clear();
     evp_drop_later(&d, self->token);
     self->token = NULL;
-    self->busy = 0;
+    leave(self);
     self->forked = 1;
     evp_drop_now(&d);
     Py_RETURN_TRUE;
@@ -314,7 +343,7 @@ PyObject *evp_Profiler_call(PyObject *obj, PyObject *args, PyObject *kw)
     if (evp_do_log(self, &PyTuple_GET_ITEM(args, 0),
                    PyTuple_GET_SIZE(args)) != 0)
         return NULL;
-    if (self->active && self->token != NULL && self->installed == NULL)
+    if (evp_active(self) && self->token != NULL && self->installed == NULL)
         PyEval_SetProfile(evp_profile_callback, obj);
     Py_RETURN_NONE;
 }

@@ -17,6 +17,33 @@
 
 #include "_core.h"
 
+/*
+ * Walks of the interpreter's thread list: with the GIL, no thread state
+ * is added or freed while one runs (nothing in them lets it go); on a
+ * free-threaded build threads start and end meanwhile, so a walk holds the
+ * runtime's own lock of that list, as the interpreter's walks do (it has
+ * no public name: the internal header, read only).  Nothing is called
+ * with it held that could take it again (a setter of profile functions
+ * stops the world, which takes it): what a walk finds is acted on after
+ * it.  A thread state found so is used just after the lock is let go; a
+ * thread ending in exactly that window (only when another tool's profile
+ * function is in some thread, or when stop() runs on another thread than
+ * start()) is the one case this cannot rule out without the interpreter's
+ * private setters.
+ */
+#ifdef Py_GIL_DISABLED
+# define Py_BUILD_CORE 1
+# include "internal/pycore_lock.h"
+# include "internal/pycore_runtime.h"
+# include "internal/pycore_pystate.h"
+# undef Py_BUILD_CORE
+# define WALK_LOCK() HEAD_LOCK(&_PyRuntime)
+# define WALK_UNLOCK() HEAD_UNLOCK(&_PyRuntime)
+#else
+# define WALK_LOCK() ((void)0)
+# define WALK_UNLOCK() ((void)0)
+#endif
+
 #if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030C0000
 # define QUIET_SET 1
 #else
@@ -147,11 +174,13 @@ static PyThreadState *saved_thread(const Profiler *self)
 
     if (!self->saved)
         return me;
+    WALK_LOCK();
     for (t = PyInterpreterState_ThreadHead(tstate_interp(me)); t != NULL;
          t = PyThreadState_Next(t))
-        if (t == self->saved_tstate && t->thread_id == self->saved_thread_id)
-            return t;
-    return NULL;
+        if (t == self->saved_tstate && tstate_id(t) == self->saved_thread_id)
+            break;
+    WALK_UNLOCK();
+    return t;
 }
 
 void evp_forget_saved(Profiler *self, struct drops *d)
@@ -258,6 +287,7 @@ static void others_remove(Profiler *self, PyThreadState *skip,
 #if ALL_THREADS_API
     int foreign = 0, any = 0;
 
+    WALK_LOCK();
     for (ts = PyInterpreterState_ThreadHead(tstate_interp(me)); ts != NULL;
          ts = PyThreadState_Next(ts)) {
         if (evp_is_ours(self, ts))
@@ -265,6 +295,7 @@ static void others_remove(Profiler *self, PyThreadState *skip,
         else if (ts->c_profilefunc != NULL)
             foreign = 1;
     }
+    WALK_UNLOCK();
     if (!any)
         return;
     if (!foreign) {
@@ -277,10 +308,12 @@ static void others_remove(Profiler *self, PyThreadState *skip,
      * thread at a time, each found again from the head (the audit event
      * of each call may let threads end). */
     for (;;) {
+        WALK_LOCK();
         for (ts = PyInterpreterState_ThreadHead(tstate_interp(me));
              ts != NULL; ts = PyThreadState_Next(ts))
             if (ts != skip && evp_is_ours(self, ts))
                 break;
+        WALK_UNLOCK();
         if (ts == NULL)
             break;
         if (_PyEval_SetProfile(ts, NULL, NULL) < 0) {
@@ -313,7 +346,7 @@ void evp_save_current(Profiler *self, struct drops *d)
     evp_forget_saved(self, d);
     self->saved = 1;
     self->saved_tstate = ts;
-    self->saved_thread_id = ts->thread_id;
+    self->saved_thread_id = tstate_id(ts);
     self->saved_func = ts->c_profilefunc;
     self->saved_obj = ts->c_profileobj;
     Py_XINCREF(self->saved_obj);

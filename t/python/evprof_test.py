@@ -14,7 +14,12 @@ BUILDDIR = os.environ.get('EVPROF_BUILDDIR', SRCDIR)
 
 
 def package_dirs():
-    """The directories of the package: sources, then the built module."""
+    """The directories of the package: sources, then the built module;
+    EVPROF_PACKAGE_DIR alone when set (a copy of the package with the core
+    built for another interpreter, as `make check-python-versions` makes
+    in python-versions/X.Y/evprof)."""
+    if os.environ.get('EVPROF_PACKAGE_DIR'):
+        return [os.path.abspath(os.environ['EVPROF_PACKAGE_DIR'])]
     src = os.path.join(SRCDIR, 'python', 'evprof')
     dirs = [src]
     for sub in (os.path.join('python', 'evprof', '.libs'),
