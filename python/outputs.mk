@@ -9,6 +9,8 @@ EVPROF_PY_SOURCES += \
 	python/evprof/cli.py \
 	python/evprof/outputs.py \
 	python/evprof/plot.py \
+	python/evprof/_plot_calls.py \
+	python/evprof/_plot_memory.py \
 	python/evprof/progress.py \
 	python/evprof/summary.py \
 	python/evprof/timeline.py \

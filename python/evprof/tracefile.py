@@ -337,9 +337,25 @@ def _columns(trace, clean):
         lambda from_idx: table.lines(from_idx, from_key, res[:, 4]))
 
 
-def _frame_data(trace, clean_file_name, thread):
+def _freed_sizes(res, mem):
+    """
+    value2 of the memory events *mem* of *res* (0 elsewhere), the size of
+    each freed block filled in where the file holds 0: a streamed trace
+    pairs its frees with their allocations when read.
+    """
+    import numpy
+    from ._report import fill_freed_sizes
+    out = numpy.where(mem, res[:, 5], 0)
+    free = mem & (res[:, 2] >= 1003)
+    if (free & (out == 0)).any():
+        out[mem] = fill_freed_sizes(res[mem])[:, 5]  # a copy of those rows
+    return out
+
+
+def _frame_data(trace, clean_file_name, thread, domain=False):
     """The columns of :func:`trace_to_frame`, as a dict of arrays."""
     import numpy
+    from ._names import thread_keys
     if clean_file_name is None:
         def clean_file_name(name):
             return name
@@ -349,12 +365,15 @@ def _frame_data(trace, clean_file_name, thread):
     mem = res[:, 2] >= 1000
     data = {'time': res[:, 3].copy(),
             'value1': numpy.where(mem, res[:, 4], 0),
-            'value2': numpy.where(mem, res[:, 5], 0)}
+            'value2': _freed_sizes(res, mem)}
     data.update(_columns(trace, clean_file_name))
     data = {name: data[name] for name in COLUMNS}
+    if domain:
+        from ._report import domain_names
+        data['domain'] = domain_names(res[:, 2], res[:, 1])
     if thread:
-        idents = numpy.array([t[0] for t in trace.threads] or [0],
-                             dtype=numpy.uint64).astype(numpy.int64)
+        idents = numpy.array(thread_keys(trace.threads) or [0],
+                             dtype=numpy.int64)
         if trace.thread is None:
             data['thread'] = numpy.full(res.shape[0], idents[0],
                                         dtype=numpy.int64)
@@ -368,30 +387,52 @@ def _frame_data(trace, clean_file_name, thread):
     return data
 
 
-def trace_to_frame(trace, clean_file_name=None, thread=False):
-    """The DataFrame of :meth:`EventProfiler.retrieve_results` of a trace."""
+def _thread_names_by_key(trace):
+    """dict value of the ``thread`` column -> name, of *trace*."""
+    from ._names import thread_keys
+    names = thread_names(trace)
+    return {key: names[int(t[0])]
+            for key, t in zip(thread_keys(trace.threads), trace.threads)
+            if int(t[0]) in names}
+
+
+def trace_to_frame(trace, clean_file_name=None, thread=False, domain=False):
+    """
+    The DataFrame of :meth:`EventProfiler.retrieve_results` of a trace
+    (*thread* and *domain* add those columns).
+    """
     import pandas
-    data = _frame_data(trace, clean_file_name, thread)
-    return pandas.DataFrame(data, columns=list(data))
+    data = _frame_data(trace, clean_file_name, thread, domain)
+    df = pandas.DataFrame(data, columns=list(data))
+    if thread:
+        df.attrs['thread_names'] = _thread_names_by_key(trace)
+    return df
 
 
-def load(path, clean_file_name=None, thread=False, progress=None):
+def load(path, clean_file_name=None, thread=False, progress=None,
+         domain=False):
     """
     Reads a trace file written by :meth:`EventProfiler.save` (or by the C
     library) and returns the DataFrame :meth:`EventProfiler.retrieve_results`
     gave: columns ``time, value1, value2, event, name, mod, lineno,
-    from_name, from_mod, from_line`` (and ``thread`` when *thread* is true).
+    from_name, from_mod, from_line`` (and ``thread`` when *thread* is true,
+    ``domain`` when *domain* is).
 
     :raises FileNotFoundError: no such file
     :raises TraceFileError: (a ValueError) the file is truncated, corrupted,
         of an unsupported version or not a trace file
     """
     import pandas
-    data = _frame_data(read_trace(path, progress=progress),
-                       clean_file_name, thread)
+    trace = read_trace(path, progress=progress)
+    names = _thread_names_by_key(trace) if thread else None
+    data = _frame_data(trace, clean_file_name, thread, domain)
     # The events are freed before pandas copies the columns into its
     # blocks, the moment memory peaks.
-    return pandas.DataFrame(data, columns=list(data))
+    del trace
+    df = pandas.DataFrame(data, columns=list(data))
+    if names is not None:
+        df.attrs['thread_names'] = names
+    return df
 
 
 # ---- from a profiler to a file -------------------------------------------
