@@ -19,7 +19,7 @@ FILE_COLORS = ('#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd',
                '#ffbb78', '#98df8a')
 BUILTIN_COLOR = '#a0a0a0'
 OTHER_COLOR = '#d8d8d8'
-SHORT_COLOR = '#404040'
+SHORT_COLOR = '#c9d9ea'
 MAX_LABELS = 600
 #: the width of a character of the labels, in points a point of size
 CHAR_WIDTH = 0.62
@@ -109,14 +109,15 @@ def short_path(path):
             break
     parts = path.split('/')
     path = '/'.join(parts[-3:]) if len(parts) > 3 else path
-    return path if len(path) <= 40 else '\u2026' + path[-39:]
+    return path if len(path) <= 30 else '\u2026' + path[-29:]
 
 
 def color_classes(sl, top=len(FILE_COLORS)):
     """
-    (colour of each slice, legend entries [(label, colour)]): the source
-    files that took the most exclusive time get a colour each, builtins
-    one, the other files another.
+    (colour of each slice as an index into the palette, the palette,
+    legend entries [(label, colour)]): the source files that took the
+    most exclusive time get a colour each, builtins one, the other files
+    another.
     """
     n = len(sl)
     dur = (sl['end'].to_numpy(numpy.int64)
@@ -145,11 +146,11 @@ def color_classes(sl, top=len(FILE_COLORS)):
     if len(uniq) > len(best):
         rest = weight.sum() - weight[best].sum()
         entries.append((_share(rest, total) + 'other files', OTHER_COLOR))
-    palette[-1] = BUILTIN_COLOR  # codes -1
+    palette[-1] = BUILTIN_COLOR  # codes -1: the last
     if builtin.any():
         entries.append((_share(own[builtin].sum(), total) + 'builtins (C)',
                         BUILTIN_COLOR))
-    return palette[codes], entries
+    return numpy.where(codes < 0, len(uniq), codes), list(palette), entries
 
 
 def _share(part, total):
@@ -167,7 +168,7 @@ def draw_calls(ax, sl, lay, classes, t0, span, scale, columns, row_px,
     (legend entries, rectangles drawn, labels written).
     """
     from matplotlib.collections import PolyCollection
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import to_rgba_array
 
     for k, t in enumerate(lay.threads):
         if k % 2:
@@ -177,7 +178,7 @@ def draw_calls(ax, sl, lay, classes, t0, span, scale, columns, row_px,
         ax.text(0.5, 0.5, 'no call events', transform=ax.transAxes,
                 ha='center', va='center', color='#555555')
         return [], 0, 0
-    colors, entries = classes
+    colors, palette, entries = classes
     entries = list(entries)
     thread = sl['thread'].to_numpy(numpy.int64)
     level = sl['level'].to_numpy(numpy.int64)
@@ -199,19 +200,23 @@ def draw_calls(ax, sl, lay, classes, t0, span, scale, columns, row_px,
     narrow[wide] = False
     narrow = numpy.flatnonzero(narrow)
 
-    # Calls shorter than a pixel: how many touch each pixel of a row.
+    # Calls shorter than a pixel: each pixel of a row they touch takes
+    # the colour of the longest of them.
     if narrow.size:
         px = (start[narrow] * per_px).astype(numpy.int64).clip(0,
                                                                columns - 1)
-        counts = numpy.bincount(row[narrow] * columns + px,
-                                minlength=lay.rows * columns)
-        grid = numpy.where(counts.reshape(lay.rows, columns) > 0, 1.0,
-                           numpy.nan)
-        ax.imshow(grid, aspect='auto', interpolation='nearest',
-                  cmap=ListedColormap([SHORT_COLOR]), vmin=0, vmax=1,
-                  extent=(0, span / scale, lay.rows - 0.5, -0.5),
-                  alpha=0.55, zorder=1)
-        entries.append(('calls under a pixel wide', SHORT_COLOR))
+        cell = row[narrow] * columns + px
+        by_width = numpy.argsort(width_px[narrow], kind='stable')
+        owner = numpy.full(lay.rows * columns, -1, dtype=numpy.int64)
+        owner[cell[by_width]] = colors[keep[narrow]][by_width]
+        rgba = numpy.zeros((lay.rows * columns, 4))
+        drawn = owner >= 0
+        rgba[drawn] = to_rgba_array(palette)[owner[drawn]]
+        rgba[drawn, 3] = 0.7
+        ax.imshow(rgba.reshape(lay.rows, columns, 4), aspect='auto',
+                  interpolation='nearest',
+                  extent=(0, span / scale, lay.rows - 0.5, -0.5), zorder=1)
+        entries.append(('calls under a pixel wide: paler', SHORT_COLOR))
 
     x0 = start[wide] / scale
     x1 = end[wide] / scale
@@ -220,7 +225,7 @@ def draw_calls(ax, sl, lay, classes, t0, span, scale, columns, row_px,
     verts = numpy.stack([numpy.stack([x0, y0], 1), numpy.stack([x1, y0], 1),
                          numpy.stack([x1, y1], 1), numpy.stack([x0, y1], 1)],
                         1)
-    fc = list(colors[keep[wide]])
+    fc = to_rgba_array(palette)[colors[keep[wide]]]
     ax.add_collection(PolyCollection(
         verts, facecolors=fc, edgecolors='#ffffff',
         linewidths=numpy.where(width_px[wide] > 4, 0.4, 0.0), zorder=2))

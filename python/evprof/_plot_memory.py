@@ -10,7 +10,7 @@ import numpy
 import pandas
 
 from ._names import DOMAINS
-from .timeline import MEMORY, check_frame
+from .timeline import MEMORY, check_frame, event_kinds
 
 #: what each domain is, for the legend
 DOMAIN_LABELS = {
@@ -75,13 +75,17 @@ def memory_events(df):
     an array of domain names, or None without a ``domain`` column.
     """
     check_frame(df)
-    mem = df['event'].isin(MEMORY).to_numpy()
+    mem, = event_kinds(df['event'].to_numpy(object), MEMORY)
+    mem = numpy.flatnonzero(mem)
     t = df['time'].to_numpy(numpy.int64)[mem]
     v = df['value2'].to_numpy(numpy.int64)[mem]
     d = (df['domain'].to_numpy(object)[mem] if 'domain' in df.columns
          else None)
-    order = numpy.argsort(t, kind='stable')
-    return t[order], v[order], (None if d is None else d[order])
+    if t.size and (t[1:] < t[:-1]).any():  # a trace of per-thread sections
+        order = numpy.argsort(t, kind='stable')
+        t, v = t[order], v[order]
+        d = None if d is None else d[order]
+    return t, v, d
 
 
 def per_column(t, v, d, t0, span, columns):

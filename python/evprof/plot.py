@@ -81,7 +81,7 @@ def plot_timeline(df, path, title=None, width=14.0, height=None, dpi=100,
     unit, scale = time_unit(span)
     sl = slices(df)
     lay = layout(df, sl, names, max_rows)
-    classes = color_classes(sl) if len(sl) else (None, [])
+    classes = color_classes(sl) if len(sl) else (None, [], [])
 
     axes_w = max(width - _LEFT - _RIGHT, 2.0)
     columns = max(int(axes_w * dpi), 16)
@@ -89,7 +89,7 @@ def plot_timeline(df, path, title=None, width=14.0, height=None, dpi=100,
     if height is None:
         # Tall enough for its legend (a line an entry, and the title).
         calls_h = max(lay.rows * ROW_PX / dpi,
-                      0.155 * (len(classes[1]) + 2.5), 0.8)
+                      0.155 * (len(classes[2]) + 3.5), 0.8)
         height = fixed + calls_h
     else:
         calls_h = max(height - fixed, 0.5)

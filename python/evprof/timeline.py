@@ -35,6 +35,15 @@ def check_frame(df):
                          "%s" % ', '.join(missing))
 
 
+def event_kinds(event, *kinds):
+    """
+    For each tuple of event names of *kinds*, whether each event of the
+    object array *event* is one of them.
+    """
+    series = pandas.Series(event, copy=False)
+    return [series.isin(kind).to_numpy() for kind in kinds]
+
+
 def thread_column(df):
     """The thread of each event (0 when the DataFrame has no thread)."""
     if 'thread' in df.columns:
@@ -58,8 +67,7 @@ def slices(df):
     """
     check_frame(df)
     event = df['event'].to_numpy(object)
-    is_open = pandas.Series(event).isin(OPENS).to_numpy()
-    is_close = pandas.Series(event).isin(CLOSES).to_numpy()
+    is_open, is_close = event_kinds(event, OPENS, CLOSES)
     rows = numpy.flatnonzero(is_open | is_close)
     cols = ['thread', 'start', 'end', 'level', 'parent', 'name', 'mod',
             'lineno', 'builtin', 'open_row', 'close_row']
