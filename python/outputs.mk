@@ -20,7 +20,9 @@ PY_TESTS += \
 	t/python/test_outputs_trace.py \
 	t/python/test_outputs_chrome.py \
 	t/python/test_outputs_summary.py \
-	t/python/test_outputs_cli.py
+	t/python/test_outputs_cli.py \
+	t/python/test_plot.py \
+	t/python/test_frame_columns.py
 
 dist_man_MANS += doc/evprof.1
 
