@@ -159,7 +159,7 @@ def draw_memory(ax, df, t0, span, scale, columns, domains=True):
                              step=step, alpha=0.55,
                              colors=[DOMAIN_COLORS.get(n, '#7f7f7f')
                                      for n in order],
-                             labels=[DOMAIN_LABELS.get(n, str(n))
+                             labels=[DOMAIN_LABELS.get(n, str(n) or '?')
                                      for n in order])
         entries += [p.get_label() for p in polys]
     if numpy.any(low < peak):

@@ -388,12 +388,18 @@ def _frame_data(trace, clean_file_name, thread, domain=False):
 
 
 def _thread_names_by_key(trace):
-    """dict value of the ``thread`` column -> name, of *trace*."""
+    """
+    dict value of the ``thread`` column -> name, of *trace*.  A name is
+    written by ident: of threads that shared an ident it is the last
+    one's (the last to start), and only that one is named.
+    """
     from ._names import thread_keys
     names = thread_names(trace)
-    return {key: names[int(t[0])]
-            for key, t in zip(thread_keys(trace.threads), trace.threads)
-            if int(t[0]) in names}
+    last = {}
+    for key, t in zip(thread_keys(trace.threads), trace.threads):
+        last[int(t[0])] = key
+    return {key: names[ident] for ident, key in last.items()
+            if ident in names}
 
 
 def trace_to_frame(trace, clean_file_name=None, thread=False, domain=False):
