@@ -27,17 +27,17 @@ def live_thread_names():
 
 def thread_names(prof):
     """
-    dict ident -> name of the threads of *prof*, those that have ended
-    included (of threads that shared an ident, the last one's), and of
-    the threads alive.
+    [(ident, name)] of the threads of *prof* in thread order, those that
+    have ended included, then of the threads alive that it does not name.
     """
     from . import _threadnames
     threads = prof._buffer.threads()
-    names = live_thread_names()
-    names.update((int(t[0]), n) for t, n in
-                 zip(threads, _threadnames.names_of(threads))
-                 if n is not None)
-    return names
+    out = [(int(t[0]), n) for t, n in
+           zip(threads, _threadnames.names_of(threads)) if n is not None]
+    named = {ident for ident, _ in out}
+    out += [(ident, n) for ident, n in live_thread_names().items()
+            if ident not in named]
+    return out
 
 
 def save(self, path, progress=None):

@@ -55,8 +55,9 @@ def plot_timeline(df, path, title=None, width=14.0, height=None, dpi=100,
     :param max_slices: calls drawn as rectangles at most (the widest); the
         others, and every call under a pixel wide, are counted into a
         raster of their row
-    :param thread_names: dict thread ident -> name shown (default: the
-        ``thread_names`` of ``df.attrs``, as the profiler records them)
+    :param thread_names: dict thread ident -> name shown, for the threads
+        that ``df.attrs['thread_names']`` (filled by retrieve_results and
+        load) does not name
     :param domains: stack the bytes in use of each allocation domain
         (when *df* has a ``domain`` column)
     :param max_rows: rows of calls at most: deeper levels are not drawn
@@ -73,8 +74,16 @@ def plot_timeline(df, path, title=None, width=14.0, height=None, dpi=100,
     from matplotlib import pyplot
     from matplotlib.patches import Patch
 
-    names = dict(getattr(df, 'attrs', {}).get('thread_names') or {})
-    names.update(thread_names or {})
+    # The names the DataFrame carries are of its threads; those given
+    # (by ident) name the others, but not a thread known to have shared
+    # its ident (None): that name would be another thread's.
+    names = dict(thread_names or {})
+    for key, name in (getattr(df, 'attrs', {}).get('thread_names')
+                      or {}).items():
+        if name is None:
+            names.pop(key, None)
+        else:
+            names[key] = name
     times = df['time'].to_numpy(numpy.int64)
     t0 = int(times.min()) if times.size else 0
     span = max(int(times.max()) - t0, 1) if times.size else 1

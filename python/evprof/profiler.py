@@ -474,8 +474,14 @@ class EventProfiler:
         from ._names import thread_keys
         threads = self._buffer.threads()
         keys = thread_keys(threads)
-        names = {k: n for k, n in zip(keys, _threadnames.names_of(threads))
-                 if n is not None}
+        idents = [int(t[0]) for t in threads]
+        names = {}
+        for key, ident, name in zip(keys, idents,
+                                    _threadnames.names_of(threads)):
+            # None: unknown, and not to be named after its ident, which
+            # other threads of the profile had.
+            if name is not None or idents.count(ident) > 1:
+                names[key] = name
         return numpy.array(keys or [0], dtype=numpy.int64), names
 
     def _choose(self, frame, arg, f_back=False):

@@ -160,6 +160,8 @@ class Trace:
     :ivar names: DataFrame key, kind, first_line, name, module, file
     :ivar lines: structured array key, offset, line
     :ivar lost: events the writer counted as lost
+    :ivar thread_name_history: dict ident -> the names given to it in the
+        file's order (a thread that reused an ident gave its own)
 
     Strings that are not UTF-8 in the file are decoded with
     ``errors='surrogateescape'``: :class:`TraceWriter` writes them back as
@@ -181,6 +183,23 @@ class Trace:
              'name': [], 'module': [], 'file': []})
         self.lines = numpy.empty(0, dtype=_line_dtype())
         self.lost = 0
+        self.thread_name_history = {}
+
+
+def _name_history(pairs):
+    """dict ident -> its successive distinct ``thread_name`` values."""
+    out = {}
+    for key, value in pairs:
+        if not key.startswith('thread_name.'):
+            continue
+        try:
+            ident = int(key[len('thread_name.'):])
+        except ValueError:
+            continue
+        seq = out.setdefault(ident, [])
+        if not seq or seq[-1] != value:
+            seq.append(value)
+    return out
 
 
 def read_trace(path, progress=None):
@@ -217,7 +236,9 @@ def read_trace(path, progress=None):
             trace.thread = numpy.asarray(thread)
         trace.threads = reader.threads()
         # The last value of a key wins, as the C reader's meta().
-        trace.meta.update(reader.meta_pairs())
+        pairs = reader.meta_pairs()
+        trace.meta.update(pairs)
+        trace.thread_name_history = _name_history(pairs)
         names = reader.names()
         if names:
             key, kind, first, name, mod, file_ = zip(*names)
@@ -390,16 +411,29 @@ def _frame_data(trace, clean_file_name, thread, domain=False):
 def _thread_names_by_key(trace):
     """
     dict value of the ``thread`` column -> name, of *trace*.  A name is
-    written by ident: of threads that shared an ident it is the last
-    one's (the last to start), and only that one is named.
+    written by ident: of threads that shared an ident, each gets the name
+    written in its turn when the file holds one a thread (a stream writes
+    them as the threads start), else the last one gets the last name and
+    the others None (no name of theirs is known).
     """
     from ._names import thread_keys
     names = thread_names(trace)
-    last = {}
-    for key, t in zip(thread_keys(trace.threads), trace.threads):
-        last[int(t[0])] = key
-    return {key: names[ident] for ident, key in last.items()
-            if ident in names}
+    history = getattr(trace, 'thread_name_history', {})
+    keys = thread_keys(trace.threads)
+    idents = [int(t[0]) for t in trace.threads]
+    last = dict(zip(idents, keys))
+    out, seen = {}, {}
+    for key, ident in zip(keys, idents):
+        k = seen[ident] = seen.get(ident, -1) + 1
+        given = history.get(ident, ())
+        if len(given) == idents.count(ident):
+            # One name a thread of that ident, written as each started.
+            out[key] = given[k]
+        elif last[ident] != key:
+            out[key] = None  # a later thread took its ident and its name
+        elif ident in names:
+            out[key] = names[ident]
+    return out
 
 
 def trace_to_frame(trace, clean_file_name=None, thread=False, domain=False):
@@ -461,10 +495,11 @@ def save_profiler(prof, path, progress=None, names_of_threads=None,
     """
     Writes the events of :class:`EventProfiler` *prof* (all it holds, also
     those of a run going on) and the names of every key they refer to
-    into the trace file *path*.  *names_of_threads* (dict ident -> name)
-    and *meta* (dict str -> str, e.g. ``program``) are kept in the META
-    section.  The events go from the profiler's buffer to the file a
-    block at a time, without numpy and without a copy of them all.
+    into the trace file *path*.  *names_of_threads* (dict ident -> name,
+    or a list of (ident, name) in thread order) and *meta* (dict str ->
+    str, e.g. ``program``) are kept in the META section.  The events go
+    from the profiler's buffer to the file a block at a time, without
+    numpy and without a copy of them all.
     """
     registry = prof._buffer.registry()
     base = prof._buffer.key_base()
@@ -481,8 +516,8 @@ def save_profiler(prof, path, progress=None, names_of_threads=None,
         if meta:
             w.write_meta(meta)
         if names_of_threads:
-            w.write_meta({'thread_name.%d' % ident: name
-                          for ident, name in names_of_threads.items()})
+            for part in _meta_rounds(names_of_threads):
+                w.write_meta(part)
         if prof._moved:
             pairs = _write_moved(w, prof, progress)
         else:
@@ -494,6 +529,24 @@ def save_profiler(prof, path, progress=None, names_of_threads=None,
         lost = getattr(prof._buffer, 'lost', None)
         if callable(lost):
             w.add_lost(lost())
+
+
+def _meta_rounds(names):
+    """
+    META sections of thread names, from a dict ident -> name or a list
+    of (ident, name) in thread order: an ident given again (a thread that
+    reused it) goes into a later section, so that the file keeps each
+    name in its turn (:attr:`Trace.thread_name_history`).
+    """
+    rounds = []
+    items = names.items() if isinstance(names, dict) else names
+    count = {}
+    for ident, name in items:
+        k = count[ident] = count.get(ident, -1) + 1
+        if k == len(rounds):
+            rounds.append({})
+        rounds[k]['thread_name.%d' % ident] = name
+    return rounds
 
 
 def _write_moved(w, prof, progress):

@@ -175,22 +175,14 @@ class TestThreadColumn(unittest.TestCase):
         path = os.path.join(self.dir, 't.evt')
         prof.save(path)
         df = evprof.load(path, thread=True)
-        # A trace names threads by ident: only the threads whose ident
-        # is theirs alone keep their names through a file.
-        self.check_threads(df, seen, names=False)
-        names = df.attrs['thread_names']
-        self.assertEqual(names[threading.get_ident()], 'MainThread')
-        # A thread is named unless a later one took its ident (and name).
-        calls = df[(df['event'] == 'call') & (df['name'] == 'work')]
-        for k, key in enumerate(calls['thread']):
-            later = [i for i, _ in seen[k + 1:]]
-            self.assertEqual(names.get(key),
-                             None if seen[k][0] in later else 'seq-%d' % k)
+        # A trace names threads by ident, each thread's name in its turn.
+        self.check_threads(df, seen)
         stream = evprof.EventProfiler(impl='c', threads=True,
                                       output=os.path.join(self.dir, 's.evt'))
         seen = sequential_threads(stream)
-        self.check_threads(stream.retrieve_results(thread=True), seen,
-                           names=False)
+        self.check_threads(stream.retrieve_results(thread=True), seen)
+        self.check_threads(evprof.load(os.path.join(self.dir, 's.evt'),
+                                       thread=True), seen)
 
     def test_names_of_threads_that_ended(self):
         prof = evprof.EventProfiler(impl='c', threads=True)

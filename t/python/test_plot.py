@@ -149,6 +149,13 @@ class TestPlot(unittest.TestCase):
         self.assertEqual([t.get_text() for t in
                           axes(fig, 'calls').get_yticklabels()][0],
                          'MainThread')
+        # A thread the DataFrame knows shared its ident is not given the
+        # name of that ident: it is another thread's.
+        df.attrs['thread_names'] = {1: 'MainThread', 5: None}
+        fig = self.draw(df, thread_names={5: 'wrong', 4: 'pool-a'})
+        self.assertEqual([t.get_text() for t in
+                          axes(fig, 'calls').get_yticklabels()],
+                         ['MainThread', 'thread 9', 'thread 5', 'pool-a'])
 
     def test_thread_starting_late_is_not_drawn_from_zero(self):
         # The pool thread's first event is a return (profiling started
