@@ -107,9 +107,14 @@ def short_path(path):
             if mark == 'lib/python3':
                 path = path.split('/', 1)[-1]
             break
-    parts = path.split('/')
-    path = '/'.join(parts[-3:]) if len(parts) > 3 else path
-    return path if len(path) <= 30 else '\u2026' + path[-29:]
+    # Whole components from the right, as many as fit.
+    parts = [p for p in path.split('/') if p]
+    out = parts[-1] if parts else path
+    for part in reversed(parts[:-1][-2:]):
+        if len(part) + 1 + len(out) > 30:
+            break
+        out = part + '/' + out
+    return out if len(out) <= 30 else '\u2026' + out[-29:]
 
 
 def color_classes(sl, top=len(FILE_COLORS)):
