@@ -62,9 +62,10 @@ def plot_timeline(df, path, title=None, width=14.0, height=None, dpi=100,
         (when *df* has a ``domain`` column)
     :param max_rows: rows of calls at most: deeper levels are not drawn
         (the title says so)
-    :returns: the matplotlib figure (closed); ``fig.axes[0]`` shows the
-        calls (label ``'calls'``), ``fig.axes[1]`` the memory
-        (``'memory'``)
+    :returns: the matplotlib figure (closed): its axes labelled
+        ``'calls'`` and ``'memory'``, and ``fig.evprof``, a dict of what
+        was drawn (``rows``, ``row_px``, ``rectangles``, ``labels``,
+        ``threads``)
     """
     check_frame(df)
     import matplotlib
