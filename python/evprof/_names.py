@@ -124,11 +124,15 @@ def thread_keys(threads):
     """
     keys, seen = [], set()
     for index, entry in enumerate(threads):
-        ident = int(entry[0])
+        # Idents are unsigned: as int64 (the column's type), they wrap.
+        ident = int(entry[0]) & 0xFFFFFFFFFFFFFFFF
+        ident -= (ident >> 63) << 64
         native = int(entry[1]) if len(entry) > 1 else 0
         key = ident
         if key in seen:
             key = native if native and native not in seen else -1 - index
+            while key in seen:  # a wrapped ident may be negative too
+                key -= 1
         seen.add(key)
         keys.append(key)
     return keys

@@ -184,6 +184,25 @@ class TestThreadColumn(unittest.TestCase):
         self.check_threads(evprof.load(os.path.join(self.dir, 's.evt'),
                                        thread=True), seen)
 
+    def test_every_thread_of_a_file_a_value(self):
+        # Idents shared (with and without native ids), and one past 2**63
+        # (unsigned, as the THREADS table holds them): four values.
+        import numpy
+        from evprof import tracefile
+        path = os.path.join(self.dir, 'idents.evt')
+        raw = numpy.zeros((4, 6), dtype=numpy.int64)
+        raw[:, 3] = numpy.arange(4)
+        with tracefile.TraceWriter(path) as w:
+            w.write_events(raw, numpy.arange(4, dtype=numpy.uint32))
+            w.write_threads([(7, 100), (7, 101), (7, 0), (2 ** 64 - 3, 0)])
+            w.write_meta({'thread_name.7': 'a'})
+            w.write_meta({'thread_name.7': 'b'})
+        df = evprof.load(path, thread=True)
+        self.assertEqual(df['thread'].tolist(), [7, 101, -3, -3 - 1])
+        # Two names for three threads of ident 7: the last gets the last.
+        self.assertEqual(df.attrs['thread_names'],
+                         {7: None, 101: None, -3: 'b'})
+
     def test_names_of_threads_that_ended(self):
         prof = evprof.EventProfiler(impl='c', threads=True)
         sequential_threads(prof)
