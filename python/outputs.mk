@@ -9,6 +9,8 @@ EVPROF_PY_SOURCES += \
 	python/evprof/cli.py \
 	python/evprof/outputs.py \
 	python/evprof/plot.py \
+	python/evprof/_plot_calls.py \
+	python/evprof/_plot_memory.py \
 	python/evprof/progress.py \
 	python/evprof/summary.py \
 	python/evprof/timeline.py \
@@ -18,7 +20,9 @@ PY_TESTS += \
 	t/python/test_outputs_trace.py \
 	t/python/test_outputs_chrome.py \
 	t/python/test_outputs_summary.py \
-	t/python/test_outputs_cli.py
+	t/python/test_outputs_cli.py \
+	t/python/test_plot.py \
+	t/python/test_frame_columns.py
 
 dist_man_MANS += doc/evprof.1
 

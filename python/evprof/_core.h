@@ -144,6 +144,8 @@ struct drops {
 
 /* _threads.c */
 int evp_threads_init(void);
+/* _tnotes.c: the ThreadNotes type, added to the module. */
+int evp_tnotes_add(PyObject *module);
 void evp_drop_later(struct drops *d, PyObject *o);
 void evp_drop_now(struct drops *d);
 int evp_is_ours(const Profiler *self, const PyThreadState *ts);

@@ -25,6 +25,10 @@ EVENT_MAPPING = {
     'realloc_free': 1004,
 }
 
+#: allocation domains by value, as the library's EVPROF_DOMAIN_MAP
+#: (lib/evprof/domain.h): id_arg of an allocation event indexes it
+DOMAINS = ('raw', 'mem', 'obj', 'numpy', 'native', 'mmap')
+
 CODE_TYPE = type(compile('0', '<evprof>', 'eval'))
 
 #: kinds of the NAMES section (doc/trace-format.md)
@@ -106,3 +110,29 @@ def line_records(registry, base, pairs):
         offsets.append(off)
         lines.append(line)
     return keys, offsets, lines
+
+
+def thread_keys(threads):
+    """
+    The value of the DataFrame's ``thread`` column for each thread of a
+    profile, by thread index, from its (ident, native_id, ...) entries:
+    the thread's ident (:func:`threading.get_ident`), unless an earlier
+    thread of the profile had the same (CPython gives the ident of a
+    thread that ended to the next one): then its native id
+    (:func:`threading.get_native_id`), or, when that is unknown or taken
+    too, minus one minus its index.  Each thread gets a value of its own.
+    """
+    keys, seen = [], set()
+    for index, entry in enumerate(threads):
+        # Idents are unsigned: as int64 (the column's type), they wrap.
+        ident = int(entry[0]) & 0xFFFFFFFFFFFFFFFF
+        ident -= (ident >> 63) << 64
+        native = int(entry[1]) if len(entry) > 1 else 0
+        key = ident
+        if key in seen:
+            key = native if native and native not in seen else -1 - index
+            while key in seen:  # a wrapped ident may be negative too
+                key -= 1
+        seen.add(key)
+        keys.append(key)
+    return keys

@@ -9,12 +9,27 @@ million Python calls.
 import numpy
 
 from ._names import CODE_TYPE as _CODE_TYPE
-from ._names import EVENT_MAPPING, describe as _describe, line_starts
+from ._names import DOMAINS, EVENT_MAPPING, describe as _describe, line_starts
 
 EVENT_NAMES = numpy.empty(1005, dtype=object)
 for _name, _code in EVENT_MAPPING.items():
     EVENT_NAMES[_code] = _name
 del _name, _code
+
+# Domain names by id_arg, then '?' for a value the map does not know.
+_DOMAIN_NAMES = numpy.array(list(DOMAINS) + ['?'], dtype=object)
+
+
+def domain_names(event, id_arg):
+    """
+    The ``domain`` column: the allocator of each memory event (its
+    id_arg), '' for the other events.
+    """
+    mem = event >= EVENT_MAPPING['malloc']
+    known = (id_arg >= 0) & (id_arg < len(DOMAINS))
+    out = _DOMAIN_NAMES[numpy.where(known, id_arg, len(DOMAINS))]
+    out[~mem] = ''
+    return out
 
 
 def fill_freed_sizes(res):

@@ -25,6 +25,21 @@ def live_thread_names():
     return names
 
 
+def thread_names(prof):
+    """
+    [(ident, name)] of the threads of *prof* in thread order, those that
+    have ended included, then of the threads alive that it does not name.
+    """
+    from . import _threadnames
+    threads = prof._buffer.threads()
+    out = [(int(t[0]), n) for t, n in
+           zip(threads, _threadnames.names_of(threads)) if n is not None]
+    named = {ident for ident, _ in out}
+    out += [(ident, n) for ident, n in live_thread_names().items()
+            if ident not in named]
+    return out
+
+
 def save(self, path, progress=None):
     """
     Writes the events and the name tables into the trace file *path*
@@ -35,7 +50,7 @@ def save(self, path, progress=None):
     if getattr(self, '_stream', None) is not None:
         return self._stream.copy_to(path)  # already a trace file
     _tracefile.save_profiler(self, path, progress=progress,
-                             names_of_threads=live_thread_names())
+                             names_of_threads=thread_names(self))
 
 
 class _Scratch:
@@ -121,13 +136,12 @@ def summary(self, sort='inclusive'):
 def plot(self, path, **kwargs):
     """
     Draws the call timeline as a flame chart over time and the bytes in
-    use below it into the image *path* (PNG); keywords go to
-    :func:`evprof.plot.plot_timeline`.
+    use (of each allocation domain) below it into the image *path* (PNG);
+    keywords go to :func:`evprof.plot.plot_timeline`.
     """
     from . import plot as _plot
-    kwargs.setdefault('thread_names', live_thread_names())
-    return _plot.plot_timeline(self.retrieve_results(thread=True), path,
-                               **kwargs)
+    return _plot.plot_timeline(
+        self.retrieve_results(thread=True, domain=True), path, **kwargs)
 
 
 def attach(cls):

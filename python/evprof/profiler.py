@@ -10,7 +10,7 @@ import threading
 import warnings
 import weakref
 
-from . import _core, numpy_data
+from . import _core, _threadnames, numpy_data
 from ._names import EVENT_MAPPING
 
 _DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4, 'numpy': 8, 'native': 16}
@@ -40,6 +40,8 @@ def _need(module, what):
 
 # Profilers started and not stopped, stopped at exit.
 _running = weakref.WeakSet()
+# The names of the threads they see start (for those that end).
+_threadnames.install(_running.data)
 
 
 @atexit.register
@@ -463,10 +465,24 @@ class EventProfiler:
         res[res[:, 2] < 1000, 4:] = 0
         return res
 
-    def _thread_idents(self, numpy):
-        """The ident of each thread, by thread index."""
-        return numpy.array([t[0] for t in self._buffer.threads()] or [0],
-                           dtype=numpy.uint64).astype(numpy.int64)
+    def _thread_keys(self, numpy):
+        """
+        The value of the ``thread`` column of each thread, by thread
+        index (:func:`evprof._names.thread_keys`), and their names.
+        """
+        from . import _threadnames
+        from ._names import thread_keys
+        threads = self._buffer.threads()
+        keys = thread_keys(threads)
+        idents = [int(t[0]) for t in threads]
+        names = {}
+        for key, ident, name in zip(keys, idents,
+                                    _threadnames.names_of(threads)):
+            # None: unknown, and not to be named after its ident, which
+            # other threads of the profile had.
+            if name is not None or idents.count(ident) > 1:
+                names[key] = name
+        return numpy.array(keys or [0], dtype=numpy.int64), names
 
     def _choose(self, frame, arg, f_back=False):
         """
@@ -501,25 +517,34 @@ class EventProfiler:
             return arg.__class__.__module__
 
     def retrieve_results(self, empty_cache=True, clean_file_name=None,
-                         thread=False):
+                         thread=False, domain=False):
         """
         The events as a DataFrame with the columns ``time, value1, value2,
         event, name, mod, lineno, from_name, from_mod, from_line``.
 
         :param empty_cache: moves what the C buffer holds first
         :param clean_file_name: function applied to each file name
-        :param thread: adds a column ``thread`` (the thread's ident, as
-            :func:`threading.get_ident`)
+        :param thread: adds a column ``thread``: the thread's ident (as
+            :func:`threading.get_ident`), unique a thread (see
+            doc/evprof-python.md); ``df.attrs['thread_names']`` maps it
+            to the thread's name
+        :param domain: adds a column ``domain``: the allocator of each
+            memory event (``'raw'``, ``'mem'``, ``'obj'``, ``'numpy'``,
+            ``'native'``, ``'mmap'``), ``''`` for the other events
         """
         if self._stream is not None:
-            return self._stream.results(clean_file_name, thread)
+            from .tracefile import trace_to_frame
+            if clean_file_name is not None and not callable(clean_file_name):
+                raise TypeError("clean_file_name must be callable")
+            return trace_to_frame(self._stream._events(), clean_file_name,
+                                  thread, domain)
         if clean_file_name is None:
             clean_file_name = _identity
         elif not callable(clean_file_name):
             raise TypeError("clean_file_name must be callable")
         numpy = _need('numpy', 'retrieve_results')
         pandas = _need('pandas', 'retrieve_results')
-        from ._report import KeyTable, assemble_columns
+        from ._report import KeyTable, assemble_columns, domain_names
         res, index = self._gather(empty_cache, thread)
         n = res.shape[0]
         table = KeyTable(self._buffer.registry(), self._buffer.key_base(),
@@ -527,9 +552,11 @@ class EventProfiler:
         # The frame's columns are made once and filled a block of events
         # at a time; pandas takes them as they are (copy=False).
         data = {}
-        for name in _COLUMNS:
+        names = list(_COLUMNS) + (['domain'] if domain else [])
+        for name in names:
             data[name] = numpy.empty(
-                n, dtype=object if name in _OBJECT_COLUMNS else numpy.int64)
+                n, dtype=object if name in _OBJECT_COLUMNS
+                or name == 'domain' else numpy.int64)
         for lo in range(0, n, _FRAME_BLOCK):
             block = res[lo:lo + _FRAME_BLOCK]
             hi = lo + block.shape[0]
@@ -541,13 +568,20 @@ class EventProfiler:
                 block[:, 2], table, table.valid(block[:, 0]),
                 table.valid(block[:, 1]),
                 lambda from_idx: table.lines(from_idx, block[:, 4]))
+            if domain:
+                cols['domain'] = domain_names(block[:, 2], block[:, 1])
             for name, values in cols.items():
                 data[name][lo:hi] = values
             del cols
+        thread_names = None
         if thread:
-            data['thread'] = self._thread_idents(numpy)[index]
+            keys, thread_names = self._thread_keys(numpy)
+            data['thread'] = keys[index]
         del res, index
-        return pandas.DataFrame(data, columns=list(data), copy=False)
+        df = pandas.DataFrame(data, columns=list(data), copy=False)
+        if thread_names is not None:
+            df.attrs['thread_names'] = thread_names
+        return df
 
 
 class WithEventProfiler:

@@ -9,8 +9,10 @@ A ``call`` or ``c_call`` opens a frame, a ``return``, ``c_return`` or
 events close nothing: a Python function that raises still gets its
 ``return``).  Unbalanced timelines still give well-formed slices: a close
 without its open (profiling started inside a call) opens at the first
-timestamp of the timeline, a frame never closed (profiling stopped inside a
-call) ends at the last one.  Slices of one thread always nest.
+event of its thread, a frame never closed (profiling stopped inside a
+call) ends at the last event of its thread: a thread that started after
+the profiler is not drawn as running before it existed.  Slices of one
+thread always nest.
 """
 import numpy
 import pandas
@@ -31,6 +33,15 @@ def check_frame(df):
     if missing:
         raise ValueError("not a timeline: the DataFrame lacks the column(s) "
                          "%s" % ', '.join(missing))
+
+
+def event_kinds(event, *kinds):
+    """
+    For each tuple of event names of *kinds*, whether each event of the
+    object array *event* is one of them.
+    """
+    series = pandas.Series(event, copy=False)
+    return [series.isin(kind).to_numpy() for kind in kinds]
 
 
 def thread_column(df):
@@ -56,8 +67,7 @@ def slices(df):
     """
     check_frame(df)
     event = df['event'].to_numpy(object)
-    is_open = pandas.Series(event).isin(OPENS).to_numpy()
-    is_close = pandas.Series(event).isin(CLOSES).to_numpy()
+    is_open, is_close = event_kinds(event, OPENS, CLOSES)
     rows = numpy.flatnonzero(is_open | is_close)
     cols = ['thread', 'start', 'end', 'level', 'parent', 'name', 'mod',
             'lineno', 'builtin', 'open_row', 'close_row']
@@ -69,7 +79,6 @@ def slices(df):
              'builtin': bool, 'open_row': numpy.int64,
              'close_row': numpy.int64})
     times = df['time'].to_numpy(numpy.int64)
-    t_first, t_last = int(times.min()), int(times.max())
     thread = thread_column(df)
 
     # Frame events of each thread, in their order.
@@ -91,6 +100,7 @@ def slices(df):
     seq = numpy.arange(order.size) - starts[group]
     nthreads = starts.size
     uthreads = th[starts]
+    t_first, t_last = thread_spans(times, thread, uthreads)
 
     # Virtual opens (levels 1..shift) and closes (levels final..1).
     vo_group = numpy.repeat(numpy.arange(nthreads), shift)
@@ -108,9 +118,8 @@ def slices(df):
                                   numpy.zeros(vc_group.size, bool)])
     all_row = numpy.concatenate([order, numpy.full(vo_group.size, -1),
                                  numpy.full(vc_group.size, -1)])
-    all_time = numpy.concatenate([times[order],
-                                  numpy.full(vo_group.size, t_first),
-                                  numpy.full(vc_group.size, t_last)])
+    all_time = numpy.concatenate([times[order], t_first[vo_group],
+                                  t_last[vc_group]])
     srt = numpy.lexsort((all_seq, all_level, all_group))
     o, c = srt[0::2], srt[1::2]
     # Within each (thread, level) the frame events alternate open, close.
@@ -161,6 +170,22 @@ def slices(df):
         'open_row': open_row,
         'close_row': close_row,
     }, columns=cols)
+
+
+def thread_spans(times, thread, threads):
+    """
+    (first, last): the time of the first and of the last event (of any
+    kind) of each of *threads*, from the *times* and *thread* of every
+    event.
+    """
+    if numpy.all(thread == thread[0]):
+        # One thread (or no thread column): no grouping needed.
+        return (numpy.full(threads.size, times.min()),
+                numpy.full(threads.size, times.max()))
+    spans = pandas.Series(times).groupby(thread, sort=False).agg(
+        ['min', 'max'])
+    return (spans['min'].reindex(threads).to_numpy(numpy.int64),
+            spans['max'].reindex(threads).to_numpy(numpy.int64))
 
 
 def function_ids(name, mod, lineno):

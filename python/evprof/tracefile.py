@@ -175,6 +175,8 @@ class Trace:
     :ivar lost: events the writer counted as lost
     :ivar truncated: None, or where the file was cut off (the message of
         its :class:`TraceTruncatedWarning`)
+    :ivar thread_name_history: dict ident -> the names given to it in the
+        file's order (a thread that reused an ident gave its own)
 
     Strings that are not UTF-8 in the file are decoded with
     ``errors='surrogateescape'``: :class:`TraceWriter` writes them back as
@@ -197,6 +199,23 @@ class Trace:
         self.lines = numpy.empty(0, dtype=_line_dtype())
         self.lost = 0
         self.truncated = None
+        self.thread_name_history = {}
+
+
+def _name_history(pairs):
+    """dict ident -> its successive distinct ``thread_name`` values."""
+    out = {}
+    for key, value in pairs:
+        if not key.startswith('thread_name.'):
+            continue
+        try:
+            ident = int(key[len('thread_name.'):])
+        except ValueError:
+            continue
+        seq = out.setdefault(ident, [])
+        if not seq or seq[-1] != value:
+            seq.append(value)
+    return out
 
 
 def read_trace(path, progress=None):
@@ -239,7 +258,9 @@ def read_trace(path, progress=None):
             trace.thread = numpy.asarray(thread)
         trace.threads = reader.threads()
         # The last value of a key wins, as the C reader's meta().
-        trace.meta.update(reader.meta_pairs())
+        pairs = reader.meta_pairs()
+        trace.meta.update(pairs)
+        trace.thread_name_history = _name_history(pairs)
         names = reader.names()
         if names:
             key, kind, first, name, mod, file_ = zip(*names)
@@ -360,9 +381,25 @@ def _columns(trace, clean):
         lambda from_idx: table.lines(from_idx, from_key, res[:, 4]))
 
 
-def _frame_data(trace, clean_file_name, thread):
+def _freed_sizes(res, mem):
+    """
+    value2 of the memory events *mem* of *res* (0 elsewhere), the size of
+    each freed block filled in where the file holds 0: a streamed trace
+    pairs its frees with their allocations when read.
+    """
+    import numpy
+    from ._report import fill_freed_sizes
+    out = numpy.where(mem, res[:, 5], 0)
+    free = mem & (res[:, 2] >= 1003)
+    if (free & (out == 0)).any():
+        out[mem] = fill_freed_sizes(res[mem])[:, 5]  # a copy of those rows
+    return out
+
+
+def _frame_data(trace, clean_file_name, thread, domain=False):
     """The columns of :func:`trace_to_frame`, as a dict of arrays."""
     import numpy
+    from ._names import thread_keys
     if clean_file_name is None:
         def clean_file_name(name):
             return name
@@ -372,12 +409,15 @@ def _frame_data(trace, clean_file_name, thread):
     mem = res[:, 2] >= 1000
     data = {'time': res[:, 3].copy(),
             'value1': numpy.where(mem, res[:, 4], 0),
-            'value2': numpy.where(mem, res[:, 5], 0)}
+            'value2': _freed_sizes(res, mem)}
     data.update(_columns(trace, clean_file_name))
     data = {name: data[name] for name in COLUMNS}
+    if domain:
+        from ._report import domain_names
+        data['domain'] = domain_names(res[:, 2], res[:, 1])
     if thread:
-        idents = numpy.array([t[0] for t in trace.threads] or [0],
-                             dtype=numpy.uint64).astype(numpy.int64)
+        idents = numpy.array(thread_keys(trace.threads) or [0],
+                             dtype=numpy.int64)
         if trace.thread is None:
             data['thread'] = numpy.full(res.shape[0], idents[0],
                                         dtype=numpy.int64)
@@ -396,19 +436,55 @@ def _frame_data(trace, clean_file_name, thread):
     return data
 
 
-def trace_to_frame(trace, clean_file_name=None, thread=False):
-    """The DataFrame of :meth:`EventProfiler.retrieve_results` of a trace."""
+def _thread_names_by_key(trace):
+    """
+    dict value of the ``thread`` column -> name, of *trace*.  A name is
+    written by ident: of threads that shared an ident, each gets the name
+    written in its turn when the file holds one a thread (a stream writes
+    them as the threads start), else the last one gets the last name and
+    the others None (no name of theirs is known).
+    """
+    from ._names import thread_keys
+    names = thread_names(trace)
+    history = getattr(trace, 'thread_name_history', {})
+    keys = thread_keys(trace.threads)
+    idents = [int(t[0]) for t in trace.threads]
+    last = dict(zip(idents, keys))
+    out, seen = {}, {}
+    for key, ident in zip(keys, idents):
+        k = seen[ident] = seen.get(ident, -1) + 1
+        given = history.get(ident, ())
+        if len(given) == idents.count(ident):
+            # One name a thread of that ident, written as each started.
+            out[key] = given[k]
+        elif last[ident] != key:
+            out[key] = None  # a later thread took its ident and its name
+        elif ident in names:
+            out[key] = names[ident]
+    return out
+
+
+def trace_to_frame(trace, clean_file_name=None, thread=False, domain=False):
+    """
+    The DataFrame of :meth:`EventProfiler.retrieve_results` of a trace
+    (*thread* and *domain* add those columns).
+    """
     import pandas
-    data = _frame_data(trace, clean_file_name, thread)
-    return pandas.DataFrame(data, columns=list(data))
+    data = _frame_data(trace, clean_file_name, thread, domain)
+    df = pandas.DataFrame(data, columns=list(data))
+    if thread:
+        df.attrs['thread_names'] = _thread_names_by_key(trace)
+    return df
 
 
-def load(path, clean_file_name=None, thread=False, progress=None):
+def load(path, clean_file_name=None, thread=False, progress=None,
+         domain=False):
     """
     Reads a trace file written by :meth:`EventProfiler.save` (or by the C
     library) and returns the DataFrame :meth:`EventProfiler.retrieve_results`
     gave: columns ``time, value1, value2, event, name, mod, lineno,
-    from_name, from_mod, from_line`` (and ``thread`` when *thread* is true).
+    from_name, from_mod, from_line`` (and ``thread`` when *thread* is true,
+    ``domain`` when *domain* is).
 
     :raises FileNotFoundError: no such file
     :raises TraceFileError: (a ValueError) the file is corrupted, cut in
@@ -417,11 +493,16 @@ def load(path, clean_file_name=None, thread=False, progress=None):
         the events of its complete sections
     """
     import pandas
-    data = _frame_data(read_trace(path, progress=progress),
-                       clean_file_name, thread)
+    trace = read_trace(path, progress=progress)
+    names = _thread_names_by_key(trace) if thread else None
+    data = _frame_data(trace, clean_file_name, thread, domain)
     # The events are freed before pandas copies the columns into its
     # blocks, the moment memory peaks.
-    return pandas.DataFrame(data, columns=list(data))
+    del trace
+    df = pandas.DataFrame(data, columns=list(data))
+    if names is not None:
+        df.attrs['thread_names'] = names
+    return df
 
 
 # ---- from a profiler to a file -------------------------------------------
@@ -454,10 +535,11 @@ def save_profiler(prof, path, progress=None, names_of_threads=None,
     """
     Writes the events of :class:`EventProfiler` *prof* (all it holds, also
     those of a run going on) and the names of every key they refer to
-    into the trace file *path*.  *names_of_threads* (dict ident -> name)
-    and *meta* (dict str -> str, e.g. ``program``) are kept in the META
-    section.  The events go from the profiler's buffer to the file a
-    block at a time, without numpy and without a copy of them all.
+    into the trace file *path*.  *names_of_threads* (dict ident -> name,
+    or a list of (ident, name) in thread order) and *meta* (dict str ->
+    str, e.g. ``program``) are kept in the META section.  The events go
+    from the profiler's buffer to the file a block at a time, without
+    numpy and without a copy of them all.
     """
     registry = prof._buffer.registry()
     base = prof._buffer.key_base()
@@ -474,8 +556,8 @@ def save_profiler(prof, path, progress=None, names_of_threads=None,
         if meta:
             w.write_meta(meta)
         if names_of_threads:
-            w.write_meta({'thread_name.%d' % ident: name
-                          for ident, name in names_of_threads.items()})
+            for part in _meta_rounds(names_of_threads):
+                w.write_meta(part)
         if prof._moved:
             pairs = _write_moved(w, prof, progress)
         else:
@@ -487,6 +569,24 @@ def save_profiler(prof, path, progress=None, names_of_threads=None,
         lost = getattr(prof._buffer, 'lost', None)
         if callable(lost):
             w.add_lost(lost())
+
+
+def _meta_rounds(names):
+    """
+    META sections of thread names, from a dict ident -> name or a list
+    of (ident, name) in thread order: an ident given again (a thread that
+    reused it) goes into a later section, so that the file keeps each
+    name in its turn (:attr:`Trace.thread_name_history`).
+    """
+    rounds = []
+    items = names.items() if isinstance(names, dict) else names
+    count = {}
+    for ident, name in items:
+        k = count[ident] = count.get(ident, -1) + 1
+        if k == len(rounds):
+            rounds.append({})
+        rounds[k]['thread_name.%d' % ident] = name
+    return rounds
 
 
 def _write_moved(w, prof, progress):
