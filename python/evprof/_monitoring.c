@@ -1,6 +1,6 @@
 /*
  * _monitoring.c: the sys.monitoring (PEP 669) backend of impl 'c', on
- * Python 3.12 and 3.13.
+ * Python 3.12 to 3.14, free-threaded builds included.
  *
  * There the profile function of PyEval_SetProfile is itself emulated on
  * sys.monitoring, and each of its events builds a frame object.  This
@@ -24,21 +24,27 @@
  * The callbacks never raise and never run Python code on their fast path;
  * what they allocate on a slow path (the first sight of a builtin) is not
  * logged.  Monitoring is per interpreter: every thread calls them, and
- * without all_threads they log only the thread that started.
+ * without all_threads they log only the thread that started.  Several
+ * threads may run them at once (a free-threaded build): what they change
+ * is their thread's own (thread-local), and what they read of the
+ * profiler, which start and stop change, is read atomically.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include "_core.h"
 
-/* The registry and the held offsets assume the GIL: not on a
- * free-threaded build. */
-#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000 \
-    && !defined(Py_GIL_DISABLED)
+/* The frame record read below is the one of 3.12, 3.13 and 3.14: a later
+ * version falls back to the profile function until it is checked. */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030F0000
 
 /* The interpreter's frame record (_PyInterpreterFrame): read only. */
 # define Py_BUILD_CORE 1
-# include "internal/pycore_frame.h"
+# if PY_VERSION_HEX >= 0x030E0000
+#  include "internal/pycore_interpframe.h"
+# else
+#  include "internal/pycore_frame.h"
+# endif
 # undef Py_BUILD_CORE
 
 const int evp_monitoring_available = 1;
@@ -64,6 +70,10 @@ static long event_bits[N_EV];
 /* sys.monitoring.MISSING: the arg0 of a call without arguments. */
 static PyObject *missing;
 
+/* A field of the profiler that start and stop change while callbacks run
+ * on other threads. */
+#define SHARED(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
 /* ---- keys -------------------------------------------------------------- */
 
 /* The key of a code object; the slow path (a first sight) allocates
@@ -77,8 +87,12 @@ static inline int64_t mon_code_key(Profiler *self, PyCodeObject *code)
     Py_INCREF(code);
     k = reg_add(&self->reg, (uintptr_t)code, (PyObject *)code);
     /* A streamed run writes each key's names before its events. */
-    if (k != 0 && self->stream != NULL)
-        evp_stream_note(self->stream, k, (PyObject *)code);
+    if (k != 0) {
+        struct evp_stream *st = SHARED(self->stream);
+
+        if (st != NULL)
+            evp_stream_note(st, k, (PyObject *)code);
+    }
     return k;
 }
 
@@ -122,7 +136,14 @@ static int64_t builtin_key(Profiler *self, PyObject *fn, PyObject *arg0)
     return k;
 }
 
-/* ---- frames ------------------------------------------------------------ */
+/* ---- frames ------------------------------------------------------------
+ *
+ * Through the interpreter's own inline readers, which know each version's
+ * record: 3.12's f_code, 3.13's f_executable, 3.14's f_executable as a
+ * tagged stack reference and its per-thread bytecode copies of a
+ * free-threaded build (instr_ptr points into the thread's copy).  Entry
+ * frames and frames not yet started are skipped as "incomplete".
+ */
 
 static inline _PyInterpreterFrame *current_frame(PyThreadState *ts)
 {
@@ -236,17 +257,18 @@ static PyTypeObject MonCallback_Type;
  * thread state's address may be reused by a later thread). */
 static _Thread_local uint64_t thread_mark
     __attribute__((tls_model("initial-exec")));
-static uint64_t last_mark;
+static uint64_t last_mark; /* atomic */
 
 /* Does the calling thread log?  The offset int is held in every thread
  * (all of them log their allocations). */
 static inline int wanted(Profiler *self, PyObject *const *args,
                          size_t nargsf)
 {
-    if (EVPROF_UNLIKELY(!self->active) || PyVectorcall_NARGS(nargsf) < 2)
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE))
+        || PyVectorcall_NARGS(nargsf) < 2)
         return 0;
     hold_offset(self, args[1]);
-    return self->mon_all || thread_mark == self->mon_run;
+    return SHARED(self->mon_all) || thread_mark == SHARED(self->mon_run);
 }
 
 /* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
@@ -275,7 +297,7 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
         bk = mon_code_key(self, frame_code(back));
         lasti = frame_offset(back);
     }
-    (void)evprof_log(self->buf, k, bk, cb->event, lasti, cb->flag);
+    (void)evprof_log(SHARED(self->buf), k, bk, cb->event, lasti, cb->flag);
     /* Allocations belong to the function running now: the callee after a
      * start, the caller again after a return. */
     evprof_context_set(cb->event == EVPROF_CALL ? k : bk);
@@ -308,7 +330,7 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
         off = PyUnstable_Long_CompactValue((PyLongObject *)args[1]);
     else
         off = -1;
-    (void)evprof_log(self->buf, k, bk, cb->event, off, 0);
+    (void)evprof_log(SHARED(self->buf), k, bk, cb->event, off, 0);
     evprof_context_set(bk);
     Py_RETURN_NONE;
 }
@@ -486,8 +508,9 @@ static int monitoring_start(Profiler *self, int all_threads)
                         "and 4 are taken by other tools)");
         goto fail;
     }
-    self->mon_all = all_threads;
-    thread_mark = self->mon_run = ++last_mark;
+    __atomic_store_n(&self->mon_all, all_threads, __ATOMIC_RELAXED);
+    thread_mark = __atomic_add_fetch(&last_mark, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->mon_run, thread_mark, __ATOMIC_RELAXED);
     for (i = 0; i < N_EV; i++) {
         cb = callback_new(self, i);
         if (cb == NULL)

@@ -1,5 +1,5 @@
 """
-The sys.monitoring backend of impl 'c' (3.12, 3.13) against the profile
+The sys.monitoring backend of impl 'c' (3.12 to 3.14) against the profile
 function, on the same interpreter: the same events, names, callers, lines
 and allocation attribution for a fixed program of calls, builtins,
 exceptions, generators, a coroutine and a thread; nothing allocated by the
@@ -14,7 +14,7 @@ import threading
 sys.path.insert(0, sys.argv[1])
 import _core  # noqa: E402
 
-MONITORING = sys.version_info >= (3, 12) and sys.version_info < (3, 14)
+MONITORING = (3, 12) <= sys.version_info < (3, 15)
 CALL, RETURN, C_CALL, C_RETURN, C_EXCEPTION = 1, 2, 3, 4, 6
 BIG = 1 << 20
 
