@@ -70,7 +70,8 @@ bench: bench-python
 # those that bench/build-cpython.sh built under $(EVPROF_PY_ROOT) (a 3.14,
 # a free-threaded 3.13t or 3.14t), each said skipped when it is absent.
 # One directory an interpreter: python-versions/3.14t for a free-threaded
-# 3.14 (sys.abiflags).
+# 3.14 (sys.abiflags).  Optimised as configure's default CFLAGS are:
+# bench-python times these builds against cProfile.
 PYTHONS = $(PYTHON)
 EVPROF_PY_ROOT = /opt/evprof-py
 # One name an interpreter: python3.14t is also installed as python3.14.
@@ -106,7 +107,7 @@ check-python-versions: lib/libevprof.a
 	  so=$$dir/evprof/_core$$suf && srcs=`for f in $(EVPROF_CORE_C); do echo $(top_srcdir)/$$f; done` && \
 	  $(MKDIR_P) $$dir/evprof && \
 	  if test -f $$so && test -z "`find $$srcs $(top_srcdir)/python/evprof/*.h lib/libevprof.a -newer $$so`"; then :; else \
-	  $(CC) -shared -fPIC -O1 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
+	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
 	    -o $$so $$srcs lib/libevprof.a $(DL_LIBS) $(PTHREAD_LIBS) || { rm -f $$so; exit 1; }; fi && \
 	  for f in $(EVPROF_PY_SOURCES); do cp $(top_srcdir)/$$f $$dir/evprof/ || exit 1; done && \

@@ -252,6 +252,27 @@ def threads():
           {e[5] for e in solo})
 
 
+def concurrent():
+    """Four threads in the program at once (on a free-threaded build
+    without the GIL, the callbacks run in parallel): each gets the events
+    of a thread alone."""
+    def four():
+        ths = [threading.Thread(target=program) for _ in range(4)]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+
+    alone = calls(record('monitoring', threaded, threads=True))
+    ref = within(alone[max(alone)], 'program')
+    both = calls(record('monitoring', four, threads=True))
+    got = [within(ev, 'program') for t, ev in sorted(both.items())
+           if any(e[:2] == (CALL, 'program') for e in ev)]
+    check(len(got) == 4 and all(g == ref for g in got) and len(ref) > 50,
+          'four threads at once: each the events of a thread alone',
+          [first_difference(ref, g) for g in got])
+
+
 def taken_tool_id():
     taken = [i for i in (2, 3) if sys.monitoring.get_tool(i) is None]
     for i in taken:
@@ -335,6 +356,7 @@ def main():
     if MONITORING:
         same_as_profile()
         threads()
+        concurrent()
         taken_tool_id()
         raising_callbacks_never()
         fork()
