@@ -48,7 +48,8 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/core_smoke.py t/python/core_monitoring.py \
 	t/python/recording_path.py t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
-	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md
+	bench/bench_monitoring.py bench/workloads.py bench/build-cpython.sh \
+	doc/evprof-python.md
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -221,9 +222,28 @@ AM_TESTS_ENVIRONMENT += \
 	export EVPROF_SRCDIR EVPROF_BUILDDIR PYTHONDONTWRITEBYTECODE;
 TESTS += $(PY_TESTS) t/python-versions.sh
 
-bench-python: python/evprof/_core.la
+# Then bench_monitoring.py on each interpreter found (3.8 and later,
+# BENCH_PYTHONS to choose): the C core built (or rebuilt when stale) and
+# tested by check-python-versions, and beside it the bench-only module
+# _floor (python/evprof/_floor.c alone: the floors, sys.monitoring's
+# included).
+BENCH_PYTHONS = `$(PYTHONS_FOUND)`
+bench-python: python/evprof/_core.la lib/libevprof.a
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_python.py
+	@for py in $(BENCH_PYTHONS); do \
+	  $$py -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null || continue; \
+	  $(MAKE) $(AM_MAKEFLAGS) -s --no-print-directory \
+	    check-python-versions PYTHONS="$$py" >/dev/null || exit 1; \
+	  inc=`$$py -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
+	  suf=`$$py -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
+	  dir=python-versions/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (getattr(sys, "abiflags", ""),)))'` && \
+	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) -DEVPROF_FLOOR_MODULE \
+	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
+	    -o $$dir/_floor$$suf $(top_srcdir)/python/evprof/_floor.c \
+	    lib/libevprof.a $(PTHREAD_LIBS) && \
+	  echo && $$py $(top_srcdir)/bench/bench_monitoring.py $$dir || exit 1; \
+	done
 
 # The whole pipeline a user waits for (run -o, report, convert, sizes,
 # a short block, memory held) beside cProfile and cat: several minutes.
