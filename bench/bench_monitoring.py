@@ -16,7 +16,9 @@ The argument is the directory that holds evprof/_core*.so and _floor*.so
 the table gives the median time over the unprofiled median ('x none'),
 evprof monitoring over the monitoring floor, and evprof's overhead (time
 less the unprofiled time) over cProfile's.  evprof keeps every event and
-allocation (memory hooks on, nothing lost: checked after each run).
+allocation (memory hooks on, nothing lost: checked after each run);
+'memory=False' is evprof monitoring without the allocator hooks, the
+callbacks' cost alone.
 """
 import cProfile
 import gc
@@ -75,12 +77,13 @@ class MonitoringFloor:
 
 
 class Evprof:
-    def __init__(self, backend):
+    def __init__(self, backend, memory=True):
         self.backend = backend
+        self.domains = 7 if memory else 0
         self.events = []
 
     def start(self):
-        self.p = _core.Profiler(1000000, backend=self.backend)
+        self.p = _core.Profiler(1000000, self.domains, backend=self.backend)
         self.p.begin(object(), sys._getframe(), None, None, False, True)
 
     def stop(self):
@@ -106,7 +109,8 @@ def profilers():
     out = [('none', Null()), ('profile floor', ProfileFloor())]
     if mon:
         out += [('monitoring floor', MonitoringFloor()),
-                ('evprof monitoring', Evprof('monitoring'))]
+                ('evprof monitoring', Evprof('monitoring')),
+                ('  memory=False', Evprof('monitoring', memory=False))]
     out += [('evprof profile', Evprof('profile')), ('cProfile', CProfile())]
     return out
 
@@ -139,7 +143,7 @@ def main():
         print('  workload %-8s (unprofiled %.1f ms)' % (wname, base * 1e3))
         for n, prof in profs[1:]:
             line = '    %-18s %6.2fx none' % (n, med[n] / base)
-            if n == 'evprof monitoring':
+            if n in ('evprof monitoring', '  memory=False'):
                 line += '  %5.2fx its floor  %5.2fx cProfile overhead' % (
                     med[n] / med['monitoring floor'],
                     (med[n] - base) / (med['cProfile'] - base))

@@ -233,8 +233,8 @@ bench-python: python/evprof/_core.la lib/libevprof.a
 	  $(PYTHON) $(top_srcdir)/bench/bench_python.py
 	@for py in $(BENCH_PYTHONS); do \
 	  $$py -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null || continue; \
-	  $(MAKE) $(AM_MAKEFLAGS) -s --no-print-directory \
-	    check-python-versions PYTHONS="$$py" >/dev/null || exit 1; \
+	  out=`$(MAKE) $(AM_MAKEFLAGS) -s --no-print-directory \
+	    check-python-versions PYTHONS="$$py" 2>&1` || { echo "$$out"; exit 1; }; \
 	  inc=`$$py -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
 	  suf=`$$py -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
 	  dir=python-versions/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (getattr(sys, "abiflags", ""),)))'` && \
