@@ -214,12 +214,28 @@ static __attribute__((noinline)) void new_run(struct mon_thread *t,
  * frames and frames not yet started are skipped as "incomplete".
  */
 
-static inline _PyInterpreterFrame *current_frame(PyThreadState *ts)
+/* The top frame record, complete or not. */
+static inline _PyInterpreterFrame *top_frame(PyThreadState *ts)
 {
 # if PY_VERSION_HEX >= 0x030D0000
-    return _PyFrame_GetFirstComplete(ts->current_frame);
+    return ts->current_frame;
 # else
-    return _PyFrame_GetFirstComplete(ts->cframe->current_frame);
+    return ts->cframe->current_frame;
+# endif
+}
+
+/* What a frame record, complete or not, runs, as an address only: None
+ * in an entry frame (3.12: the interpreter's trampoline), never the
+ * program's code.  Read without the checks of _PyFrame_GetCode (which
+ * asserts a code object, in a build with assertions). */
+static inline const void *frame_executable(const _PyInterpreterFrame *f)
+{
+# if PY_VERSION_HEX >= 0x030E0000
+    return (const void *)(f->f_executable.bits & ~(uintptr_t)Py_TAG_BITS);
+# elif PY_VERSION_HEX >= 0x030D0000
+    return f->f_executable;
+# else
+    return f->f_code;
 # endif
 }
 
@@ -375,10 +391,13 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
         Py_RETURN_NONE;
     code = (PyCodeObject *)args[0];
     k = code_key(self, t, 0, code);
-    f = current_frame(this_thread());
+    /* The frame of `code` is on top, and complete: the event is at or
+     * past its RESUME.  Or it is gone already (its unwinding), and the
+     * first complete frame is the caller's. */
+    f = top_frame(this_thread());
     if (f != NULL)
-        back = frame_code(f) == code
-            ? _PyFrame_GetFirstComplete(f->previous) : f;
+        back = _PyFrame_GetFirstComplete(
+            frame_executable(f) == (const void *)code ? f->previous : f);
     if (back != NULL) {
         bk = code_key(self, t, 1, frame_code(back));
         lasti = frame_offset(back);
