@@ -20,7 +20,9 @@ import tracemalloc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 't', 'python'))
+sys.path.insert(0, HERE)
 import evprof_test  # noqa: E402
+from workloads import WORKLOADS  # noqa: E402
 
 evprof = evprof_test.load()
 
@@ -30,36 +32,6 @@ except ImportError:  # pragma: no cover
     yappi = None
 
 REPEAT = int(os.environ.get('EVPROF_BENCH_REPEAT', '7'))
-
-
-# ---- workloads ----------------------------------------------------------
-
-def fib(n):
-    return n if n < 2 else fib(n - 1) + fib(n - 2)
-
-
-def call_heavy():
-    fib(22)
-
-
-def builtin_heavy():
-    data = list(range(200))
-    total = 0
-    for _ in range(400):
-        for x in data:
-            total += abs(x) + len(data) + min(x, 3)
-    return total
-
-
-def alloc_heavy():
-    out = []
-    for i in range(50000):
-        out.append([i, str(i), {'k': i}])
-    return len(out)
-
-
-WORKLOADS = [('call', call_heavy), ('builtin', builtin_heavy),
-             ('alloc', alloc_heavy)]
 
 
 # ---- profilers: (start, stop) pairs -------------------------------------

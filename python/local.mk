@@ -50,8 +50,8 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/recording_path.py t/python/freethreaded.py \
 	t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
-	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md \
-	bench/bench_ft.py
+	bench/bench_monitoring.py bench/workloads.py bench/build-cpython.sh \
+	doc/evprof-python.md bench/bench_ft.py
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -76,7 +76,8 @@ bench: bench-python
 # those that bench/build-cpython.sh built under $(EVPROF_PY_ROOT) (a 3.14,
 # a free-threaded 3.13t or 3.14t), each said skipped when it is absent.
 # One directory an interpreter: python-versions/3.14t for a free-threaded
-# 3.14 (sys.abiflags).
+# 3.14 (sys.abiflags).  Optimised as configure's default CFLAGS are:
+# bench-python times these builds against cProfile.
 PYTHONS = $(PYTHON)
 EVPROF_PY_ROOT = /opt/evprof-py
 # One name an interpreter: python3.14t is also installed as python3.14.
@@ -112,7 +113,7 @@ check-python-versions: lib/libevprof.a
 	  so=$$dir/evprof/_core$$suf && srcs=`for f in $(EVPROF_CORE_C); do echo $(top_srcdir)/$$f; done` && \
 	  $(MKDIR_P) $$dir/evprof && \
 	  if test -f $$so && test -z "`find $$srcs $(top_srcdir)/python/evprof/*.h lib/libevprof.a -newer $$so`"; then :; else \
-	  $(CC) -shared -fPIC -O1 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
+	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) $(PTHREAD_CFLAGS) \
 	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
 	    -o $$so $$srcs lib/libevprof.a $(DL_LIBS) $(PTHREAD_LIBS) || { rm -f $$so; exit 1; }; fi && \
 	  for f in $(EVPROF_PY_SOURCES); do cp $(top_srcdir)/$$f $$dir/evprof/ || exit 1; done && \
@@ -247,9 +248,28 @@ AM_TESTS_ENVIRONMENT += \
 	export EVPROF_SRCDIR EVPROF_BUILDDIR PYTHONDONTWRITEBYTECODE;
 TESTS += $(PY_TESTS) t/python-versions.sh
 
-bench-python: python/evprof/_core.la
+# Then bench_monitoring.py on each interpreter found (3.8 and later,
+# BENCH_PYTHONS to choose): the C core built (or rebuilt when stale) and
+# tested by check-python-versions, and beside it the bench-only module
+# _floor (python/evprof/_floor.c alone: the floors, sys.monitoring's
+# included).
+BENCH_PYTHONS = `$(PYTHONS_FOUND)`
+bench-python: python/evprof/_core.la lib/libevprof.a
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_python.py
+	@for py in $(BENCH_PYTHONS); do \
+	  $$py -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null || continue; \
+	  out=`$(MAKE) $(AM_MAKEFLAGS) -s --no-print-directory \
+	    check-python-versions PYTHONS="$$py" 2>&1` || { echo "$$out"; exit 1; }; \
+	  inc=`$$py -c 'import sysconfig; print(sysconfig.get_paths()["include"])'` && \
+	  suf=`$$py -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'` && \
+	  dir=python-versions/`$$py -c 'import sys; print("%d.%d%s" % (sys.version_info[:2] + (getattr(sys, "abiflags", ""),)))'` && \
+	  $(CC) -shared -fPIC -O2 -std=gnu11 $(WARNINGS_CFLAGS) -DEVPROF_FLOOR_MODULE \
+	    -isystem $$inc -I$(top_srcdir)/lib -I$(top_builddir) \
+	    -o $$dir/_floor$$suf $(top_srcdir)/python/evprof/_floor.c \
+	    lib/libevprof.a $(PTHREAD_LIBS) && \
+	  echo && $$py $(top_srcdir)/bench/bench_monitoring.py $$dir || exit 1; \
+	done
 	@$(MAKE) $(AM_MAKEFLAGS) bench-ft
 
 # Scaling with threads on each free-threaded CPython under

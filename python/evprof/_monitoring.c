@@ -1,6 +1,6 @@
 /*
  * _monitoring.c: the sys.monitoring (PEP 669) backend of impl 'c', on
- * Python 3.12 and 3.13.
+ * Python 3.12 to 3.14, free-threaded builds included.
  *
  * There the profile function of PyEval_SetProfile is itself emulated on
  * sys.monitoring, and each of its events builds a frame object.  This
@@ -24,21 +24,29 @@
  * The callbacks never raise and never run Python code on their fast path;
  * what they allocate on a slow path (the first sight of a builtin) is not
  * logged.  Monitoring is per interpreter: every thread calls them, and
- * without all_threads they log only the thread that started.
+ * without all_threads they log only the thread that started.  Several
+ * threads may run them at once (a free-threaded build): what they change
+ * is their thread's own (thread-local), and what they read of the
+ * profiler, which start and stop change, is read atomically.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <string.h>
+
 #include "_core.h"
 
-/* The registry and the held offsets assume the GIL: not on a
- * free-threaded build. */
-#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000 \
-    && !defined(Py_GIL_DISABLED)
+/* The frame record read below is the one of 3.12, 3.13 and 3.14: a later
+ * version falls back to the profile function until it is checked. */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030F0000
 
 /* The interpreter's frame record (_PyInterpreterFrame): read only. */
 # define Py_BUILD_CORE 1
-# include "internal/pycore_frame.h"
+# if PY_VERSION_HEX >= 0x030E0000
+#  include "internal/pycore_interpframe.h"
+# else
+#  include "internal/pycore_frame.h"
+# endif
 # undef Py_BUILD_CORE
 
 const int evp_monitoring_available = 1;
@@ -64,32 +72,114 @@ static long event_bits[N_EV];
 /* sys.monitoring.MISSING: the arg0 of a call without arguments. */
 static PyObject *missing;
 
-/* ---- keys -------------------------------------------------------------- */
+/* A field of the profiler that start and stop change while callbacks run
+ * on other threads. */
+#define SHARED(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
-/* The key of a code object; the slow path (a first sight) allocates
- * nothing through PyMem, and is not logged anyway. */
-static inline int64_t mon_code_key(Profiler *self, PyCodeObject *code)
+/* ---- keys --------------------------------------------------------------
+ *
+ * The registry (object -> key) is behind a few keys each thread keeps of
+ * the run it logs: the code of its last Python event, the code of its
+ * last caller, and builtins by the address of their definition, most
+ * events finding their keys there.  A key stays right for the whole run:
+ * the registry holds the object (its address is not reused) and is only
+ * emptied between runs; a run is told by its mark (mon_run), never used
+ * twice.
+ */
+
+enum { N_FN = 8 };  /* builtins kept a thread, a power of two */
+
+struct mon_thread {
+    uint64_t mark;        /* the run this thread started, 0: none */
+    uint64_t run;         /* the run the keys below are of */
+    uintptr_t code[2];    /* 0: the code of the last event, 1: its caller */
+    int64_t code_key[2];
+    uintptr_t fn[N_FN];   /* a builtin's definition | 1, at (p >> 5) */
+    int64_t fn_key[N_FN];
+};
+
+static _Thread_local struct mon_thread mon_thread
+    __attribute__((tls_model("initial-exec")));
+
+/* The key of a code object, from the registry or added to it; the slow
+ * path (a first sight) allocates nothing through PyMem, and is not logged
+ * anyway. */
+static __attribute__((noinline)) int64_t
+code_key_slow(Profiler *self, struct mon_thread *t, int slot,
+              PyCodeObject *code)
 {
     int64_t k = reg_find(&self->reg, (uintptr_t)code);
 
-    if (EVPROF_LIKELY(k != 0))
-        return k;
-    Py_INCREF(code);
-    k = reg_add(&self->reg, (uintptr_t)code, (PyObject *)code);
-    /* A streamed run writes each key's names before its events. */
-    if (k != 0 && self->stream != NULL)
-        evp_stream_note(self->stream, k, (PyObject *)code);
+    if (k == 0) {
+        Py_INCREF(code);
+        k = reg_add(&self->reg, (uintptr_t)code, (PyObject *)code);
+        /* A streamed run writes each key's names before its events. */
+        if (k != 0) {
+            struct evp_stream *st = SHARED(self->stream);
+
+            if (st != NULL)
+                evp_stream_note(st, k, (PyObject *)code);
+        }
+    }
+    if (k != 0) {
+        t->code[slot] = (uintptr_t)code;
+        t->code_key[slot] = k;
+    }
+    return k;
+}
+
+static inline int64_t code_key(Profiler *self, struct mon_thread *t,
+                               int slot, PyCodeObject *code)
+{
+    if (EVPROF_LIKELY(t->code[slot] == (uintptr_t)code))
+        return t->code_key[slot];
+    return code_key_slow(self, t, slot, code);
+}
+
+/* A builtin's key from the registry, or added to it on its first sight:
+ * described as the profile function would have seen it (a method
+ * descriptor bound to its object), nothing of it logged as an allocation
+ * of the program, any error dropped. */
+static __attribute__((noinline)) int64_t
+builtin_key_slow(Profiler *self, struct mon_thread *t, uintptr_t p,
+                 PyObject *fn, PyObject *arg0)
+{
+    PyObject *bound;
+    int64_t k = reg_find(&self->reg, p);
+    int in;
+
+    if (k == 0) {
+        in = evprof__in_hook;
+        evprof__in_hook = 1;
+        if (PyCFunction_Check(fn)) {
+            k = evp_callable_key(self, fn);
+        } else {
+            saved_error e;
+
+            error_save(&e);
+            bound = Py_TYPE(fn)->tp_descr_get(fn, arg0,
+                                              (PyObject *)Py_TYPE(arg0));
+            k = bound != NULL ? evp_callable_key(self, bound) : 0;
+            Py_XDECREF(bound);
+            PyErr_Clear();
+            error_restore(&e);
+        }
+        evprof__in_hook = in;
+    }
+    if (k != 0) {
+        t->fn[(p >> 5) & (N_FN - 1)] = p;
+        t->fn_key[(p >> 5) & (N_FN - 1)] = k;
+    }
     return k;
 }
 
 /* The key of what a CALL event calls, 0 when it is not a builtin (it is
  * not reported: the profile function reports none). */
-static int64_t builtin_key(Profiler *self, PyObject *fn, PyObject *arg0)
+static inline int64_t builtin_key(Profiler *self, struct mon_thread *t,
+                                  PyObject *fn, PyObject *arg0)
 {
-    PyObject *bound;
     uintptr_t p;
-    int64_t k;
-    int in;
+    size_t i;
 
     if (PyCFunction_Check(fn))
         p = (uintptr_t)((PyCFunctionObject *)fn)->m_ml | 1;
@@ -97,39 +187,55 @@ static int64_t builtin_key(Profiler *self, PyObject *fn, PyObject *arg0)
         p = (uintptr_t)((PyMethodDescrObject *)fn)->d_method | 1;
     else
         return 0;
-    k = reg_find(&self->reg, p);
-    if (EVPROF_LIKELY(k != 0))
-        return k;
-    /* First sight: described as the profile function would have seen it
-     * (a method descriptor bound to its object), nothing of it logged as
-     * an allocation of the program, any error dropped. */
-    in = evprof__in_hook;
-    evprof__in_hook = 1;
-    if (PyCFunction_Check(fn)) {
-        k = evp_callable_key(self, fn);
-    } else {
-        saved_error e;
-
-        error_save(&e);
-        bound = Py_TYPE(fn)->tp_descr_get(fn, arg0,
-                                          (PyObject *)Py_TYPE(arg0));
-        k = bound != NULL ? evp_callable_key(self, bound) : 0;
-        Py_XDECREF(bound);
-        PyErr_Clear();
-        error_restore(&e);
-    }
-    evprof__in_hook = in;
-    return k;
+    /* PyMethodDef entries are 32 bytes apart: neighbours kept apart. */
+    i = (p >> 5) & (N_FN - 1);
+    if (EVPROF_LIKELY(t->fn[i] == p))
+        return t->fn_key[i];
+    return builtin_key_slow(self, t, p, fn, arg0);
 }
 
-/* ---- frames ------------------------------------------------------------ */
+/* A run this thread had not logged yet: none of its keys kept. */
+static __attribute__((noinline)) void new_run(struct mon_thread *t,
+                                              uint64_t run)
+{
+    uint64_t mark = t->mark;
 
-static inline _PyInterpreterFrame *current_frame(PyThreadState *ts)
+    memset(t, 0, sizeof(*t));
+    t->mark = mark;
+    t->run = run;
+}
+
+/* ---- frames ------------------------------------------------------------
+ *
+ * Through the interpreter's own inline readers, which know each version's
+ * record: 3.12's f_code, 3.13's f_executable, 3.14's f_executable as a
+ * tagged stack reference and its per-thread bytecode copies of a
+ * free-threaded build (instr_ptr points into the thread's copy).  Entry
+ * frames and frames not yet started are skipped as "incomplete".
+ */
+
+/* The top frame record, complete or not. */
+static inline _PyInterpreterFrame *top_frame(PyThreadState *ts)
 {
 # if PY_VERSION_HEX >= 0x030D0000
-    return _PyFrame_GetFirstComplete(ts->current_frame);
+    return ts->current_frame;
 # else
-    return _PyFrame_GetFirstComplete(ts->cframe->current_frame);
+    return ts->cframe->current_frame;
+# endif
+}
+
+/* What a frame record, complete or not, runs, as an address only: None
+ * in an entry frame (3.12: the interpreter's trampoline), never the
+ * program's code.  Read without the checks of _PyFrame_GetCode (which
+ * asserts a code object, in a build with assertions). */
+static inline const void *frame_executable(const _PyInterpreterFrame *f)
+{
+# if PY_VERSION_HEX >= 0x030E0000
+    return (const void *)(f->f_executable.bits & ~(uintptr_t)Py_TAG_BITS);
+# elif PY_VERSION_HEX >= 0x030D0000
+    return f->f_executable;
+# else
+    return f->f_code;
 # endif
 }
 
@@ -192,7 +298,8 @@ static void take_back_malloc(Profiler *self, PyObject *o)
                                           __ATOMIC_RELAXED);
 }
 
-static void hold_offset_slow(Profiler *self, PyObject *o)
+static __attribute__((noinline)) void hold_offset_slow(Profiler *self,
+                                                       PyObject *o)
 {
     PyObject *old = held_offset;
     int in;
@@ -231,22 +338,39 @@ typedef struct {
 
 static PyTypeObject MonCallback_Type;
 
-/* Each start marks its thread with a number never used before: one
- * load tells whether the calling thread is the one that started (a
- * thread state's address may be reused by a later thread). */
-static _Thread_local uint64_t thread_mark
-    __attribute__((tls_model("initial-exec")));
-static uint64_t last_mark;
+/* Each start marks its thread (mon_thread.mark) with a number never used
+ * before: one load tells whether the calling thread is the one that
+ * started (a thread state's address may be reused by a later thread). */
+static uint64_t last_mark; /* atomic */
 
-/* Does the calling thread log?  The offset int is held in every thread
- * (all of them log their allocations). */
-static inline int wanted(Profiler *self, PyObject *const *args,
-                         size_t nargsf)
+/* The calling thread's keys if it logs, else NULL.  The offset int is
+ * held in every thread (all of them log their allocations). */
+static inline struct mon_thread *wanted(Profiler *self,
+                                        PyObject *const *args,
+                                        size_t nargsf)
 {
-    if (EVPROF_UNLIKELY(!self->active) || PyVectorcall_NARGS(nargsf) < 2)
-        return 0;
+    struct mon_thread *t = &mon_thread;
+    uint64_t run;
+
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE))
+        || PyVectorcall_NARGS(nargsf) < 2)
+        return NULL;
     hold_offset(self, args[1]);
-    return self->mon_all || thread_mark == self->mon_run;
+    run = SHARED(self->mon_run);
+    if (t->mark != run && !SHARED(self->mon_all))
+        return NULL;
+    if (EVPROF_UNLIKELY(t->run != run))
+        new_run(t, run);
+    return t;
+}
+
+static inline PyThreadState *this_thread(void)
+{
+# if PY_VERSION_HEX >= 0x030D0000
+    return PyThreadState_GetUnchecked();
+# else
+    return _PyThreadState_UncheckedGet();
+# endif
 }
 
 /* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
@@ -256,26 +380,29 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
 {
     MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
-    PyThreadState *ts;
+    struct mon_thread *t;
     _PyInterpreterFrame *f, *back = NULL;
     PyCodeObject *code;
     int64_t k, bk = 0, lasti = -1;
 
     (void)kwnames;
-    if (!wanted(self, args, nargsf) || !PyCode_Check(args[0]))
+    t = wanted(self, args, nargsf);
+    if (t == NULL || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
-    ts = PyThreadState_GET();
     code = (PyCodeObject *)args[0];
-    k = mon_code_key(self, code);
-    f = current_frame(ts);
+    k = code_key(self, t, 0, code);
+    /* The frame of `code` is on top, and complete: the event is at or
+     * past its RESUME.  Or it is gone already (its unwinding), and the
+     * first complete frame is the caller's. */
+    f = top_frame(this_thread());
     if (f != NULL)
-        back = frame_code(f) == code
-            ? _PyFrame_GetFirstComplete(f->previous) : f;
+        back = _PyFrame_GetFirstComplete(
+            frame_executable(f) == (const void *)code ? f->previous : f);
     if (back != NULL) {
-        bk = mon_code_key(self, frame_code(back));
+        bk = code_key(self, t, 1, frame_code(back));
         lasti = frame_offset(back);
     }
-    (void)evprof_log(self->buf, k, bk, cb->event, lasti, cb->flag);
+    (void)evprof_log(SHARED(self->buf), k, bk, cb->event, lasti, cb->flag);
     /* Allocations belong to the function running now: the callee after a
      * start, the caller again after a return. */
     evprof_context_set(cb->event == EVPROF_CALL ? k : bk);
@@ -289,26 +416,28 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
 {
     MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
+    struct mon_thread *t;
     PyObject *fn;
     int64_t k, bk, off;
 
     (void)kwnames;
-    if (!wanted(self, args, nargsf) || PyVectorcall_NARGS(nargsf) < 4)
+    t = wanted(self, args, nargsf);
+    if (t == NULL || PyVectorcall_NARGS(nargsf) < 4)
         Py_RETURN_NONE;
     fn = args[2];
     /* The most frequent call, of a Python function, first. */
     if (Py_IS_TYPE(fn, &PyFunction_Type) || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
-    k = builtin_key(self, fn, args[3]);
+    k = builtin_key(self, t, fn, args[3]);
     if (k == 0)
         Py_RETURN_NONE;
-    bk = mon_code_key(self, (PyCodeObject *)args[0]);
+    bk = code_key(self, t, 1, (PyCodeObject *)args[0]);
     if (EVPROF_LIKELY(PyLong_CheckExact(args[1])
                       && PyUnstable_Long_IsCompact((PyLongObject *)args[1])))
         off = PyUnstable_Long_CompactValue((PyLongObject *)args[1]);
     else
         off = -1;
-    (void)evprof_log(self->buf, k, bk, cb->event, off, 0);
+    (void)evprof_log(SHARED(self->buf), k, bk, cb->event, off, 0);
     evprof_context_set(bk);
     Py_RETURN_NONE;
 }
@@ -486,8 +615,9 @@ static int monitoring_start(Profiler *self, int all_threads)
                         "and 4 are taken by other tools)");
         goto fail;
     }
-    self->mon_all = all_threads;
-    thread_mark = self->mon_run = ++last_mark;
+    __atomic_store_n(&self->mon_all, all_threads, __ATOMIC_RELAXED);
+    mon_thread.mark = __atomic_add_fetch(&last_mark, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->mon_run, mon_thread.mark, __ATOMIC_RELAXED);
     for (i = 0; i < N_EV; i++) {
         cb = callback_new(self, i);
         if (cb == NULL)

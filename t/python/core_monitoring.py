@@ -1,5 +1,5 @@
 """
-The sys.monitoring backend of impl 'c' (3.12, 3.13) against the profile
+The sys.monitoring backend of impl 'c' (3.12 to 3.14) against the profile
 function, on the same interpreter: the same events, names, callers, lines
 and allocation attribution for a fixed program of calls, builtins,
 exceptions, generators, a coroutine and a thread; nothing allocated by the
@@ -14,7 +14,7 @@ import threading
 sys.path.insert(0, sys.argv[1])
 import _core  # noqa: E402
 
-MONITORING = sys.version_info >= (3, 12) and sys.version_info < (3, 14)
+MONITORING = (3, 12) <= sys.version_info < (3, 15)
 CALL, RETURN, C_CALL, C_RETURN, C_EXCEPTION = 1, 2, 3, 4, 6
 BIG = 1 << 20
 
@@ -252,6 +252,27 @@ def threads():
           {e[5] for e in solo})
 
 
+def concurrent():
+    """Four threads in the program at once (on a free-threaded build
+    without the GIL, the callbacks run in parallel): each gets the events
+    of a thread alone."""
+    def four():
+        ths = [threading.Thread(target=program) for _ in range(4)]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+
+    alone = calls(record('monitoring', threaded, threads=True))
+    ref = within(alone[max(alone)], 'program')
+    both = calls(record('monitoring', four, threads=True))
+    got = [within(ev, 'program') for t, ev in sorted(both.items())
+           if any(e[:2] == (CALL, 'program') for e in ev)]
+    check(len(got) == 4 and all(g == ref for g in got) and len(ref) > 50,
+          'four threads at once: each the events of a thread alone',
+          [first_difference(ref, g) for g in got])
+
+
 def taken_tool_id():
     taken = [i for i in (2, 3) if sys.monitoring.get_tool(i) is None]
     for i in taken:
@@ -335,6 +356,7 @@ def main():
     if MONITORING:
         same_as_profile()
         threads()
+        concurrent()
         taken_tool_id()
         raising_callbacks_never()
         fork()
