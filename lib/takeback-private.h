@@ -32,6 +32,12 @@
 extern _Thread_local const void *evprof__unlogged_free
     __attribute__((tls_model("initial-exec")));
 
+/* The swap of evprof__take_back_mallocs on a full chunk c, whose head
+ * was h, with the calling thread's signals blocked: 1, or 0 when an event
+ * came meanwhile (lib/takeback.c). */
+int evprof__take_back_full(struct evprof__chunk *c, uint64_t h, unsigned n)
+    EVPROF_NOINSTR;
+
 /*
  * Takes back the calling thread's newest n events in b (n at most
  * EVPROF__TAKE_BACK_MAX) when they are MALLOC events of blocks[0], ...,
@@ -56,9 +62,7 @@ EVPROF_NOINSTR static inline int evprof__take_back_mallocs(
         return 0;
     c = evprof__tcache.chunk;
     h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
-    /* A full chunk is sealed by the next event, which may come from a
-     * signal handler between the look and the swap: left alone. */
-    if (h - c->base < n || h >= c->limit)
+    if (h - c->base < n)
         return 0;
     e = c->ev + (h - n - c->base);
     for (i = 0; i < n; i++)
@@ -67,6 +71,11 @@ EVPROF_NOINSTR static inline int evprof__take_back_mallocs(
     if (out != NULL)
         for (i = 0; i < n; i++)
             out[i] = e[i];
+    /* A full chunk is sealed by the next event, which a signal handler
+     * may log between the look and the swap: then with signals blocked
+     * (once a chunk). */
+    if (EVPROF_UNLIKELY(h >= c->limit))
+        return evprof__take_back_full(c, h, n);
     return __atomic_compare_exchange_n(&c->head, &h, h - n, 0,
                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }

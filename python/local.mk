@@ -32,6 +32,7 @@ PY_TESTS = \
 	t/python/test_api.py \
 	t/python/test_edges.py \
 	t/python/test_events.py \
+	t/python/test_frames.py \
 	t/python/test_hazards.py \
 	t/python/test_inmem.py \
 	t/python/test_memory.py \
