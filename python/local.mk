@@ -50,6 +50,7 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	t/python/recording_path.py t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
 	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md
+EXTRA_DIST += bench/bench_numpy.py
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -58,7 +59,8 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
 bench: bench-python
-.PHONY: bench-python bench-pipeline bench-native check-python-versions
+bench: bench-numpy
+.PHONY: bench-python bench-pipeline bench-native bench-numpy check-python-versions
 
 # The C core built by hand against other interpreters (no numpy needed),
 # with the package beside it in python-versions/X.Y/evprof; then the core
@@ -230,13 +232,17 @@ bench-python: python/evprof/_core.la
 bench-pipeline: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_pipeline.py
+# numpy's array data recorded or not, beside the same run unprofiled.
+bench-numpy: python/evprof/_core.la
+	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  $(PYTHON) $(top_srcdir)/bench/bench_numpy.py
 # Native allocations: evprof run --native beside heaptrack.
 bench-native: python/evprof/_core.la lib/libevprof-malloc.la \
 	  t/python/_allocext.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_native.py
 else
-bench-python bench-pipeline bench-native:
+bench-python bench-pipeline bench-native bench-numpy:
 	@echo "$@: the Python package is disabled"
 endif
 
