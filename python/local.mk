@@ -40,6 +40,7 @@ PY_TESTS = \
 	t/python/test_numpy_data.py \
 	t/python/test_robust.py \
 	t/python/test_seed_compat.py \
+	t/python/test_slow_path.py \
 	t/python/test_threads.py \
 	t/python/test_stream.py
 
