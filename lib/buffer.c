@@ -257,8 +257,8 @@ static struct chunk *make_room(evprof_buffer *b, struct chunk *c, uint64_t h,
     }
 }
 
-int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
-                     int64_t event, int64_t value1, int64_t value2)
+static int log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
+                    int64_t event, int64_t value1, int64_t value2)
 {
     struct evprof__tcache *tc = &evprof__tcache;
     struct chunk *c;
@@ -294,6 +294,21 @@ int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
                   evprof_clock_ns(), value1, value2);
     __atomic_store_n(&c->pub.head, h + 1, __ATOMIC_RELEASE);
     return 0;
+}
+
+/* What the slow path allocates (a chunk, a thread's record) is the
+ * library's own: no hook of the library logs it.  A hook that did would
+ * log into b from inside b's lock (an interposed malloc handing the event
+ * to a sink that logs into b: a thread waiting for itself). */
+int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
+                     int64_t event, int64_t value1, int64_t value2)
+{
+    int in = evprof__in_hook, rc;
+
+    evprof__in_hook = 1;
+    rc = log_slow(b, id_frame, id_arg, event, value1, value2);
+    evprof__in_hook = in;
+    return rc;
 }
 
 int evprof_buffer_prepare(evprof_buffer *b, size_t nevents)

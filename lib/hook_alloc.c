@@ -5,11 +5,11 @@
 #include <config.h>
 
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 
 #include "evprof.h"
+#include "inflight-private.h"
+#include "takeback-private.h"
 
 _Thread_local int64_t evprof__context
     __attribute__((tls_model("initial-exec")));
@@ -20,51 +20,16 @@ _Thread_local int64_t evprof__context
 _Thread_local int evprof__in_hook __attribute__((tls_model("initial-exec")));
 #define in_hook evprof__in_hook
 
+_Thread_local const void *evprof__unlogged_free
+    __attribute__((tls_model("initial-exec")));
+
 struct evprof_alloc_hook {
     evprof_allocator inner;
     evprof_buffer *buffer;  /* atomic: evprof_alloc_hook_set_buffer */
     int64_t tag;
     int enabled; /* atomic */
-    /* Threads between the second look at `enabled` and the end of their
-     * record (atomic): evprof_alloc_hook_quiesce waits for 0, so that the
-     * buffer can be freed once it returns. */
-    unsigned long inflight;
     evprof_allocator *slot; /* where evprof_alloc_hook_install put it */
-    struct evprof_alloc_hook *next_all;
 };
-
-/*
- * Every live hook, so that a forked child, where only the forking thread
- * goes on, can forget the calls that other threads had in flight (they
- * never end there, and evprof_alloc_hook_quiesce would wait for ever).
- */
-static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct evprof_alloc_hook *all_hooks;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void fork_prepare(void)
-{
-    pthread_mutex_lock(&all_lock);
-}
-
-static void fork_parent(void)
-{
-    pthread_mutex_unlock(&all_lock);
-}
-
-static void fork_child(void)
-{
-    struct evprof_alloc_hook *h;
-
-    for (h = all_hooks; h != NULL; h = h->next_all)
-        __atomic_store_n(&h->inflight, 0, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&all_lock);
-}
-
-static void atfork_register(void)
-{
-    (void)pthread_atfork(fork_prepare, fork_parent, fork_child);
-}
 
 int evprof_hook_active(void)
 {
@@ -77,51 +42,45 @@ static int logging(const struct evprof_alloc_hook *h)
 }
 
 /*
- * The buffer to log into, or NULL when logging was turned off since the
- * first look; a non-NULL return must be paired with record_end().  The
- * count goes up before `enabled` is read again and quiesce reads the count
- * after it turned `enabled` off (both sequentially consistent): either this
- * thread sees the hook off, or quiesce sees this thread and waits.  Only
- * calls that log pay for it; a hook left installed and off forwards with no
- * atomic read-modify-write.
+ * Logs one or two events (event2 0: none) unless logging was turned off
+ * since the first look.  The call is marked in flight before `enabled` is
+ * read again, and quiesce waits for the marks after it turned `enabled`
+ * off (inflight-private.h): either this thread sees the hook off, or
+ * quiesce sees this thread and waits.  Only calls that log pay for it,
+ * and they write nothing another thread writes; a hook left installed
+ * and off forwards with no atomic at all.  A full DROP buffer or a failed
+ * chunk allocation is counted as lost by the buffer itself; the
+ * allocation goes on regardless.
  */
-static evprof_buffer *record_begin(struct evprof_alloc_hook *h)
+static void record(struct evprof_alloc_hook *h, int64_t event,
+                   const void *ptr, size_t size, int64_t event2,
+                   const void *ptr2, size_t size2)
 {
-    __atomic_add_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&h->enabled, __ATOMIC_SEQ_CST))
-        return __atomic_load_n(&h->buffer, __ATOMIC_ACQUIRE);
-    __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
+    struct evprof__inflight *s = evprof__inflight_enter(1);
 
-static void record_end(struct evprof_alloc_hook *h)
-{
-    __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_RELEASE);
-}
+    if (EVPROF_LIKELY(__atomic_load_n(&h->enabled, __ATOMIC_RELAXED))) {
+        evprof_buffer *b = __atomic_load_n(&h->buffer, __ATOMIC_ACQUIRE);
 
-static void record(struct evprof_alloc_hook *h, evprof_buffer *b,
-                   int64_t event, const void *ptr, size_t size)
-{
-    /* A full DROP buffer or a failed chunk allocation is counted as lost by
-     * the buffer itself; the allocation goes on regardless. */
-    (void)evprof_log(b, evprof__context, h->tag, event,
-                     (int64_t)(intptr_t)ptr, (int64_t)size);
+        (void)evprof_log(b, evprof__context, h->tag, event,
+                         (int64_t)(intptr_t)ptr, (int64_t)size);
+        if (event2 != 0)
+            (void)evprof_log(b, evprof__context, h->tag, event2,
+                             (int64_t)(intptr_t)ptr2, (int64_t)size2);
+    }
+    evprof__inflight_leave(s);
 }
 
 static void *hook_malloc(void *ctx, size_t size)
 {
     struct evprof_alloc_hook *h = ctx;
-    evprof_buffer *b;
     void *p;
 
     if (!logging(h))
         return h->inner.malloc(h->inner.ctx, size);
     in_hook = 1;
     p = h->inner.malloc(h->inner.ctx, size);
-    if (p != NULL && (b = record_begin(h)) != NULL) {
-        record(h, b, EVPROF_MALLOC, p, size);
-        record_end(h);
-    }
+    if (p != NULL)
+        record(h, EVPROF_MALLOC, p, size, 0, NULL, 0);
     in_hook = 0;
     return p;
 }
@@ -129,7 +88,6 @@ static void *hook_malloc(void *ctx, size_t size)
 static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     struct evprof_alloc_hook *h = ctx;
-    evprof_buffer *b;
     void *p;
 
     if (!logging(h))
@@ -137,10 +95,8 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
     in_hook = 1;
     p = h->inner.calloc(h->inner.ctx, nelem, elsize);
     /* No overflow here: a block of nelem * elsize bytes exists. */
-    if (p != NULL && (b = record_begin(h)) != NULL) {
-        record(h, b, EVPROF_CALLOC, p, nelem * elsize);
-        record_end(h);
-    }
+    if (p != NULL)
+        record(h, EVPROF_CALLOC, p, nelem * elsize, 0, NULL, 0);
     in_hook = 0;
     return p;
 }
@@ -148,8 +104,8 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
 static void *hook_realloc(void *ctx, void *ptr, size_t size)
 {
     struct evprof_alloc_hook *h = ctx;
-    evprof_buffer *b;
     void *p;
+    int gone;
 
     if (!logging(h))
         return h->inner.realloc(h->inner.ctx, ptr, size);
@@ -157,14 +113,13 @@ static void *hook_realloc(void *ctx, void *ptr, size_t size)
     p = h->inner.realloc(h->inner.ctx, ptr, size);
     /* The old block is gone when the call succeeded, and also when a
      * realloc to size 0 freed it and returned NULL. */
-    if (((ptr != NULL && (p != NULL || size == 0)) || p != NULL)
-        && (b = record_begin(h)) != NULL) {
-        if (ptr != NULL && (p != NULL || size == 0))
-            record(h, b, EVPROF_REALLOC_FREE, ptr, 0);
-        if (p != NULL)
-            record(h, b, EVPROF_REALLOC, p, size);
-        record_end(h);
-    }
+    gone = ptr != NULL && (p != NULL || size == 0);
+    if (gone && p != NULL)
+        record(h, EVPROF_REALLOC_FREE, ptr, 0, EVPROF_REALLOC, p, size);
+    else if (gone)
+        record(h, EVPROF_REALLOC_FREE, ptr, 0, 0, NULL, 0);
+    else if (p != NULL)
+        record(h, EVPROF_REALLOC, p, size, 0, NULL, 0);
     in_hook = 0;
     return p;
 }
@@ -172,19 +127,20 @@ static void *hook_realloc(void *ctx, void *ptr, size_t size)
 static void hook_free(void *ctx, void *ptr)
 {
     struct evprof_alloc_hook *h = ctx;
-    evprof_buffer *b;
 
     if (!logging(h) || ptr == NULL) {
         h->inner.free(h->inner.ctx, ptr);
         return;
     }
     in_hook = 1;
-    /* Logged before the block is given back: once freed, another thread may
-     * get the same address and log its malloc first. */
-    if ((b = record_begin(h)) != NULL) {
-        record(h, b, EVPROF_FREE, ptr, 0);
-        record_end(h);
-    }
+    /* Logged before the block is given back: once freed, another thread
+     * may get the same address and log its malloc first.  A block whose
+     * malloc was taken back out of the record (evprof__unlogged_free)
+     * goes unlogged. */
+    if (EVPROF_UNLIKELY(ptr == evprof__unlogged_free))
+        evprof__unlogged_free = NULL;
+    else
+        record(h, EVPROF_FREE, ptr, 0, 0, NULL, 0);
     h->inner.free(h->inner.ctx, ptr);
     in_hook = 0;
 }
@@ -208,11 +164,6 @@ evprof_alloc_hook *evprof_alloc_hook_new(const evprof_allocator *inner,
     h->inner = *inner;
     h->buffer = b;
     h->tag = tag;
-    pthread_once(&atfork_once, atfork_register);
-    pthread_mutex_lock(&all_lock);
-    h->next_all = all_hooks;
-    all_hooks = h;
-    pthread_mutex_unlock(&all_lock);
     return h;
 }
 
@@ -250,11 +201,10 @@ int evprof_alloc_hook_quiesce(evprof_alloc_hook *h)
      * the code that stops it) would wait for itself. */
     if (in_hook)
         return -EDEADLK;
-    /* Each call counted here is logging one or two events: it ends soon,
-     * whatever the inner allocator does (that call is not counted). */
-    while (__atomic_load_n(&h->inflight, __ATOMIC_SEQ_CST) != 0)
-        sched_yield();
-    return 0;
+    /* Each call in flight is logging one or two events: it ends soon,
+     * whatever the inner allocator does (that call is not in flight).  A
+     * forked child has forgotten the calls of the threads it lost. */
+    return evprof__inflight_quiesce();
 }
 
 int evprof_alloc_hook_set_buffer(evprof_alloc_hook *h, evprof_buffer *b)
@@ -275,17 +225,6 @@ int evprof_alloc_hook_set_buffer(evprof_alloc_hook *h, evprof_buffer *b)
 
 void evprof_alloc_hook_free(evprof_alloc_hook *h)
 {
-    struct evprof_alloc_hook **p;
-
-    if (h == NULL)
-        return;
-    pthread_mutex_lock(&all_lock);
-    for (p = &all_hooks; *p != NULL; p = &(*p)->next_all)
-        if (*p == h) {
-            *p = h->next_all;
-            break;
-        }
-    pthread_mutex_unlock(&all_lock);
     free(h);
 }
 

@@ -13,6 +13,7 @@
 
 #include "evprof.h"
 #include "evprof/native.h"
+#include "inflight-private.h"
 #include "instrument-private.h"
 #include "native-private.h"
 
@@ -23,8 +24,6 @@
 static evprof_native_sink slots[2];
 static evprof_native_sink *current;
 static unsigned next_slot;
-/* Calls between their load of `current` and the end of their log. */
-static long inflight;
 static int maps_lock; /* a spin lock: no pthread call from inside mmap */
 
 void evprof__native_log(int64_t event, int64_t domain, int64_t ptr,
@@ -34,11 +33,17 @@ void evprof__native_log(int64_t event, int64_t domain, int64_t ptr,
     evprof_buffer *b;
 
     if (__atomic_load_n(&current, __ATOMIC_RELAXED) != NULL) {
-        __atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
-        s = __atomic_load_n(&current, __ATOMIC_SEQ_CST);
+        /* In flight from before the second look at `current` to the end
+         * of the sink's call, so that a detach can wait for it
+         * (inflight-private.h); a thread's first call from mmap takes
+         * the shared slot rather than registering. */
+        struct evprof__inflight *f =
+            evprof__inflight_enter(domain != EVPROF_DOMAIN_MMAP);
+
+        s = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
         if (s != NULL)
             s->log(s->ctx, event, domain, ptr, size);
-        __atomic_sub_fetch(&inflight, 1, __ATOMIC_RELEASE);
+        evprof__inflight_leave(f);
         if (s != NULL)
             return;
     }
@@ -71,18 +76,18 @@ API int evprof_native_attach(const evprof_native_sink *sink)
     return 0;
 }
 
-/* A forked child has one thread: none is inside a sink. */
+/* A forked child has one thread: none holds the table (nor is inside a
+ * sink: inflight.c forgets the others' calls). */
 EVPROF_NOINSTR static void child_after_fork(void)
 {
-    __atomic_store_n(&inflight, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&maps_lock, 0, __ATOMIC_RELAXED);
 }
 
 API int evprof_native_quiesce(void)
 {
-    while (__atomic_load_n(&inflight, __ATOMIC_SEQ_CST) != 0)
-        sched_yield();
-    return 0;
+    int rc = evprof__inflight_quiesce();
+
+    return rc == -EDEADLK ? 0 : rc;
 }
 
 /* ---- mappings ------------------------------------------------------------ */

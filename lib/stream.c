@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "buffer-private.h"
+#include "takeback-private.h"
 #include "trace-private.h"
 
 struct evprof_stream {
@@ -197,10 +198,13 @@ static void encode(unsigned char *p, const evprof_event *e, uint64_t n)
  * payload (or nowhere, `discard`), and retires the chunks read to their
  * end.  With b->consume held: no dump reads t meanwhile, and only
  * consumers change t->oldest.  A GROW writer never touches a slot below
- * its published head, so the events are read in place.
+ * its published head, so the events are read in place.  The newest
+ * `keep` events of a chunk its writer still fills are left for a later
+ * pass: the writer may take them back (lib/takeback-private.h), moving
+ * its head back over them, never further.
  */
 static uint64_t take(struct evprof_stream *s, struct thread *t, uint64_t max,
-                     int discard)
+                     int discard, uint64_t keep)
 {
     evprof_buffer *b = s->b;
     unsigned char *p = s->payload + 8;
@@ -210,7 +214,11 @@ static uint64_t take(struct evprof_stream *s, struct thread *t, uint64_t max,
     for (;;) {
         int sealed = __atomic_load_n(&c->sealed, __ATOMIC_ACQUIRE);
         uint64_t head = load_acquire(&c->pub.head);
-        uint64_t pos = load_acquire(&c->tail), k = head - pos;
+        uint64_t pos = load_acquire(&c->tail), k;
+
+        if (!sealed)
+            head = head - pos > keep ? head - keep : pos;
+        k = head - pos;
 
         if (k > max - n)
             k = max - n;
@@ -249,8 +257,8 @@ static void write_events(struct evprof_stream *s, uint32_t index, uint64_t n)
 
 /* Writes (or, after a write error, drops and counts) what each thread had
  * published when it began: bounded, so a flush ends even while the
- * threads log faster than the disk writes. */
-static void drain(struct evprof_stream *s)
+ * threads log faster than the disk writes.  `keep`: see take(). */
+static void drain(struct evprof_stream *s, uint64_t keep)
 {
     evprof_buffer *b = s->b;
     size_t nt = snapshot(s), i;
@@ -277,7 +285,7 @@ static void drain(struct evprof_stream *s)
                                                       : s->max_events, n;
 
             pthread_mutex_lock(&b->consume);
-            n = take(s, s->threads[i], max, discard);
+            n = take(s, s->threads[i], max, discard, keep);
             pthread_mutex_unlock(&b->consume);
             if (n == 0)
                 break; /* a dump took them */
@@ -339,7 +347,10 @@ static void *run(void *arg)
         req = s->flush_req;
         stop = s->stopping;
         pthread_mutex_unlock(&s->lock);
-        drain(s);
+        /* A flush and the last pass take everything; a periodic pass
+         * leaves what a writer may still take back (a period later, or
+         * once its chunk is full, it goes out). */
+        drain(s, stop || req != s->flush_done ? 0 : EVPROF__TAKE_BACK_MAX);
         write_threads(s);
         pthread_mutex_lock(&s->lock);
         s->flush_done = req;

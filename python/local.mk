@@ -33,6 +33,7 @@ PY_TESTS = \
 	t/python/test_api.py \
 	t/python/test_edges.py \
 	t/python/test_events.py \
+	t/python/test_frames.py \
 	t/python/test_hazards.py \
 	t/python/test_inmem.py \
 	t/python/test_memory.py \
@@ -40,6 +41,7 @@ PY_TESTS = \
 	t/python/test_numpy_data.py \
 	t/python/test_robust.py \
 	t/python/test_seed_compat.py \
+	t/python/test_slow_path.py \
 	t/python/test_threads.py \
 	t/python/test_stream.py
 
@@ -52,6 +54,7 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
 	bench/bench_monitoring.py bench/workloads.py bench/build-cpython.sh \
 	doc/evprof-python.md bench/bench_ft.py
+EXTRA_DIST += bench/bench_numpy.py
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -60,8 +63,9 @@ PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON)
 
 bench: bench-python
-.PHONY: bench-python bench-pipeline bench-native check-python-versions \
-	bench-ft
+bench: bench-numpy
+.PHONY: bench-python bench-pipeline bench-native bench-numpy \
+	check-python-versions bench-ft
 
 # The C core built by hand against other interpreters (no numpy needed),
 # with the package beside it in python-versions/X.Y/evprof; then the core
@@ -293,13 +297,17 @@ bench-ft: lib/libevprof.a
 bench-pipeline: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_pipeline.py
+# numpy's array data recorded or not, beside the same run unprofiled.
+bench-numpy: python/evprof/_core.la
+	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  $(PYTHON) $(top_srcdir)/bench/bench_numpy.py
 # Native allocations: evprof run --native beside heaptrack.
 bench-native: python/evprof/_core.la lib/libevprof-malloc.la \
 	  t/python/_allocext.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_native.py
 else
-bench-python bench-pipeline bench-native bench-ft:
+bench-python bench-pipeline bench-native bench-ft bench-numpy:
 	@echo "$@: the Python package is disabled"
 endif
 

@@ -49,6 +49,8 @@
 # endif
 # undef Py_BUILD_CORE
 
+# include "takeback-private.h"
+
 const int evp_monitoring_available = 1;
 
 /* The tool ids tried, in order: the profilers' one, then the two that
@@ -266,36 +268,20 @@ static inline int64_t frame_offset(_PyInterpreterFrame *f)
  * it is taken back out of the thread's chunk; and the int is kept alive
  * past the dispatch and dropped at this thread's next event, its free
  * not logged.  Safe because this extension reads its buffer only under
- * the GIL (dump), which the callback holds, and a signal handler logging
+ * the GIL (dump), which the callback holds, a stream's periodic pass
+ * leaves a chunk's newest events for later, and a signal handler logging
  * on this thread in between makes the compare-and-swap fail, the event
- * kept.  Not while a stream drains the buffer: its thread may have read
- * the event already, and a head moving back would undo its reading; the
- * malloc is then left in the trace.  At most one such int a thread outlives a run (dropped at the
+ * kept (lib/takeback-private.h, shared with the frames of 3.11 in
+ * _core.c).  At most one such int a thread outlives a run (dropped at the
  * thread's next event of any run, or never if the thread ends).
  */
 static _Thread_local PyObject *held_offset;
 
 static void take_back_malloc(Profiler *self, PyObject *o)
 {
-    const struct evprof__buffer_head *bh =
-        (const struct evprof__buffer_head *)(const void *)self->buf;
-    struct evprof__chunk *c;
-    evprof_event *e;
-    uint64_t h;
+    int64_t block = (int64_t)(intptr_t)o;
 
-    if (bh == NULL || bh->policy != EVPROF_GROW || self->stream != NULL
-        || evprof__tcache.buf != self->buf || evprof__tcache.uid != bh->uid)
-        return;
-    c = evprof__tcache.chunk;
-    h = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
-    if (h <= c->base)
-        return;
-    e = c->ev + (h - 1 - c->base);
-    if (e->event == EVPROF_MALLOC
-        && e->value1 == (int64_t)(intptr_t)o)
-        (void)__atomic_compare_exchange_n(&c->head, &h, h - 1, 0,
-                                          __ATOMIC_RELEASE,
-                                          __ATOMIC_RELAXED);
+    (void)evprof__take_back_mallocs(self->buf, &block, 1, NULL);
 }
 
 static __attribute__((noinline)) void hold_offset_slow(Profiler *self,

@@ -22,6 +22,8 @@
 
 #include <string.h>
 
+#include "inflight-private.h"
+
 /* PyDataMemAllocator and PyDataMem_Handler (numpy/ndarraytypes.h). */
 typedef struct {
     void *ctx;
@@ -49,25 +51,30 @@ static np_handler *patched;  /* numpy's default handler, while wrapped */
 static np_allocator saved;   /* the functions it had; never cleared */
 static Profiler *owner;      /* a reference, while wrapped */
 static evprof_buffer *target; /* where events go; NULL: forward only */
-static long inflight;        /* wrappers between their look and their log */
 
-static evprof_buffer *log_begin(void)
+/* Logs one event (and the free of `old` before it, when not NULL) into the
+ * target, unless there is none since the first look; in flight meanwhile,
+ * so that evp_numpy_remove can wait for it (inflight-private.h). */
+static void np_log(int64_t event, const void *p, size_t size,
+                   const void *old)
 {
+    struct evprof__inflight *f;
     evprof_buffer *b;
 
-    __atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
-    b = __atomic_load_n(&target, __ATOMIC_SEQ_CST);
-    if (b == NULL)
-        __atomic_sub_fetch(&inflight, 1, __ATOMIC_RELEASE);
-    return b;
-}
+    if (__atomic_load_n(&target, __ATOMIC_RELAXED) == NULL)
+        return;
+    f = evprof__inflight_enter(1);
+    b = __atomic_load_n(&target, __ATOMIC_ACQUIRE);
+    if (b != NULL) {
+        int64_t ctx = evprof_context_get();
 
-static void log_end(evprof_buffer *b, int64_t event, const void *p,
-                    size_t size)
-{
-    (void)evprof_log(b, evprof_context_get(), EVPROF_DOMAIN_NUMPY, event,
-                     (int64_t)(intptr_t)p, (int64_t)size);
-    __atomic_sub_fetch(&inflight, 1, __ATOMIC_RELEASE);
+        if (old != NULL)
+            (void)evprof_log(b, ctx, EVPROF_DOMAIN_NUMPY,
+                             EVPROF_REALLOC_FREE, (int64_t)(intptr_t)old, 0);
+        (void)evprof_log(b, ctx, EVPROF_DOMAIN_NUMPY, event,
+                         (int64_t)(intptr_t)p, (int64_t)size);
+    }
+    evprof__inflight_leave(f);
 }
 
 /* Inside another hook of the library (a PyMem hook, the native
@@ -75,70 +82,61 @@ static void log_end(evprof_buffer *b, int64_t event, const void *p,
  * is not logged either. */
 static void *np_malloc(void *ctx, size_t size)
 {
-    evprof_buffer *b;
     void *p;
 
-    if (evprof_hook_active())
+    if (evprof__in_hook)
         return saved.malloc(ctx, size);
     evprof__in_hook = 1;
     p = saved.malloc(ctx, size);
-    if (p != NULL && (b = log_begin()) != NULL)
-        log_end(b, EVPROF_MALLOC, p, size);
+    if (p != NULL)
+        np_log(EVPROF_MALLOC, p, size, NULL);
     evprof__in_hook = 0;
     return p;
 }
 
 static void *np_calloc(void *ctx, size_t nelem, size_t elsize)
 {
-    evprof_buffer *b;
     size_t size;
     void *p;
 
-    if (evprof_hook_active())
+    if (evprof__in_hook)
         return saved.calloc(ctx, nelem, elsize);
     evprof__in_hook = 1;
     p = saved.calloc(ctx, nelem, elsize);
-    if (p != NULL && !__builtin_mul_overflow(nelem, elsize, &size)
-        && (b = log_begin()) != NULL)
-        log_end(b, EVPROF_CALLOC, p, size);
+    if (p != NULL && !__builtin_mul_overflow(nelem, elsize, &size))
+        np_log(EVPROF_CALLOC, p, size, NULL);
     evprof__in_hook = 0;
     return p;
 }
 
 static void *np_realloc(void *ctx, void *old, size_t size)
 {
-    evprof_buffer *b;
     void *p;
 
-    if (evprof_hook_active())
+    if (evprof__in_hook)
         return saved.realloc(ctx, old, size);
     evprof__in_hook = 1;
     p = saved.realloc(ctx, old, size);
-    if (p != NULL && (b = log_begin()) != NULL) {
-        if (old != NULL) {
-            (void)evprof_log(b, evprof_context_get(), EVPROF_DOMAIN_NUMPY,
-                             EVPROF_REALLOC_FREE, (int64_t)(intptr_t)old, 0);
-        }
-        log_end(b, EVPROF_REALLOC, p, size);
-    }
+    if (p != NULL)
+        np_log(EVPROF_REALLOC, p, size, old);
     evprof__in_hook = 0;
     return p;
 }
 
 static void np_free(void *ctx, void *p, size_t size)
 {
-    evprof_buffer *b;
-
-    if (evprof_hook_active()) {
+    if (evprof__in_hook) {
         saved.free(ctx, p, size);
         return;
     }
     evprof__in_hook = 1;
-    saved.free(ctx, p, size);
     /* Size 0 as in the other domains: readers pair a free with its block
-     * (a block made before the run has no size in the trace). */
-    if (p != NULL && (b = log_begin()) != NULL)
-        log_end(b, EVPROF_FREE, p, 0);
+     * (a block made before the run has no size in the trace).  Logged
+     * before the block is given back: once freed, another thread may get
+     * the same address and log its malloc first. */
+    if (p != NULL)
+        np_log(EVPROF_FREE, p, 0, NULL);
+    saved.free(ctx, p, size);
     evprof__in_hook = 0;
 }
 
@@ -269,10 +267,9 @@ void evp_numpy_remove(Profiler *self)
     }
     /* A thread of numpy may allocate without the GIL: wait for any still
      * logging into the buffer (never for the allocator itself). */
-    while (__atomic_load_n(&inflight, __ATOMIC_SEQ_CST) != 0) {
-        Py_BEGIN_ALLOW_THREADS
-        Py_END_ALLOW_THREADS
-    }
+    Py_BEGIN_ALLOW_THREADS
+    (void)evprof__inflight_quiesce();
+    Py_END_ALLOW_THREADS
     owner = NULL;
     Py_DECREF(self);
 }
@@ -296,6 +293,5 @@ PyObject *evp_Profiler_numpy_owned(Profiler *self, PyObject *noarg)
 void evp_numpy_after_fork(void)
 {
     __atomic_store_n(&target, NULL, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&inflight, 0, __ATOMIC_SEQ_CST);
     owner = NULL; /* its reference is the child's copy: leaked on purpose */
 }
