@@ -374,7 +374,9 @@ static int64_t quiet_callable_key(Profiler *self, PyObject *fn)
 static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
                             PyObject *arg)
 {
+#ifdef EVP_FRAMES_311
     PyCodeObject *code;
+#endif
     int64_t k, bk = 0, lasti = -1, ev;
 
     switch (what) {
@@ -398,20 +400,18 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
         {
             PyFrameObject *back;
 
-            code = PyFrame_GetCode(frame);
-            k = quiet_code_key(self, code);
-            Py_DECREF(code);
+            /* Borrowed: a new reference to the code would write its
+             * count, shared by every thread running that function. */
+            k = quiet_code_key(self, frame_code_borrow(frame));
             back = PyFrame_GetBack(frame);
             if (back != NULL) {
-                code = PyFrame_GetCode(back);
-                bk = quiet_code_key(self, code);
-                Py_DECREF(code);
+                bk = quiet_code_key(self, frame_code_borrow(back));
                 lasti = frame_lasti(back);
                 Py_DECREF(back);
             }
         }
 #endif
-        (void)evprof_log(self->buf, k, bk, ev, lasti, 0);
+        (void)evprof_log(evp_buffer(self), k, bk, ev, lasti, 0);
 #ifdef EVP_FRAMES_311
         if (ev == EVPROF_RETURN)
             frame_returned(self, frame);
@@ -434,11 +434,9 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
         code = frame->f_frame->f_code;
         bk = quiet_code_key(self, code);
 #else
-        code = PyFrame_GetCode(frame);
-        bk = quiet_code_key(self, code);
-        Py_DECREF(code);
+        bk = quiet_code_key(self, frame_code_borrow(frame));
 #endif
-        (void)evprof_log(self->buf, k, bk, ev, frame_lasti(frame), 0);
+        (void)evprof_log(evp_buffer(self), k, bk, ev, frame_lasti(frame), 0);
         evprof_context_set(bk);
         return;
     default:
@@ -453,7 +451,7 @@ int evp_profile_callback(PyObject *obj, PyFrameObject *frame, int what,
 {
     Profiler *self = (Profiler *)obj;
 
-    if (EVPROF_LIKELY(self->active))
+    if (EVPROF_LIKELY(evp_active(self)))
         log_frame_event(self, frame, what, arg);
     return 0;
 }
@@ -546,9 +544,7 @@ int evp_log_marker(Profiler *self, PyObject *frame, int64_t event)
     int64_t k = 0;
 
     if (PyFrame_Check(frame)) {
-        PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
-        k = code_key(self, code);
-        Py_DECREF(code);
+        k = code_key(self, frame_code_borrow((PyFrameObject *)frame));
         evprof_context_set(k);
     } else if (frame != Py_None) {
         PyErr_SetString(PyExc_TypeError, "frame must be a frame or None");
