@@ -701,7 +701,8 @@ static int core_exec(PyObject *m)
         || PyModule_AddStringConstant(m, "LIB_VERSION",
                                       evprof_version()) < 0
         || evprof_py_add_reader(m) < 0
-        || evprof_py_add_writer(m) < 0)
+        || evprof_py_add_writer(m) < 0
+        || evp_gate_add(m) < 0)
         return -1;
     return 0;
 }
