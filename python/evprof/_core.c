@@ -48,6 +48,12 @@ static inline int64_t code_key(Profiler *self, PyCodeObject *code)
     return k;
 }
 
+/* The key of a code object, for the other files of the extension. */
+int64_t evp_code_key(Profiler *self, PyCodeObject *code)
+{
+    return code_key(self, code);
+}
+
 /* (qualname, module) of a callable, as the seed's _choose/_choose_mod. */
 static PyObject *describe(PyObject *fn)
 {

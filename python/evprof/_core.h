@@ -146,6 +146,7 @@ PyObject *evp_Profiler_take_forked(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_call(PyObject *self, PyObject *args, PyObject *kw);
 /* _gate.c */
 int evp_gate_add(PyObject *m);
+int64_t evp_code_key(Profiler *self, PyCodeObject *code);
 
 int evp_session_traverse(Profiler *self, visitproc visit, void *arg);
 void evp_session_clear(Profiler *self);

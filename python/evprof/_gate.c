@@ -10,7 +10,9 @@
  * bookkeeping) first, while nothing records, then begin() as its very last
  * step, and returns to the caller: the first event of the run is the
  * caller's next one.  A stop gate does end() first, then its Python half,
- * which nothing records any more.  Nothing is checked per event.
+ * which nothing records any more; it may return a run to begin again
+ * (a profiler it had paused), begun as its last step.  Nothing is
+ * checked per event.
  *
  * run_code(prof, code, globals) runs a module's code between such a start
  * and stop, from C, as the interpreter runs a script: the frames of the
@@ -201,7 +203,8 @@ static PyObject *gate_vectorcall(PyObject *callable, PyObject *const *args,
                               | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
     PyMem_Free(argv);
     Py_XDECREF(ours);
-    if (res == NULL || g->kind != GATE_START)
+    /* A stop may give back a run to begin: the one it had paused. */
+    if (res == NULL || (g->kind != GATE_START && !PyTuple_Check(res)))
         return res;
     in = evprof__in_hook;
     if (start_run(res, frame) != 0) {
@@ -418,6 +421,12 @@ static PyObject *run_code(PyObject *mod, PyObject *args)
         goto fail;
     in = evprof__in_hook;
     rc = start_run(prep, Py_None);
+    if (rc == 0 && prep != Py_None) {
+        /* What the interpreter allocates to enter the module's frame
+         * belongs to the module, as after its call. */
+        evprof_context_set(evp_code_key(
+            (Profiler *)PyTuple_GET_ITEM(prep, 0), (PyCodeObject *)code));
+    }
     Py_DECREF(prep);
     evprof__in_hook = in;
     if (rc != 0)

@@ -189,15 +189,17 @@ def _check_writable(path, what):
                                                           folder))
 
 
-def _strip_traceback(tb, filename):
-    """The traceback from the first frame of the profiled code on."""
+def _strip_traceback(tb, code):
+    """
+    The traceback from the profiled code's first frame on (*code* is its
+    module code, None when runpy runs it): as Python prints it.
+    """
     cur = tb
     while cur is not None:
-        code = cur.tb_frame.f_code
-        if os.path.abspath(code.co_filename) == filename:
+        if cur.tb_frame.f_code is code:
             return cur
         cur = cur.tb_next
-    # -m module: skip our frames and runpy's.
+    # Run by runpy: skip our frames and runpy's.
     here = os.path.dirname(os.path.abspath(__file__))
     cur = tb
     while cur is not None:
@@ -209,17 +211,96 @@ def _strip_traceback(tb, filename):
     return tb
 
 
-def _run_target(kind, target, args):
-    """Runs the script or module as __main__; returns its exit status."""
-    if kind == 'script':
-        path = os.path.abspath(target)
-        sys.argv[:] = [target] + list(args)
-        sys.path[0] = os.path.dirname(path)
-        runpy.run_path(target, run_name='__main__')
-    else:
-        sys.argv[:] = [target] + list(args)
-        sys.path[0] = os.getcwd()
-        runpy.run_module(target, run_name='__main__', alter_sys=True)
+class _Target:
+    """
+    The script or module to run, compiled before anything is profiled (a
+    SyntaxError is raised here, with nothing of it run), with the module
+    namespace Python would give it as ``__main__``.  *code* is None for
+    what runpy runs (a directory, a zip file, a compiled file).
+    """
+
+    def __init__(self, kind, name, args):
+        import builtins
+        import types
+        self.kind, self.name, self.args = kind, name, list(args)
+        self.code = None
+        main = types.ModuleType('__main__')
+        self.globals = main.__dict__
+        self.module = main
+        if kind == 'script':
+            path = os.path.abspath(name)
+            self.path0 = os.path.dirname(path)
+            self.argv0 = name
+            if self._plain_source(path):
+                with open(path, 'rb') as f:
+                    source = f.read()
+                self.code = compile(source, path, 'exec', dont_inherit=True)
+                from importlib.machinery import SourceFileLoader
+                self.globals.update(
+                    __file__=path, __cached__=None, __builtins__=builtins,
+                    __loader__=SourceFileLoader('__main__', path))
+        else:
+            import runpy
+            self.path0 = os.getcwd()
+            sys.path.insert(0, self.path0)
+            try:
+                # pdb's way to a module's code, as python3 -m finds it.
+                mod_name, spec, code = runpy._get_module_details(name)
+            except ImportError as exc:
+                raise UsageError('run: %s' % exc) from None
+            finally:
+                del sys.path[0]
+            self.code = code
+            self.argv0 = spec.origin or name
+            self.globals.update(
+                __file__=spec.origin if spec.has_location else None,
+                __cached__=spec.cached, __loader__=spec.loader,
+                __package__=spec.parent, __spec__=spec,
+                __builtins__=builtins)
+
+    @staticmethod
+    def _plain_source(path):
+        import zipfile
+        if os.path.isdir(path) or path.endswith(('.pyc', '.pyo')):
+            return False
+        try:
+            return not zipfile.is_zipfile(path)
+        except OSError:
+            return True
+
+    def enter(self):
+        """sys.argv, sys.path[0] and __main__ as the program expects."""
+        self.saved = (sys.argv[:], sys.path[0], sys.modules.get('__main__'))
+        sys.argv[:] = [self.argv0] + self.args
+        sys.path[0] = self.path0
+        if self.code is not None:
+            sys.modules['__main__'] = self.module
+
+    def leave(self):
+        argv, path0, main = self.saved
+        sys.argv[:] = argv
+        sys.path[0] = path0
+        if main is not None:
+            sys.modules['__main__'] = main
+
+    def run(self, prof):
+        """Runs the program under *prof* (started and stopped here)."""
+        from . import _core
+        if self.code is not None:
+            # The program runs without a caller: its first event is the
+            # call of its <module>, its last the return (see _gate.c).
+            _core.run_code(prof, self.code, self.globals)
+            return
+        import runpy
+        prof.start()
+        try:
+            if self.kind == 'script':
+                runpy.run_path(self.name, run_name='__main__')
+            else:  # pragma: no cover - a module always has code
+                runpy.run_module(self.name, run_name='__main__',
+                                 alter_sys=True)
+        finally:
+            prof.stop()
 
 
 def _stream_path(opts, fmt):
@@ -261,7 +342,7 @@ def _summary_lines(trace, opts, stats):
     return head, table.rstrip('\n'), lost
 
 
-def _write_outputs(prof, opts, fmt, err, program, trace):
+def _write_outputs(prof, opts, fmt, err, program, trace, written):
     """
     Writes what the options ask for from the streamed trace *trace*:
     Perfetto and Chrome JSON through the library's sinks, the CSV and the
@@ -294,6 +375,7 @@ def _write_outputs(prof, opts, fmt, err, program, trace):
                                   errors='surrogateescape')
                 hint = 'one line an event'
             bar(1, 1)
+        written.append(out)
         print('evprof: timeline written to %s (%s)' % (out, hint),
               file=err)
     if opts.plot:
@@ -301,11 +383,20 @@ def _write_outputs(prof, opts, fmt, err, program, trace):
             evprof.tracefile.read_trace(trace))
         evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
                                   title=_printable('evprof: %s' % program))
+        written.append(opts.plot)
         print('evprof: picture written to %s' % opts.plot, file=err)
     if fmt is None and not opts.plot:
         head, table, _ = _summary_lines(trace, opts, prof._stream.stats)
-        print(head)
-        print(_printable(table))
+        out = sys.stdout
+        if out is None or out.closed:
+            # The program closed its stdout (python3 -m json.tool does):
+            # the summary still goes to file descriptor 1.
+            out = open(os.dup(1), 'w', encoding='utf-8',
+                       errors='backslashreplace')
+        print(head, file=out)
+        print(_printable(table), file=out)
+        out.flush()
+        written.append('the summary')
 
 
 def _preload_native(argv):
@@ -359,17 +450,12 @@ def _cmd_run(argv, err):
         _check_writable(opts.output, 'output')
     if opts.plot:
         _check_writable(opts.plot, '--plot')
-    if kind == 'module':
-        import importlib.util
-        sys.path.insert(0, os.getcwd())
-        try:
-            found = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            found = None
-        finally:
-            del sys.path[0]
-        if found is None:
-            raise UsageError('run: no module named %r' % name)
+    try:
+        program_target = _Target(kind, name, args)
+    except SyntaxError as exc:
+        # As Python says it, and nothing of the program ran: no profile.
+        traceback.print_exception(type(exc), exc, None, file=err)
+        return 1
 
     import evprof
     from .streaming import lost_message
@@ -378,33 +464,78 @@ def _cmd_run(argv, err):
     trace, keep = _stream_path(opts, fmt)
     pid = os.getpid()
     try:
-        status = _profile_into(trace, opts, memory, kind, name, args,
+        status = _profile_into(trace, opts, memory, program_target,
                                program, err)
         if os.getpid() != pid:
             # A child the script forked, ending through here: the trace
             # and the outputs are the parent's.
             return status[0]
-        stats, prof = status[1], status[2]
+        stats, prof, interrupted = status[1], status[2], status[3]
         msg = lost_message(trace if keep else opts.output or trace, stats)
         if msg:
             print(msg, file=err)
+        written = []
         try:
-            _write_outputs(prof, opts, fmt, err, program, trace)
+            _write_outputs(prof, opts, fmt, err, program, trace, written)
         except evprof.TraceFileError as exc:
             # A trace cut short (a full disk): said, the script's status
             # kept.
             print('evprof: error: %s' % exc, file=err)
+        except KeyboardInterrupt:
+            # A second Ctrl-C: what is done stays, the rest is said.
+            interrupted = True
+            print('evprof: interrupted while writing the outputs: %s'
+                  % _written_line(opts, fmt, keep, trace, written),
+                  file=err)
     finally:
         if not keep and os.getpid() == pid and os.path.exists(trace):
             os.unlink(trace)
+    if interrupted:
+        _die_by_sigint()
     return status[0]
 
 
-def _profile_into(trace, opts, memory, kind, name, args, program, err):
+def _written_line(opts, fmt, keep, trace, written):
+    """What a second Ctrl-C left: written, and not written."""
+    wanted = []
+    if keep:
+        wanted.append(trace)
+    elif fmt is not None:
+        wanted.append(opts.output or 'evprof' + SUFFIXES[fmt])
+    if opts.plot:
+        wanted.append(opts.plot)
+    if fmt is None and not opts.plot:
+        wanted.append('the summary')
+    done = [w for w in wanted if w in written or w == trace and keep]
+    left = [w for w in wanted if w not in done]
+    text = []
+    if done:
+        text.append('%s written' % ', '.join(done))
+    if left:
+        text.append('%s not written' % ', '.join(left))
+    return '; '.join(text) or 'nothing to write'
+
+
+def _die_by_sigint():
+    """Ends the process as Python does after a KeyboardInterrupt: by
+    SIGINT, so that a parent sees it (a shell's $? is 130)."""
+    import signal
+    try:
+        sys.stdout.flush()
+    except Exception:  # pragma: no cover - a closed pipe
+        pass
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(130)  # pragma: no cover - SIGINT blocked by the parent
+
+
+def _profile_into(trace, opts, memory, target, program, err):
     """
     Runs the target under a profiler streaming into *trace*; (its exit
-    status, the stream's final counts, the profiler).  A trace that
-    cannot be created is a usage error, before the target runs.
+    status, the stream's final counts, the profiler, whether a
+    KeyboardInterrupt ended it).  A trace that cannot be created is a
+    usage error, before the target runs.
     """
     import warnings
     import evprof
@@ -414,36 +545,64 @@ def _profile_into(trace, opts, memory, kind, name, args, program, err):
     prof._stream.meta['program'] = program
     status = 0
     pending = None
-    saved_argv, saved_path0 = sys.argv[:], sys.path[0]
+    interrupted = False
+    target.enter()
     try:
-        prof.start()
-    except OSError as exc:
-        raise UsageError('cannot write %s: %s' % (
-            trace, exc.strerror or exc)) from None
-    try:
-        _run_target(kind, name, args)
+        with warnings.catch_warnings():
+            # What was lost or replaced is said once, by the caller, in a
+            # line of its own.
+            warnings.filterwarnings('ignore', category=RuntimeWarning,
+                                    module='evprof')
+            warnings.filterwarnings('ignore', category=RuntimeWarning,
+                                    message='evprof')
+            try:
+                target.run(prof)
+            except OSError as exc:
+                if prof._stream.state != 'new':
+                    raise
+                raise UsageError('cannot write %s: %s' % (
+                    trace, exc.strerror or exc)) from None
     except SystemExit as exc:
         status = exc.code
     except KeyboardInterrupt:
         pending = sys.exc_info()
-        status = 130
+        status = 1
+        interrupted = True
+    except UsageError:
+        raise
     except BaseException:
         pending = sys.exc_info()
         status = 1
     finally:
-        with warnings.catch_warnings():
-            # What was lost is said once, by the caller.
-            warnings.simplefilter('ignore', RuntimeWarning)
-            prof.stop()
-        sys.argv[:] = saved_argv
-        sys.path[0] = saved_path0
+        target.leave()
     if pending is not None:
         typ, value, tb = pending
-        path = os.path.abspath(name) if kind == 'script' else ''
-        traceback.print_exception(typ, value,
-                                  _strip_traceback(tb, path), file=err)
+        tb = _strip_traceback(tb, target.code)
+        value.__traceback__ = tb
+        # The program's own sys.excepthook, if it set one, as Python does.
+        sys.stdout.flush()
+        hook = sys.excepthook
+        try:
+            hook(typ, value, tb)
+        except Exception:
+            traceback.print_exception(typ, value, tb, file=err)
         err.flush()
-    return status, prof._stream.stats, prof
+    _say_replaced(prof, err)
+    return status, prof._stream.stats, prof, interrupted
+
+
+def _say_replaced(prof, err):
+    """One line when the program took the profile hook (cProfile, another
+    profiler, sys.setprofile) or profiled itself with evprof."""
+    for where in getattr(prof, '_paused_by', ()):
+        print('evprof: the program ran an EventProfiler of its own (%s): '
+              'the events of that block are in its profile, not in this '
+              'one' % where, file=err)
+    if getattr(prof, '_replaced', False):
+        print('evprof: the program replaced the profile function '
+              '(sys.setprofile, cProfile or another profiler): its calls '
+              'after that are not in this profile (its allocations are)',
+              file=err)
 
 
 def _printable(text):

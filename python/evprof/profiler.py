@@ -194,6 +194,13 @@ class EventProfiler:
         self._numpy = bool(domains & _DOMAINS['numpy'])
         self._native = bool(domains & _DOMAINS['native'])
         self._stream = None
+        # The thread that started, a profiler this one paused (see
+        # start), where this one was paused by another, whether its hook
+        # was replaced while it ran.
+        self._thread = None
+        self._outer = None
+        self._paused_by = []
+        self._replaced = False
         if output is not None:
             from .streaming import Stream
             self._stream = Stream(output)
@@ -284,23 +291,35 @@ class EventProfiler:
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
-        current = sys.getprofile()
-        if current is not None and any(
-                other._started and other._hook_obj is current
-                for other in list(_running)):
-            raise RuntimeError(
-                "Another EventProfiler is already profiling this thread; "
-                "stop it first.")
+        # A profiler already running in this thread is paused for the
+        # time of this run, and resumed by its stop: each records its own
+        # part, and the outer one says where it paused.
+        me = threading.get_ident()
+        outer = [other for other in list(_running)
+                 if other is not self and other._started
+                 and other._thread == me]
+        if outer:
+            outer = outer[0]
+            where = sys._getframe(1)
+            outer._paused_by.append('%s:%d' % (where.f_code.co_filename,
+                                                where.f_lineno))
+            outer._buffer.end(where)
+            self._outer = outer
+        self._thread = me
         self._copy_cache = False
-        installed, seen, thread_hook = self._hooks()
-        token = object()
-        self._prof = current
-        self._hook_obj = seen
-        self._thread_prof = getattr(threading, '_profile_hook', None)
-        self._thread_hook_obj = thread_hook
         if self._stream is not None:
             self._stream.open(self._buffer, self._impl)
         _running.add(self)
+        return self._begin_args()
+
+    def _begin_args(self):
+        """What the gate begins (see _gate.c), the hooks recorded."""
+        installed, seen, thread_hook = self._hooks()
+        token = object()
+        self._prof = sys.getprofile()
+        self._hook_obj = seen
+        self._thread_prof = getattr(threading, '_profile_hook', None)
+        self._thread_hook_obj = thread_hook
         post = []
         if self._numpy:
             install = numpy_data.start(self)
@@ -362,12 +381,18 @@ class EventProfiler:
         if lost:
             warnings.warn("%d events were lost (out of memory)" % lost,
                           RuntimeWarning, stacklevel=2)
+        self._replaced = not ours
         if not ours:
             warnings.warn(
                 "the profile function was replaced or removed while "
                 "profiling (sys.setprofile, another profiler, or an "
                 "exception raised inside it): the events after that are "
                 "missing", RuntimeWarning, stacklevel=2)
+        outer, self._outer = self._outer, None
+        if outer is not None and not outer._started and outer in _running:
+            # Resumed by the gate, as the last step of this call.
+            return outer._begin_args()
+        return None
 
     _stop_done = stop
     stop = _gate('stop', stop)
@@ -630,9 +655,10 @@ class WithEventProfiler:
 
     def __exit__(self, ours, typ, value, traceback):
         # The Python half of the gate below: the run is stopped before.
-        self.prof_._stop_done(ours)
+        resume = self.prof_._stop_done(ours)
         self.report_ = self.prof_.retrieve_results(
             clean_file_name=self.clean_file_name)
+        return resume
 
     __exit__ = _gate('stop', __exit__)
 
