@@ -18,7 +18,9 @@ PY_TESTS += \
 	t/python/test_outputs_trace.py \
 	t/python/test_outputs_chrome.py \
 	t/python/test_outputs_summary.py \
-	t/python/test_outputs_cli.py
+	t/python/test_outputs_cli.py \
+	t/python/test_cli_user.py \
+	t/python/test_readme.py
 
 dist_man_MANS += doc/evprof.1
 

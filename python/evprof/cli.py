@@ -476,14 +476,21 @@ def _cmd_run(argv, err):
             print(msg, file=err)
         written = []
         try:
+            if status[4]:
+                raise KeyboardInterrupt
             _write_outputs(prof, opts, fmt, err, program, trace, written)
         except evprof.TraceFileError as exc:
             # A trace cut short (a full disk): said, the script's status
             # kept.
             print('evprof: error: %s' % exc, file=err)
         except KeyboardInterrupt:
-            # A second Ctrl-C: what is done stays, the rest is said.
+            # A second Ctrl-C: what is done stays, a file cut short is
+            # removed, the rest is said.
             interrupted = True
+            for path in (opts.output, opts.plot):
+                if path and path not in written and path != trace \
+                        and os.path.exists(path):
+                    os.unlink(path)
             print('evprof: interrupted while writing the outputs: %s'
                   % _written_line(opts, fmt, keep, trace, written),
                   file=err)
@@ -575,20 +582,26 @@ def _profile_into(trace, opts, memory, target, program, err):
         status = 1
     finally:
         target.leave()
+    again = False
     if pending is not None:
         typ, value, tb = pending
         tb = _strip_traceback(tb, target.code)
         value.__traceback__ = tb
         # The program's own sys.excepthook, if it set one, as Python does.
-        sys.stdout.flush()
-        hook = sys.excepthook
         try:
-            hook(typ, value, tb)
-        except Exception:
-            traceback.print_exception(typ, value, tb, file=err)
-        err.flush()
+            sys.stdout.flush()
+            try:
+                sys.excepthook(typ, value, tb)
+            except Exception:
+                traceback.print_exception(typ, value, tb, file=err)
+            err.flush()
+        except KeyboardInterrupt:
+            # Ctrl-C again: the outputs are not written.
+            again = True
+        except Exception:  # pragma: no cover - stdout closed, broken pipe
+            pass
     _say_replaced(prof, err)
-    return status, prof._stream.stats, prof, interrupted
+    return status, prof._stream.stats, prof, interrupted, again
 
 
 def _say_replaced(prof, err):
@@ -677,8 +690,13 @@ def _cmd_convert(opts, err):
         raise UsageError('convert: the output would overwrite %s' % out)
     _check_writable(out, 'output')
     if opts.format == 'evprof':
-        raise UsageError('convert: %s is already an evprof trace'
-                         % opts.file)
+        # A copy, once read whole: a file that is not a valid trace is
+        # refused, not copied.
+        import shutil
+        _load(opts.file)
+        shutil.copyfile(opts.file, out)
+        print('evprof: %s written' % out, file=err)
+        return 0
     if opts.format in ('chrome', 'perfetto'):
         # Streamed by the library's sinks: memory bounded by the names
         # and threads of the trace, whatever its length.
