@@ -301,8 +301,8 @@ class EventProfiler:
         if outer:
             outer = outer[0]
             where = sys._getframe(1)
-            outer._paused_by.append('%s:%d' % (where.f_code.co_filename,
-                                                where.f_lineno))
+            outer._paused_by.append(
+                '%s:%d' % (where.f_code.co_filename, where.f_lineno))
             outer._buffer.end(where)
             self._outer = outer
         self._thread = me
@@ -683,7 +683,8 @@ class WithEventProfiler:
         return self._profiled().save(path, progress=progress)
 
     def to_chrome_trace(self, path, progress=None):
-        """The block's Chrome JSON: see :meth:`EventProfiler.to_chrome_trace`."""
+        """The block's Chrome JSON: see
+        :meth:`EventProfiler.to_chrome_trace`."""
         return self._profiled().to_chrome_trace(path, progress=progress)
 
     def summary(self, sort='inclusive'):
