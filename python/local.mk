@@ -45,7 +45,7 @@ PY_TESTS = \
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	python/evprof-cli.in \
 	t/python/stress.py \
-	t/python/core_smoke.py t/python/core_monitoring.py \
+	t/python/core_smoke.py t/python/core_monitoring.py t/python/core_cli.py \
 	t/python/recording_path.py t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
 	bench/bench_monitoring.py bench/build-cpython.sh doc/evprof-python.md
@@ -112,7 +112,8 @@ check-python-versions: lib/libevprof.a
 	  for f in $(EVPROF_PY_SOURCES); do cp $(top_srcdir)/$$f $$dir/evprof/ || exit 1; done && \
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir/evprof && \
 	  $$py $(top_srcdir)/t/python/core_monitoring.py $$dir/evprof && \
-	  $$py $(top_srcdir)/t/python/recording_path.py $$dir || exit 1; \
+	  $$py $(top_srcdir)/t/python/recording_path.py $$dir && \
+	  $$py $(top_srcdir)/t/python/core_cli.py $$dir || exit 1; \
 	done
 
 # The Python tests against an extension built, with the library's sources,
