@@ -20,6 +20,11 @@ import runpy
 import sys
 import traceback
 
+# The summary's name for the allocations made outside any recorded call
+# (by threads whose calls are not recorded: without --threads, every
+# thread but the one that started).
+from .outputs import UNNAMED
+
 USAGE_ERROR = 2
 DATA_ERROR = 1
 FORMATS = ('evprof', 'chrome', 'perfetto', 'csv')
@@ -339,7 +344,7 @@ def _summary_lines(trace, opts, stats):
     head = 'evprof: %d events, %d thread%s, %s' % (
         got['events'], threads, '' if threads == 1 else 's',
         '%d events lost' % got['lost'] if got['lost'] else 'nothing lost')
-    return head, table.rstrip('\n'), lost
+    return head, _label_unnamed(table.rstrip('\n')), lost
 
 
 def _write_outputs(prof, opts, fmt, err, program, trace, written):
@@ -618,6 +623,13 @@ def _say_replaced(prof, err):
               file=err)
 
 
+def _label_unnamed(table):
+    """The summary *table* with its row of key 0 (no function, shown by
+    the sink as an empty name) named plainly."""
+    import re
+    return re.sub(r'(?m)^(.*\S)   \(builtin\)$', r'\1  ' + UNNAMED, table)
+
+
 def _printable(text):
     """
     *text* with the bytes that were not UTF-8 in the trace (lone surrogates,
@@ -677,7 +689,7 @@ def _cmd_report(opts, out):
              stats['pid'],
              ', %d events lost' % stats['lost'] if stats['lost'] else ''),
           file=out)
-    print(_printable(table.rstrip('\n')), file=out)
+    print(_printable(_label_unnamed(table.rstrip('\n'))), file=out)
     return 0
 
 

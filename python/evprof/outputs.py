@@ -115,7 +115,14 @@ def summary(self, sort='inclusive'):
             table = from_tsv(out)
         finally:
             os.unlink(out)
+    # Allocations made outside any recorded call (threads not profiled):
+    # named plainly, as evprof run's summary names them.
+    table.loc[table['name'] == '', 'name'] = UNNAMED
     return table[SUMMARY_COLUMNS]
+
+
+#: the name of the summary's row of allocations outside any recorded call
+UNNAMED = '(no function: threads not profiled)'
 
 
 def plot(self, path, **kwargs):

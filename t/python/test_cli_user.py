@@ -282,6 +282,31 @@ class TestRunUser(unittest.TestCase):
         if 'not written' in last:
             self.assertFalse(os.path.exists(self.path('big.csv')))
 
+    def test_unprofiled_threads_named(self):
+        prog = self.script('pool.py', '''\
+            from concurrent.futures import ThreadPoolExecutor
+
+            def job(i):
+                return [str(j) for j in range(2000)]
+
+            with ThreadPoolExecutor(4) as ex:
+                list(ex.map(job, range(40)))
+            ''')
+        rc, out, err = self.evprof('run', '--sort', 'bytes', '-o', 'p.evt',
+                                   prog)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.evprof('report', '--sort', 'bytes', 'p.evt')
+        self.assertEqual(rc, 0, err)
+        row = out.splitlines()[2]
+        self.assertTrue(row.endswith('(no function: threads not profiled)'),
+                        out)
+        self.assertNotIn('   (builtin)', out)
+        rc, out, err = self.evprof('run', '--threads', '--sort', 'bytes',
+                                   prog)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('<listcomp> (%s:4)' % prog, out.splitlines()[2])
+        self.assertNotIn('no function', out)
+
     def test_report_limit_and_convert_evprof(self):
         prog = self.script('p.py', 'print(len(str(12)))\n')
         rc, _, err = self.evprof('run', '-o', 't.evt', prog)
