@@ -137,7 +137,8 @@ def _parsers():
         'convert', help='convert a trace file to another format',
         description='Converts a trace file (.evt) into Trace Event JSON '
                     '(chrome), a Perfetto protobuf trace (perfetto, '
-                    '.pftrace), CSV or a picture (png).')
+                    '.pftrace), CSV or a picture (png); evprof copies a '
+                    'valid trace to -o.')
     convert.add_argument('file', metavar='FILE', help='a trace file (.evt)')
     convert.add_argument('--format', choices=CONVERT_FORMATS,
                          required=True, help='the output format')
