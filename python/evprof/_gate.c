@@ -197,7 +197,8 @@ static PyObject *gate_vectorcall(PyObject *callable, PyObject *const *args,
     i = 2;
     if (ours != NULL)
         argv[i++] = ours;
-    memcpy(argv + i, args, (size_t)(n + nkw) * sizeof(PyObject *));
+    if (n + nkw > 0)
+        memcpy(argv + i, args, (size_t)(n + nkw) * sizeof(PyObject *));
     res = PyObject_Vectorcall(g->func, argv + 1,
                               (size_t)(total - nkw)
                               | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
