@@ -481,6 +481,7 @@ def _cmd_run(argv, err):
         if msg:
             print(msg, file=err)
         written = []
+        hits = status[5].hits
         try:
             if status[4]:
                 raise KeyboardInterrupt
@@ -489,9 +490,14 @@ def _cmd_run(argv, err):
             # A trace cut short (a full disk): said, the script's status
             # kept.
             print('evprof: error: %s' % exc, file=err)
-        except KeyboardInterrupt:
-            # A second Ctrl-C: what is done stays, a file cut short is
-            # removed, the rest is said.
+        except BaseException as exc:
+            # A second Ctrl-C (also one that a library turned into an
+            # error of its own, as numpy's import does): what is done
+            # stays, a file cut short is removed, the rest is said.
+            # The flag too: C code may turn the KeyboardInterrupt into an
+            # error of its own (PyCapsule_Import into an ImportError).
+            if not (hits or _by_ctrl_c(exc)):
+                raise
             interrupted = True
             for path in (opts.output, opts.plot):
                 if path and path not in written and path != trace \
@@ -500,12 +506,25 @@ def _cmd_run(argv, err):
             print('evprof: interrupted while writing the outputs: %s'
                   % _written_line(opts, fmt, keep, trace, written),
                   file=err)
+        finally:
+            status[5].restore()
     finally:
         if not keep and os.getpid() == pid and os.path.exists(trace):
             os.unlink(trace)
     if interrupted:
         _die_by_sigint()
     return status[0]
+
+
+def _by_ctrl_c(exc):
+    """Whether *exc* is a KeyboardInterrupt or was raised handling one."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _written_line(opts, fmt, keep, trace, written):
@@ -587,8 +606,14 @@ def _profile_into(trace, opts, memory, target, program, err):
         pending = sys.exc_info()
         status = 1
     finally:
-        target.leave()
-    again = False
+        ctrl_c = _CtrlC()
+        again = False
+        try:
+            target.leave()
+        except KeyboardInterrupt:
+            # Ctrl-C again: the outputs are not written.
+            target.leave()
+            again = True
     if pending is not None:
         typ, value, tb = pending
         tb = _strip_traceback(tb, target.code)
@@ -606,8 +631,41 @@ def _profile_into(trace, opts, memory, target, program, err):
             again = True
         except Exception:  # pragma: no cover - stdout closed, broken pipe
             pass
-    _say_replaced(prof, err)
-    return status, prof._stream.stats, prof, interrupted, again
+    try:
+        _say_replaced(prof, err)
+    except KeyboardInterrupt:
+        again = True
+    return status, prof._stream.stats, prof, interrupted, again, ctrl_c
+
+
+class _CtrlC:
+    """
+    SIGINT once the program ended: raises KeyboardInterrupt once (a third
+    Ctrl-C does not cut the line that says what was written) and counts,
+    for C code that turns a KeyboardInterrupt into an error of its own.
+    Installed with the C function itself: no Python code runs between
+    the program's end and this handler.
+    """
+
+    def __init__(self):
+        import _signal
+        self.hits = []
+        try:
+            self.previous = _signal.signal(_signal.SIGINT, self)
+        except ValueError:  # pragma: no cover - not the main thread
+            self.previous = None
+
+    def __call__(self, signum, frame):
+        self.hits.append(signum)
+        if len(self.hits) == 1:
+            raise KeyboardInterrupt
+
+    def restore(self):
+        """Puts the handler found back."""
+        if self.previous is not None:
+            import _signal
+            _signal.signal(_signal.SIGINT, self.previous)
+            self.previous = None
 
 
 def _say_replaced(prof, err):
