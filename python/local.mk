@@ -24,7 +24,7 @@ EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
 	python/evprof/_numpy.c python/evprof/_native.c \
 	python/evprof/_monitoring.c python/evprof/_stream.c python/evprof/_names.c \
-	python/evprof/_events.c python/evprof/_tnotes.c
+	python/evprof/_events.c python/evprof/_tnotes.c python/evprof/_gate.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h python/evprof/_names.h
@@ -48,7 +48,7 @@ PY_TESTS = \
 EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	python/evprof-cli.in \
 	t/python/stress.py \
-	t/python/core_smoke.py t/python/core_monitoring.py \
+	t/python/core_smoke.py t/python/core_monitoring.py t/python/core_cli.py \
 	t/python/recording_path.py t/python/freethreaded.py \
 	t/python-versions.sh \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
@@ -124,7 +124,8 @@ check-python-versions: lib/libevprof.a
 	  $$py $(top_srcdir)/t/python/core_smoke.py $$dir/evprof && \
 	  $$py $(top_srcdir)/t/python/core_monitoring.py $$dir/evprof && \
 	  $$py $(top_srcdir)/t/python/recording_path.py $$dir && \
-	  $$py $(top_srcdir)/t/python/freethreaded.py $$dir || exit 1; \
+	  $$py $(top_srcdir)/t/python/freethreaded.py $$dir && \
+	  $$py $(top_srcdir)/t/python/core_cli.py $$dir || exit 1; \
 	done
 
 # The Python tests against an extension built, with the library's sources,

@@ -22,7 +22,9 @@ PY_TESTS += \
 	t/python/test_outputs_summary.py \
 	t/python/test_outputs_cli.py \
 	t/python/test_plot.py \
-	t/python/test_frame_columns.py
+	t/python/test_frame_columns.py \
+	t/python/test_cli_user.py \
+	t/python/test_readme.py
 
 dist_man_MANS += doc/evprof.1
 

@@ -48,6 +48,12 @@ static inline int64_t code_key(Profiler *self, PyCodeObject *code)
     return k;
 }
 
+/* The key of a code object, for the other files of the extension. */
+int64_t evp_code_key(Profiler *self, PyCodeObject *code)
+{
+    return code_key(self, code);
+}
+
 /* (qualname, module) of a callable, as the seed's _choose/_choose_mod. */
 static PyObject *describe(PyObject *fn)
 {
@@ -973,7 +979,8 @@ static int core_exec(PyObject *m)
                                       evprof_version()) < 0
         || evprof_py_add_reader(m) < 0
         || evprof_py_add_writer(m) < 0
-        || evp_tnotes_add(m) < 0)
+        || evp_tnotes_add(m) < 0
+        || evp_gate_add(m) < 0)
         return -1;
     return 0;
 }

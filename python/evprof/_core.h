@@ -15,6 +15,7 @@
  *   _writer.c   the trace file writer
  *   _stream.c   streaming into a trace file, names written as they appear
  *   _names.c    a key described for the file, in plain C memory
+ *   _gate.c     start and stop methods that are no event, run_code
  */
 #ifndef EVPROF_PY_CORE_H
 #define EVPROF_PY_CORE_H 1
@@ -170,6 +171,10 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg);
 PyObject *evp_after_fork(PyObject *mod, PyObject *noarg);
 PyObject *evp_Profiler_take_forked(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_call(PyObject *self, PyObject *args, PyObject *kw);
+/* _gate.c */
+int evp_gate_add(PyObject *m);
+int64_t evp_code_key(Profiler *self, PyCodeObject *code);
+
 int evp_session_traverse(Profiler *self, visitproc visit, void *arg);
 void evp_session_clear(Profiler *self);
 

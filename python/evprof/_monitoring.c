@@ -53,9 +53,10 @@
 
 const int evp_monitoring_available = 1;
 
-/* The tool ids tried, in order: the profilers' one, then the two that
- * PEP 669 leaves unassigned. */
-static const int tool_ids[] = {2, 3, 4};
+/* The tool ids tried, in order: the two that PEP 669 leaves unassigned,
+ * then the profilers' one, so that cProfile (which takes that one) can
+ * run while evprof records. */
+static const int tool_ids[] = {3, 4, 2};
 static const char tool_name[] = "evprof";
 
 enum {

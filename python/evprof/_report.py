@@ -67,6 +67,22 @@ def _line_table(code):
             numpy.array(lines, dtype=numpy.int64))
 
 
+def checked_clean(clean):
+    """
+    *clean* (a clean_file_name function) checked on each answer: a file
+    name it turns into anything but a str is a TypeError naming it.
+    """
+    def clean_checked(name):
+        got = clean(name)
+        if not isinstance(got, str):
+            raise TypeError(
+                "clean_file_name must return a str: %s returned %s for %r"
+                % (getattr(clean, '__qualname__', clean),
+                   type(got).__name__, name))
+        return got
+    return clean_checked
+
+
 class KeyTable:
     """Names, modules and first lines of every registry key (0: none)."""
 
@@ -82,6 +98,8 @@ class KeyTable:
         self.mod[0] = ''
         self._line_tables = {}
         cleaned = {}
+
+        clean = checked_clean(clean)
 
         def clean_once(value):
             if value not in cleaned:

@@ -173,9 +173,15 @@ PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw)
     if (hooks) {
         if (evp_memory_install(self) != 0)
             goto undo_marker;
-        if (evp_install(self, installed == Py_None ? NULL : installed,
-                    thread_hook == Py_None ? NULL : thread_hook, all,
-                    &d) != 0) {
+        /* What installing allocates is not the program's. */
+        int in = evprof__in_hook, rc;
+
+        evprof__in_hook = 1;
+        rc = evp_install(self, installed == Py_None ? NULL : installed,
+                         thread_hook == Py_None ? NULL : thread_hook, all,
+                         &d);
+        evprof__in_hook = in;
+        if (rc != 0) {
             evp_memory_uninstall(self);
             goto undo_marker;
         }
@@ -215,8 +221,14 @@ static PyObject *end(Profiler *self, PyObject *frame)
         leave(self);
         Py_RETURN_NONE;
     }
-    if (self->saved || self->thread_hooked || self->mon_tool >= 0)
+    if (self->saved || self->thread_hooked || self->mon_tool >= 0) {
+        /* What restoring allocates is not the program's. */
+        int in = evprof__in_hook;
+
+        evprof__in_hook = 1;
         ours = evp_restore(self, &d);
+        evprof__in_hook = in;
+    }
     evp_memory_uninstall(self);
     evp_numpy_remove(self);
     evp_native_remove(self);

@@ -20,6 +20,11 @@ import runpy
 import sys
 import traceback
 
+# The summary's name for the allocations made outside any recorded call
+# (by threads whose calls are not recorded: without --threads, every
+# thread but the one that started).
+from .outputs import UNNAMED
+
 USAGE_ERROR = 2
 DATA_ERROR = 1
 FORMATS = ('evprof', 'chrome', 'perfetto', 'csv')
@@ -132,7 +137,8 @@ def _parsers():
         'convert', help='convert a trace file to another format',
         description='Converts a trace file (.evt) into Trace Event JSON '
                     '(chrome), a Perfetto protobuf trace (perfetto, '
-                    '.pftrace), CSV or a picture (png).')
+                    '.pftrace), CSV or a picture (png); evprof copies a '
+                    'valid trace to -o.')
     convert.add_argument('file', metavar='FILE', help='a trace file (.evt)')
     convert.add_argument('--format', choices=CONVERT_FORMATS,
                          required=True, help='the output format')
@@ -189,15 +195,17 @@ def _check_writable(path, what):
                                                           folder))
 
 
-def _strip_traceback(tb, filename):
-    """The traceback from the first frame of the profiled code on."""
+def _strip_traceback(tb, code):
+    """
+    The traceback from the profiled code's first frame on (*code* is its
+    module code, None when runpy runs it): as Python prints it.
+    """
     cur = tb
     while cur is not None:
-        code = cur.tb_frame.f_code
-        if os.path.abspath(code.co_filename) == filename:
+        if cur.tb_frame.f_code is code:
             return cur
         cur = cur.tb_next
-    # -m module: skip our frames and runpy's.
+    # Run by runpy: skip our frames and runpy's.
     here = os.path.dirname(os.path.abspath(__file__))
     cur = tb
     while cur is not None:
@@ -209,17 +217,96 @@ def _strip_traceback(tb, filename):
     return tb
 
 
-def _run_target(kind, target, args):
-    """Runs the script or module as __main__; returns its exit status."""
-    if kind == 'script':
-        path = os.path.abspath(target)
-        sys.argv[:] = [target] + list(args)
-        sys.path[0] = os.path.dirname(path)
-        runpy.run_path(target, run_name='__main__')
-    else:
-        sys.argv[:] = [target] + list(args)
-        sys.path[0] = os.getcwd()
-        runpy.run_module(target, run_name='__main__', alter_sys=True)
+class _Target:
+    """
+    The script or module to run, compiled before anything is profiled (a
+    SyntaxError is raised here, with nothing of it run), with the module
+    namespace Python would give it as ``__main__``.  *code* is None for
+    what runpy runs (a directory, a zip file, a compiled file).
+    """
+
+    def __init__(self, kind, name, args):
+        import builtins
+        import types
+        self.kind, self.name, self.args = kind, name, list(args)
+        self.code = None
+        main = types.ModuleType('__main__')
+        self.globals = main.__dict__
+        self.module = main
+        if kind == 'script':
+            path = os.path.abspath(name)
+            self.path0 = os.path.dirname(path)
+            self.argv0 = name
+            if self._plain_source(path):
+                with open(path, 'rb') as f:
+                    source = f.read()
+                self.code = compile(source, path, 'exec', dont_inherit=True)
+                from importlib.machinery import SourceFileLoader
+                self.globals.update(
+                    __file__=path, __cached__=None, __builtins__=builtins,
+                    __loader__=SourceFileLoader('__main__', path))
+        else:
+            import runpy
+            self.path0 = os.getcwd()
+            sys.path.insert(0, self.path0)
+            try:
+                # pdb's way to a module's code, as python3 -m finds it.
+                mod_name, spec, code = runpy._get_module_details(name)
+            except ImportError as exc:
+                raise UsageError('run: %s' % exc) from None
+            finally:
+                del sys.path[0]
+            self.code = code
+            self.argv0 = spec.origin or name
+            self.globals.update(
+                __file__=spec.origin if spec.has_location else None,
+                __cached__=spec.cached, __loader__=spec.loader,
+                __package__=spec.parent, __spec__=spec,
+                __builtins__=builtins)
+
+    @staticmethod
+    def _plain_source(path):
+        import zipfile
+        if os.path.isdir(path) or path.endswith(('.pyc', '.pyo')):
+            return False
+        try:
+            return not zipfile.is_zipfile(path)
+        except OSError:
+            return True
+
+    def enter(self):
+        """sys.argv, sys.path[0] and __main__ as the program expects."""
+        self.saved = (sys.argv[:], sys.path[0], sys.modules.get('__main__'))
+        sys.argv[:] = [self.argv0] + self.args
+        sys.path[0] = self.path0
+        if self.code is not None:
+            sys.modules['__main__'] = self.module
+
+    def leave(self):
+        argv, path0, main = self.saved
+        sys.argv[:] = argv
+        sys.path[0] = path0
+        if main is not None:
+            sys.modules['__main__'] = main
+
+    def run(self, prof):
+        """Runs the program under *prof* (started and stopped here)."""
+        from . import _core
+        if self.code is not None:
+            # The program runs without a caller: its first event is the
+            # call of its <module>, its last the return (see _gate.c).
+            _core.run_code(prof, self.code, self.globals)
+            return
+        import runpy
+        prof.start()
+        try:
+            if self.kind == 'script':
+                runpy.run_path(self.name, run_name='__main__')
+            else:  # pragma: no cover - a module always has code
+                runpy.run_module(self.name, run_name='__main__',
+                                 alter_sys=True)
+        finally:
+            prof.stop()
 
 
 def _stream_path(opts, fmt):
@@ -258,10 +345,10 @@ def _summary_lines(trace, opts, stats):
     head = 'evprof: %d events, %d thread%s, %s' % (
         got['events'], threads, '' if threads == 1 else 's',
         '%d events lost' % got['lost'] if got['lost'] else 'nothing lost')
-    return head, table.rstrip('\n'), lost
+    return head, _label_unnamed(table.rstrip('\n')), lost
 
 
-def _write_outputs(prof, opts, fmt, err, program, trace):
+def _write_outputs(prof, opts, fmt, err, program, trace, written):
     """
     Writes what the options ask for from the streamed trace *trace*:
     Perfetto and Chrome JSON through the library's sinks, the CSV and the
@@ -294,6 +381,7 @@ def _write_outputs(prof, opts, fmt, err, program, trace):
                                   errors='surrogateescape')
                 hint = 'one line an event'
             bar(1, 1)
+        written.append(out)
         print('evprof: timeline written to %s (%s)' % (out, hint),
               file=err)
     if opts.plot:
@@ -301,11 +389,20 @@ def _write_outputs(prof, opts, fmt, err, program, trace):
             evprof.tracefile.read_trace(trace))
         evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
                                   title=_printable('evprof: %s' % program))
+        written.append(opts.plot)
         print('evprof: picture written to %s' % opts.plot, file=err)
     if fmt is None and not opts.plot:
         head, table, _ = _summary_lines(trace, opts, prof._stream.stats)
-        print(head)
-        print(_printable(table))
+        out = sys.stdout
+        if out is None or out.closed:
+            # The program closed its stdout (python3 -m json.tool does):
+            # the summary still goes to file descriptor 1.
+            out = open(os.dup(1), 'w', encoding='utf-8',
+                       errors='backslashreplace')
+        print(head, file=out)
+        print(_printable(table), file=out)
+        out.flush()
+        written.append('the summary')
 
 
 def _preload_native(argv):
@@ -359,17 +456,12 @@ def _cmd_run(argv, err):
         _check_writable(opts.output, 'output')
     if opts.plot:
         _check_writable(opts.plot, '--plot')
-    if kind == 'module':
-        import importlib.util
-        sys.path.insert(0, os.getcwd())
-        try:
-            found = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            found = None
-        finally:
-            del sys.path[0]
-        if found is None:
-            raise UsageError('run: no module named %r' % name)
+    try:
+        program_target = _Target(kind, name, args)
+    except SyntaxError as exc:
+        # As Python says it, and nothing of the program ran: no profile.
+        traceback.print_exception(type(exc), exc, None, file=err)
+        return 1
 
     import evprof
     from .streaming import lost_message
@@ -378,33 +470,104 @@ def _cmd_run(argv, err):
     trace, keep = _stream_path(opts, fmt)
     pid = os.getpid()
     try:
-        status = _profile_into(trace, opts, memory, kind, name, args,
+        status = _profile_into(trace, opts, memory, program_target,
                                program, err)
         if os.getpid() != pid:
             # A child the script forked, ending through here: the trace
             # and the outputs are the parent's.
             return status[0]
-        stats, prof = status[1], status[2]
+        stats, prof, interrupted = status[1], status[2], status[3]
         msg = lost_message(trace if keep else opts.output or trace, stats)
         if msg:
             print(msg, file=err)
+        written = []
+        hits = status[5].hits
         try:
-            _write_outputs(prof, opts, fmt, err, program, trace)
+            if status[4]:
+                raise KeyboardInterrupt
+            _write_outputs(prof, opts, fmt, err, program, trace, written)
         except evprof.TraceFileError as exc:
             # A trace cut short (a full disk): said, the script's status
             # kept.
             print('evprof: error: %s' % exc, file=err)
+        except BaseException as exc:
+            # A second Ctrl-C (also one that a library turned into an
+            # error of its own, as numpy's import does): what is done
+            # stays, a file cut short is removed, the rest is said.
+            # The flag too: C code may turn the KeyboardInterrupt into an
+            # error of its own (PyCapsule_Import into an ImportError).
+            if not (hits or _by_ctrl_c(exc)):
+                raise
+            interrupted = True
+            for path in (opts.output, opts.plot):
+                if path and path not in written and path != trace \
+                        and os.path.exists(path):
+                    os.unlink(path)
+            print('evprof: interrupted while writing the outputs: %s'
+                  % _written_line(opts, fmt, keep, trace, written),
+                  file=err)
+        finally:
+            status[5].restore()
     finally:
         if not keep and os.getpid() == pid and os.path.exists(trace):
             os.unlink(trace)
+    if interrupted:
+        _die_by_sigint()
     return status[0]
 
 
-def _profile_into(trace, opts, memory, kind, name, args, program, err):
+def _by_ctrl_c(exc):
+    """Whether *exc* is a KeyboardInterrupt or was raised handling one."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _written_line(opts, fmt, keep, trace, written):
+    """What a second Ctrl-C left: written, and not written."""
+    wanted = []
+    if keep:
+        wanted.append(trace)
+    elif fmt is not None:
+        wanted.append(opts.output or 'evprof' + SUFFIXES[fmt])
+    if opts.plot:
+        wanted.append(opts.plot)
+    if fmt is None and not opts.plot:
+        wanted.append('the summary')
+    done = [w for w in wanted if w in written or w == trace and keep]
+    left = [w for w in wanted if w not in done]
+    text = []
+    if done:
+        text.append('%s written' % ', '.join(done))
+    if left:
+        text.append('%s not written' % ', '.join(left))
+    return '; '.join(text) or 'nothing to write'
+
+
+def _die_by_sigint():
+    """Ends the process as Python does after a KeyboardInterrupt: by
+    SIGINT, so that a parent sees it (a shell's $? is 130)."""
+    import signal
+    try:
+        sys.stdout.flush()
+    except Exception:  # pragma: no cover - a closed pipe
+        pass
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(130)  # pragma: no cover - SIGINT blocked by the parent
+
+
+def _profile_into(trace, opts, memory, target, program, err):
     """
     Runs the target under a profiler streaming into *trace*; (its exit
-    status, the stream's final counts, the profiler).  A trace that
-    cannot be created is a usage error, before the target runs.
+    status, the stream's final counts, the profiler, whether a
+    KeyboardInterrupt ended it).  A trace that cannot be created is a
+    usage error, before the target runs.
     """
     import warnings
     import evprof
@@ -414,36 +577,116 @@ def _profile_into(trace, opts, memory, kind, name, args, program, err):
     prof._stream.meta['program'] = program
     status = 0
     pending = None
-    saved_argv, saved_path0 = sys.argv[:], sys.path[0]
+    interrupted = False
+    target.enter()
     try:
-        prof.start()
-    except OSError as exc:
-        raise UsageError('cannot write %s: %s' % (
-            trace, exc.strerror or exc)) from None
-    try:
-        _run_target(kind, name, args)
+        with warnings.catch_warnings():
+            # What was lost or replaced is said once, by the caller, in a
+            # line of its own.
+            warnings.filterwarnings('ignore', category=RuntimeWarning,
+                                    module='evprof')
+            warnings.filterwarnings('ignore', category=RuntimeWarning,
+                                    message='evprof')
+            try:
+                target.run(prof)
+            except OSError as exc:
+                if prof._stream.state != 'new':
+                    raise
+                raise UsageError('cannot write %s: %s' % (
+                    trace, exc.strerror or exc)) from None
     except SystemExit as exc:
         status = exc.code
     except KeyboardInterrupt:
         pending = sys.exc_info()
-        status = 130
+        status = 1
+        interrupted = True
+    except UsageError:
+        raise
     except BaseException:
         pending = sys.exc_info()
         status = 1
     finally:
-        with warnings.catch_warnings():
-            # What was lost is said once, by the caller.
-            warnings.simplefilter('ignore', RuntimeWarning)
-            prof.stop()
-        sys.argv[:] = saved_argv
-        sys.path[0] = saved_path0
+        ctrl_c = _CtrlC()
+        again = False
+        try:
+            target.leave()
+        except KeyboardInterrupt:
+            # Ctrl-C again: the outputs are not written.
+            target.leave()
+            again = True
     if pending is not None:
         typ, value, tb = pending
-        path = os.path.abspath(name) if kind == 'script' else ''
-        traceback.print_exception(typ, value,
-                                  _strip_traceback(tb, path), file=err)
-        err.flush()
-    return status, prof._stream.stats, prof
+        tb = _strip_traceback(tb, target.code)
+        value.__traceback__ = tb
+        # The program's own sys.excepthook, if it set one, as Python does.
+        try:
+            sys.stdout.flush()
+            try:
+                sys.excepthook(typ, value, tb)
+            except Exception:
+                traceback.print_exception(typ, value, tb, file=err)
+            err.flush()
+        except KeyboardInterrupt:
+            # Ctrl-C again: the outputs are not written.
+            again = True
+        except Exception:  # pragma: no cover - stdout closed, broken pipe
+            pass
+    try:
+        _say_replaced(prof, err)
+    except KeyboardInterrupt:
+        again = True
+    return status, prof._stream.stats, prof, interrupted, again, ctrl_c
+
+
+class _CtrlC:
+    """
+    SIGINT once the program ended: raises KeyboardInterrupt once (a third
+    Ctrl-C does not cut the line that says what was written) and counts,
+    for C code that turns a KeyboardInterrupt into an error of its own.
+    Installed with the C function itself: no Python code runs between
+    the program's end and this handler.
+    """
+
+    def __init__(self):
+        import _signal
+        self.hits = []
+        try:
+            self.previous = _signal.signal(_signal.SIGINT, self)
+        except ValueError:  # pragma: no cover - not the main thread
+            self.previous = None
+
+    def __call__(self, signum, frame):
+        self.hits.append(signum)
+        if len(self.hits) == 1:
+            raise KeyboardInterrupt
+
+    def restore(self):
+        """Puts the handler found back."""
+        if self.previous is not None:
+            import _signal
+            _signal.signal(_signal.SIGINT, self.previous)
+            self.previous = None
+
+
+def _say_replaced(prof, err):
+    """One line when the program took the profile hook (cProfile, another
+    profiler, sys.setprofile) or profiled itself with evprof."""
+    for where in getattr(prof, '_paused_by', ()):
+        print('evprof: the program ran an EventProfiler of its own (%s): '
+              'the events of that block are in its profile, not in this '
+              'one' % where, file=err)
+    if getattr(prof, '_replaced', False):
+        print('evprof: the program replaced the profile function '
+              '(sys.setprofile, cProfile or another profiler): its calls '
+              'after that are not in this profile (its allocations are)',
+              file=err)
+
+
+def _label_unnamed(table):
+    """The summary *table* with its row of key 0 (no function, shown by
+    the sink as an empty name) named plainly."""
+    import re
+    return re.sub(r'(?m)^(.*\S)   \(builtin\)$', r'\1  ' + UNNAMED, table)
 
 
 def _printable(text):
@@ -505,7 +748,7 @@ def _cmd_report(opts, out):
              stats['pid'],
              ', %d events lost' % stats['lost'] if stats['lost'] else ''),
           file=out)
-    print(_printable(table.rstrip('\n')), file=out)
+    print(_printable(_label_unnamed(table.rstrip('\n'))), file=out)
     return 0
 
 
@@ -518,8 +761,13 @@ def _cmd_convert(opts, err):
         raise UsageError('convert: the output would overwrite %s' % out)
     _check_writable(out, 'output')
     if opts.format == 'evprof':
-        raise UsageError('convert: %s is already an evprof trace'
-                         % opts.file)
+        # A copy, once read whole: a file that is not a valid trace is
+        # refused, not copied.
+        import shutil
+        _load(opts.file)
+        shutil.copyfile(opts.file, out)
+        print('evprof: %s written' % out, file=err)
+        return 0
     if opts.format in ('chrome', 'perfetto'):
         # Streamed by the library's sinks: memory bounded by the names
         # and threads of the trace, whatever its length.

@@ -87,11 +87,14 @@ def _unwatch():
 
 
 def start(prof):
-    """Called by start(): wraps numpy's handler, or waits for numpy."""
+    """
+    Called by start() before its run begins: returns what wraps numpy's
+    handler once the run began (a method of the C core, giving None or
+    why not) when numpy is loaded, else waits for numpy.
+    """
     global _waiting
     if _loaded():
-        _install(prof)
-        return
+        return prof._buffer.numpy_install
     if _waiting is not None and _waiting() is not None:
         return  # another profiler waits for it already
     _waiting = weakref.ref(prof)

@@ -130,7 +130,17 @@ def summary(self, sort='inclusive'):
             table = from_tsv(out)
         finally:
             os.unlink(out)
+    # Allocations made outside any recorded call (threads not profiled):
+    # named plainly, as evprof run's summary names them.
+    table.loc[table['name'] == '', 'name'] = UNNAMED
+    # A builtin method has no module of its own: None, as in
+    # retrieve_results (the seed's _choose_mod).
+    table['mod'] = table['mod'].where(table['mod'] != '', None)
     return table[SUMMARY_COLUMNS]
+
+
+#: the name of the summary's row of allocations outside any recorded call
+UNNAMED = '(no function: threads not profiled)'
 
 
 def plot(self, path, **kwargs):

@@ -97,6 +97,23 @@ def _domain_mask(memory):
     return mask
 
 
+def _gate(kind, func):
+    """
+    *func* as a method of *kind* ``'start'`` or ``'stop'`` whose call is
+    no event of the run it starts or stops (see python/evprof/_gate.c);
+    its signature is the caller's (a stop's Python half gets what end()
+    returned as its second argument).
+    """
+    import inspect
+    sig = inspect.signature(func)
+    if kind == 'stop':
+        params = list(sig.parameters.values())
+        sig = sig.replace(parameters=params[:1] + params[2:])
+    gate = _core.gate(kind, func)
+    func.__signature__ = sig
+    return gate
+
+
 def _identity(name):
     return name
 
@@ -179,6 +196,13 @@ class EventProfiler:
         self._numpy = bool(domains & _DOMAINS['numpy'])
         self._native = bool(domains & _DOMAINS['native'])
         self._stream = None
+        # The thread that started, a profiler this one paused (see
+        # start), where this one was paused by another, whether its hook
+        # was replaced while it ran.
+        self._thread = None
+        self._outer = None
+        self._paused_by = []
+        self._replaced = False
         if output is not None:
             from .streaming import Stream
             self._stream = Stream(output)
@@ -261,63 +285,91 @@ class EventProfiler:
         Everything is installed in one step (the allocator hooks, the
         profile function, the thread hook), or nothing when it raises:
         also when a KeyboardInterrupt or a signal handler strikes during
-        the call.
+        the call.  The call is no event of the run: its first event is
+        the caller's next one.
         """
+        # The Python half of the gate below: what it returns is begun by
+        # the C core, as the last step of the call (see _gate.c).
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
-        current = sys.getprofile()
-        if current is not None and any(
-                other._started and other._hook_obj is current
-                for other in list(_running)):
-            raise RuntimeError(
-                "Another EventProfiler is already profiling this thread; "
-                "stop it first.")
+        # A profiler already running in this thread is paused for the
+        # time of this run, and resumed by its stop: each records its own
+        # part, and the outer one says where it paused.
+        me = threading.get_ident()
+        outer = [other for other in list(_running)
+                 if other is not self and other._started
+                 and other._thread == me]
+        if outer:
+            outer = outer[0]
+            where = sys._getframe(1)
+            outer._paused_by.append(
+                '%s:%d' % (where.f_code.co_filename, where.f_lineno))
+            outer._buffer.end(where)
+            self._outer = outer
+        self._thread = me
         self._copy_cache = False
-        installed, seen, thread_hook = self._hooks()
-        token = object()
-        self._prof = current
-        self._hook_obj = seen
-        self._thread_prof = getattr(threading, '_profile_hook', None)
-        self._thread_hook_obj = thread_hook
         if self._stream is not None:
             self._stream.open(self._buffer, self._impl)
         _running.add(self)
-        try:
-            self._buffer.begin(token, sys._getframe(1), installed,
-                               thread_hook, self._threads_option)
-        except BaseException:
-            # begin() undoes itself when it fails; this undoes one that
-            # succeeded just before an asynchronous exception struck.
-            self._buffer.abort(token)
-            if self._stream is not None:
-                self._stream.close()
-            raise
-        if self._numpy:
-            numpy_data.start(self)
-        if self._native:
-            why = self._buffer.native_install()
-            if why is not None:
-                warnings.warn("evprof: native allocations are not "
-                              "recorded: %s" % why, RuntimeWarning,
-                              stacklevel=2)
+        return self._begin_args()
 
-    def stop(self):
+    def _begin_args(self):
+        """What the gate begins (see _gate.c), the hooks recorded."""
+        installed, seen, thread_hook = self._hooks()
+        token = object()
+        self._prof = sys.getprofile()
+        self._hook_obj = seen
+        self._thread_prof = getattr(threading, '_profile_hook', None)
+        self._thread_hook_obj = thread_hook
+        post = []
+        if self._numpy:
+            install = numpy_data.start(self)
+            if install is not None:
+                post.append(install)
+        if self._native:
+            post.append(self._buffer.native_install)
+        return (self._buffer, token, installed, thread_hook,
+                self._threads_option, self._start_failed, tuple(post),
+                self._start_warn, None)
+
+    _start_prep = start
+    start = _gate('start', start)
+
+    def _start_failed(self):
+        """Undoes the bookkeeping of a start whose begin() failed."""
+        _running.discard(self)
+        self._prof = self._hook_obj = None
+        self._thread_prof = self._thread_hook_obj = None
+        if self._numpy:
+            numpy_data.stop(self)
+        if self._stream is not None:
+            self._stream.close()
+
+    def _start_warn(self, messages):
+        """What the steps after begin() could not do, said."""
+        for why in messages:
+            what = ("native allocations are not recorded"
+                    if 'native' in why or 'preload' in why
+                    else "numpy's array data is not recorded")
+            warnings.warn("evprof: %s: %s" % (what, why), RuntimeWarning,
+                          stacklevel=2)
+
+    def stop(self, ours=None):
         """
-        Stops the profiling, in one step (see :meth:`start`).  In a child
-        process forked while profiling, the profiler was stopped at the
-        fork (the child's copy of the events is dropped): stop() then
-        returns quietly once.
+        Stops the profiling, in one step (see :meth:`start`); the call is
+        no event of the run.  In a child process forked while profiling,
+        the profiler was stopped at the fork (the child's copy of the
+        events is dropped): stop() then returns quietly once.
         """
-        if not self._started:
+        # The Python half of the gate below: the C core has stopped the
+        # run (end()) before it is called; *ours* is what end() returned,
+        # None when no run was going on.
+        if ours is None:
             if self._buffer.take_forked():
                 return
             raise RuntimeError(
                 "The profiler was not started. It must be done first.")
-        ours = self._buffer.end(sys._getframe(1))
-        if ours is None:
-            # Stopped meanwhile (a signal handler, another thread).
-            return
         _running.discard(self)
         if self._numpy:
             numpy_data.stop(self)
@@ -331,12 +383,21 @@ class EventProfiler:
         if lost:
             warnings.warn("%d events were lost (out of memory)" % lost,
                           RuntimeWarning, stacklevel=2)
+        self._replaced = not ours
         if not ours:
             warnings.warn(
                 "the profile function was replaced or removed while "
                 "profiling (sys.setprofile, another profiler, or an "
                 "exception raised inside it): the events after that are "
                 "missing", RuntimeWarning, stacklevel=2)
+        outer, self._outer = self._outer, None
+        if outer is not None and not outer._started and outer in _running:
+            # Resumed by the gate, as the last step of this call.
+            return outer._begin_args()
+        return None
+
+    _stop_done = stop
+    stop = _gate('stop', stop)
 
     def __del__(self):
         # A profiler dropped while running uninstalls itself.
@@ -616,27 +677,66 @@ class WithEventProfiler:
         self.threads = threads
 
     def __enter__(self):
+        # The Python half of the gate below (see EventProfiler.start):
+        # the block's first event is its first line's.
         prof = EventProfiler(size=self.size, impl=self.impl,
                              memory=self.memory, threads=self.threads)
         self.prof_ = prof
-        try:
-            prof.start()
-        except BaseException:
-            # An exception that struck right after start() returned: the
-            # with block is not entered and __exit__ not called.
-            prof._buffer.end(None)
-            raise
-        return self
+        self._buffer = prof._buffer
+        return prof._start_prep()[:8] + (self,)
 
-    def __exit__(self, typ, value, traceback):
-        self.prof_.stop()
+    __enter__ = _gate('start', __enter__)
+
+    def __exit__(self, ours, typ, value, traceback):
+        # The Python half of the gate below: the run is stopped before.
+        resume = self.prof_._stop_done(ours)
         self.report_ = self.prof_.retrieve_results(
             clean_file_name=self.clean_file_name)
+        return resume
+
+    __exit__ = _gate('stop', __exit__)
 
     @property
     def report(self):
         """The profiling report as a DataFrame."""
         return self.report_
+
+    @property
+    def profiler(self):
+        """The :class:`EventProfiler` of the last block (None before)."""
+        return self.prof_
+
+    def _profiled(self):
+        if self.prof_ is None:
+            raise RuntimeError("nothing profiled yet: use the "
+                               "WithEventProfiler in a with statement first")
+        return self.prof_
+
+    def save(self, path, progress=None):
+        """The block's trace file: see :meth:`EventProfiler.save`."""
+        return self._profiled().save(path, progress=progress)
+
+    def to_chrome_trace(self, path, progress=None):
+        """The block's Chrome JSON: see
+        :meth:`EventProfiler.to_chrome_trace`."""
+        return self._profiled().to_chrome_trace(path, progress=progress)
+
+    def summary(self, sort='inclusive'):
+        """The block's summary: see :meth:`EventProfiler.summary`."""
+        return self._profiled().summary(sort=sort)
+
+    def plot(self, path, **kwargs):
+        """The block's picture: see :meth:`EventProfiler.plot`."""
+        return self._profiled().plot(path, **kwargs)
+
+    def retrieve_results(self, empty_cache=True, clean_file_name=None,
+                         thread=False):
+        """See :meth:`EventProfiler.retrieve_results`."""
+        if clean_file_name is None:
+            clean_file_name = self.clean_file_name
+        return self._profiled().retrieve_results(
+            empty_cache=empty_cache, clean_file_name=clean_file_name,
+            thread=thread)
 
 
 class EventProfilerDebug(EventProfiler):

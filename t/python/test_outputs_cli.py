@@ -202,13 +202,13 @@ class TestCLI(unittest.TestCase):
         rc, _, err = self.evprof('run', '-o', 't.evt', EXAMPLE, '9')
         self.assertEqual(rc, 0, err)
         rc, out, err = self.evprof('report', 't.evt', '--sort', 'calls',
-                                   '--limit', '10')
+                                   '--limit', '5')
         self.assertEqual(rc, 0, err)
         lines = out.splitlines()
         self.assertIn('t.evt', lines[0])
         # The script's imports are profiled too (evprof imported none of
         # them before): fib is among the most called, not always first.
-        self.assertTrue(any('fib (' in line for line in lines[2:12]), out)
+        self.assertTrue(any('fib (' in line for line in lines[2:7]), out)
         self.assertIn('more functions', lines[-2])
         self.assertTrue(lines[-1].startswith('allocated by domain: '), out)
         rc, _, err = self.evprof('convert', 't.evt', '--format', 'chrome')

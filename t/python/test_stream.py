@@ -419,10 +419,11 @@ class TestRunStreams(unittest.TestCase):
                 self.assertFalse(os.path.exists(marker))
 
     def test_full_disk_says_what_was_lost(self):
+        # fib(25): a trace of about 2 MiB, over the limit of 1 MiB.
         rc, out, err = self.evprof('run', '-o', 'full.evt', self.script,
-                                   '22', preexec_fn=limit_file_size)
+                                   '25', preexec_fn=limit_file_size)
         self.assertEqual(rc, 0, err)
-        self.assertIn('fib = 17711', out)
+        self.assertIn('fib = 75025', out)
         lost = [line for line in err.splitlines() if 'not written' in line]
         self.assertEqual(len(lost), 1, err)
         self.assertIn('File too large', lost[0])
