@@ -18,13 +18,13 @@ evprof.timeline), on first use.
 from ._core import LIB_VERSION as __lib_version__
 from .profiler import EventProfiler, EventProfilerDebug, WithEventProfiler
 from .outputs import attach as _attach_outputs
-from .tracefile import TraceFileError, load
+from .tracefile import TraceFileError, TraceTruncatedWarning, load
 
 _attach_outputs(EventProfiler)
 
 __version__ = __lib_version__
 __all__ = ['EventProfiler', 'EventProfilerDebug', 'WithEventProfiler',
-           'TraceFileError', 'load']
+           'TraceFileError', 'TraceTruncatedWarning', 'load']
 
 _LAZY = ('chrome', 'plot', 'summary', 'timeline', 'cli', 'progress',
          'event_profiler', 'tracefile', 'outputs')

@@ -362,7 +362,7 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
 
     def timeline():
         if not frame:
-            frame.append(prof.retrieve_results(thread=True))
+            frame.append(prof.retrieve_results(thread=True, domain=True))
         return frame[0]
 
     if fmt is not None:
@@ -776,7 +776,7 @@ def _cmd_convert(opts, err):
         return 0
     with Progress('evprof: reading %s' % opts.file) as bar:
         trace = _load(opts.file, progress=lambda n: bar(n, None))
-    df = evprof.tracefile.trace_to_frame(trace, thread=True)
+    df = evprof.tracefile.trace_to_frame(trace, thread=True, domain=True)
     names = evprof.tracefile.thread_names(trace)
     with Progress('evprof: writing %s' % out) as bar:
         if opts.format == 'csv':

@@ -730,13 +730,13 @@ class WithEventProfiler:
         return self._profiled().plot(path, **kwargs)
 
     def retrieve_results(self, empty_cache=True, clean_file_name=None,
-                         thread=False):
+                         thread=False, domain=False):
         """See :meth:`EventProfiler.retrieve_results`."""
         if clean_file_name is None:
             clean_file_name = self.clean_file_name
         return self._profiled().retrieve_results(
             empty_cache=empty_cache, clean_file_name=clean_file_name,
-            thread=thread)
+            thread=thread, domain=domain)
 
 
 class EventProfilerDebug(EventProfiler):
