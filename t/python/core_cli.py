@@ -32,7 +32,9 @@ def functions(evprof, path, work_dir):
     with open(table) as f:
         rows = f.read().splitlines()[1:]
     os.unlink(table)
-    return [row.split('  ')[-1].strip() for row in rows]
+    # The last line, the bytes by domain, is no function.
+    return [row.split('  ')[-1].strip() for row in rows
+            if not row.startswith('allocated by domain:')]
 
 
 def main():

@@ -60,7 +60,7 @@ class TestCLI(unittest.TestCase):
         rows = lines[head[0] + 1:]
         self.assertEqual(len(rows), 5, out)
         self.assertRegex(rows[3], r'^\.\.\. \d+ more functions$')
-        self.assertRegex(rows[4], r'^allocated by domain: obj [0-9.]+ ')
+        self.assertRegex(rows[4], r'^allocated by domain: [a-z]+ [0-9.]+ ')
         self.assertUsageError(['run', '--limit', '-1', EXAMPLE], '--limit')
 
     def test_run_prints_summary(self):
