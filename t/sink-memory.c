@@ -123,7 +123,11 @@ int main(void)
     for (i = 0; i < NSINKS; i++) {
         long a = child_rss(sinks[i], small), b = child_rss(sinks[i], large);
 
-        ok(a > 0 && b > 0 && b - a < 4096,
+        /* Under valgrind the RSS is mostly valgrind's own, which grows by
+         * a few MiB with the length of a run whose sink has threads of
+         * its own, while the sink's heap stays the same (massif: the same
+         * peak at both lengths); natively the bound is the real one. */
+        ok(a > 0 && b > 0 && b - a < (RUNNING_ON_VALGRIND ? 16384 : 4096),
            "%s: peak RSS %ld KiB on %llu events, %ld KiB on %llu", sinks[i],
            a, (unsigned long long)scale, b, (unsigned long long)(5 * scale));
     }
