@@ -20,32 +20,21 @@ allocation (memory hooks on, nothing lost: checked after each run);
 'memory=False' is evprof monitoring without the allocator hooks, the
 callbacks' cost alone.
 """
-import cProfile
-import gc
 import os
 import statistics
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIR = sys.argv[1] if len(sys.argv) > 1 else '.'
 sys.path[:0] = [os.path.join(DIR, 'evprof'), DIR, HERE]
 import _core  # noqa: E402
 import _floor  # noqa: E402
-from workloads import WORKLOADS  # noqa: E402
+from workloads import WORKLOADS, CProfile, Null, measure  # noqa: E402
 
 REPEAT = int(os.environ.get('EVPROF_BENCH_REPEAT', '15'))
 # What evprof's sys.monitoring backend registers.
 EVENTS = ('PY_START', 'PY_RESUME', 'PY_THROW', 'PY_RETURN', 'PY_YIELD',
           'PY_UNWIND', 'CALL', 'C_RETURN', 'C_RAISE')
-
-
-class Null:
-    def start(self):
-        pass
-
-    def stop(self):
-        pass
 
 
 class ProfileFloor:
@@ -94,16 +83,6 @@ class Evprof:
         self.p = None
 
 
-class CProfile:
-    def start(self):
-        self.p = cProfile.Profile()
-        self.p.enable()
-
-    def stop(self):
-        self.p.disable()
-        self.p = None
-
-
 def profilers():
     mon = _core.Profiler(1).backend == 'monitoring'
     out = [('none', Null()), ('profile floor', ProfileFloor())]
@@ -113,16 +92,6 @@ def profilers():
                 ('  memory=False', Evprof('monitoring', memory=False))]
     out += [('evprof profile', Evprof('profile')), ('cProfile', CProfile())]
     return out
-
-
-def measure(prof, work):
-    gc.collect()
-    prof.start()
-    t0 = time.perf_counter()
-    work()
-    t1 = time.perf_counter()
-    prof.stop()
-    return t1 - t0
 
 
 def main():

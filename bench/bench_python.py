@@ -10,19 +10,16 @@ the floor.  Run with `make bench`, or by hand:
 
     EVPROF_SRCDIR=. EVPROF_BUILDDIR=. python3 bench/bench_python.py
 """
-import cProfile
-import gc
 import os
 import statistics
 import sys
-import time
 import tracemalloc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 't', 'python'))
 sys.path.insert(0, HERE)
 import evprof_test  # noqa: E402
-from workloads import WORKLOADS  # noqa: E402
+from workloads import WORKLOADS, CProfile, Null, measure  # noqa: E402
 
 evprof = evprof_test.load()
 
@@ -35,13 +32,6 @@ REPEAT = int(os.environ.get('EVPROF_BENCH_REPEAT', '7'))
 
 
 # ---- profilers: (start, stop) pairs -------------------------------------
-
-class Null:
-    def start(self):
-        pass
-
-    def stop(self):
-        pass
 
 
 class Floor:
@@ -76,16 +66,6 @@ class Evprof:
         self.prof = None
 
 
-class CProfile:
-    def start(self):
-        self.prof = cProfile.Profile()
-        self.prof.enable()
-
-    def stop(self):
-        self.prof.disable()
-        self.prof = None
-
-
 class TraceMalloc:
     def start(self):
         tracemalloc.start()
@@ -116,16 +96,6 @@ def profilers():
     if yappi is not None:
         out.append(('yappi (builtins)', Yappi()))
     return out
-
-
-def measure(prof, work):
-    gc.collect()
-    prof.start()
-    t0 = time.perf_counter()
-    work()
-    t1 = time.perf_counter()
-    prof.stop()
-    return t1 - t0
 
 
 def main():

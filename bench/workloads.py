@@ -1,8 +1,12 @@
 """
 The workloads of the Python benchmarks (bench_python.py,
 bench_monitoring.py), plain Python for any interpreter from 3.8 on, numpy
-or not: call-heavy, builtin-heavy, allocation-heavy.
+or not: call-heavy, builtin-heavy, allocation-heavy; and the baseline,
+cProfile and the timing of one run that both use.
 """
+import cProfile
+import gc
+import time
 
 
 def fib(n):
@@ -31,3 +35,36 @@ def alloc_heavy():
 
 WORKLOADS = [('call', call_heavy), ('builtin', builtin_heavy),
              ('alloc', alloc_heavy)]
+
+
+# ---- what both benchmarks time around the workloads ----------------------
+
+class Null:
+    """No profiler: the unprofiled baseline."""
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+class CProfile:
+    def start(self):
+        self.prof = cProfile.Profile()
+        self.prof.enable()
+
+    def stop(self):
+        self.prof.disable()
+        self.prof = None
+
+
+def measure(prof, work):
+    """Seconds of work() alone, prof started before and stopped after."""
+    gc.collect()
+    prof.start()
+    t0 = time.perf_counter()
+    work()
+    t1 = time.perf_counter()
+    prof.stop()
+    return t1 - t0
