@@ -5,12 +5,27 @@ installing anything, and runs unittest test cases printing TAP.
 """
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get('EVPROF_SRCDIR', os.path.join(_HERE, '..', '..'))
 BUILDDIR = os.environ.get('EVPROF_BUILDDIR', SRCDIR)
+
+
+class TempDir(unittest.TestCase):
+    """A test case with a temporary directory of its own, removed after."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='evprof-test-')
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
 
 
 def package_dirs():

@@ -36,15 +36,7 @@ def tool_file(mod):
             or mod == '<frozen runpy>')
 
 
-class TestRunUser(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix='evprof-test-')
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
+class TestRunUser(evprof_test.TempDir):
 
     def script(self, name, body):
         path = self.path(name)

@@ -5,9 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
-import unittest
 
 import evprof_test
 
@@ -18,15 +16,7 @@ RUNNER = os.path.join(HERE, 'run_evprof.py')
 EXAMPLE = os.path.join(evprof_test.SRCDIR, 'examples', 'fib_alloc.py')
 
 
-class TestCLI(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix='evprof-test-')
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
+class TestCLI(evprof_test.TempDir):
 
     def evprof(self, *args, cwd=None):
         """Runs python3 -m evprof ARGS; (status, stdout, stderr)."""

@@ -8,7 +8,6 @@ import sys
 import tempfile
 import threading
 import time
-import unittest
 import warnings
 import zlib
 
@@ -40,18 +39,7 @@ def in_thread():
     t.join()
 
 
-class TempDir(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix='evprof-test-')
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-
-class TestRoundTrip(TempDir):
+class TestRoundTrip(evprof_test.TempDir):
 
     def check_round_trip(self, prof):
         path = self.path('t.evt')
@@ -355,7 +343,7 @@ class TestRoundTrip(TempDir):
         self.assertFalse(os.path.exists(path))
 
 
-class TestDamagedFiles(TempDir):
+class TestDamagedFiles(evprof_test.TempDir):
     """Every damaged file gives a TraceFileError naming the problem."""
 
     @classmethod
