@@ -24,10 +24,10 @@ DISTCLEANFILES += lib/evprof-instrument.pc
 
 # ---- tests ----
 C_TESTS += t/trace t/trace-memory t/hooks t/quiesce t/instrument
-t_trace_SOURCES = t/trace.c
+t_trace_SOURCES = t/trace.c t/trace-craft.h
 t_trace_memory_SOURCES = t/trace-memory.c
 C_TESTS += t/trace-packed t/trace-freed
-t_trace_packed_SOURCES = t/trace-packed.c
+t_trace_packed_SOURCES = t/trace-packed.c t/trace-craft.h
 t_trace_freed_SOURCES = t/trace-freed.c
 EXTRA_DIST += t/data/trace-v1.0.evt
 t_hooks_SOURCES = t/hooks.c

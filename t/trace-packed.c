@@ -15,8 +15,7 @@
 #include <evprof.h>
 
 #include "tap.h"
-
-uint32_t evprof__crc32(uint32_t crc, const void *data, size_t n);
+#include "trace-craft.h"
 
 static char path[] = "/tmp/evprof-packed-XXXXXX";
 
@@ -250,55 +249,19 @@ static void version_1_0(void)
 
 /* ---- sections lying behind valid checksums --------------------------- */
 
-static unsigned char craft[4096];
-static size_t craft_len;
-
-static void le(unsigned char *p, uint64_t v, int n)
-{
-    int i;
-
-    for (i = 0; i < n; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void section(uint32_t type, const unsigned char *p, size_t n)
-{
-    unsigned char *h = craft + craft_len;
-
-    le(h, type, 4);
-    le(h + 4, 1, 4);
-    le(h + 8, n, 8);
-    le(h + 16, evprof__crc32(0, p, n), 4);
-    le(h + 20, evprof__crc32(0, h, 20), 4);
-    memcpy(h + 24, p, n);
-    craft_len += 24 + n;
-}
-
 /* A file of version 1.1: header, one EVENTS_PACKED payload p[0..n) of
  * `count` events (flags `flags`), END. */
 static void packed_file(uint32_t count, uint32_t flags,
                         const unsigned char *p, size_t n)
 {
-    unsigned char pl[512], end[24];
+    unsigned char pl[512];
 
-    memset(craft, 0, 64);
-    memcpy(craft, "\x89" "EVPROF\n", 8);
-    le(craft + 8, 1, 2);
-    le(craft + 10, 1, 2);
-    le(craft + 12, 64, 4);
-    le(craft + 16, 48, 4);
-    le(craft + 20, 6, 4);
-    le(craft + 24, 1, 4);
-    le(craft + 60, evprof__crc32(0, craft, 60), 4);
-    craft_len = 64;
+    craft_start(1);
     le(pl, count, 4);
     le(pl + 4, flags, 4);
     memcpy(pl + 8, p, n);
-    section(6, pl, 8 + n);
-    le(end, count, 8);
-    le(end + 8, 1, 8);
-    le(end + 16, 0, 8);
-    section(0xFFFF, end, 24);
+    craft_section(6, 1, pl, 8 + n, 8 + n);
+    craft_end(count, 1);
     {
         FILE *f = fopen(path, "wb");
 

@@ -10,6 +10,7 @@
 #include <evprof.h>
 
 #include "tap.h"
+#include "trace-craft.h"
 
 static char dir[] = "/tmp/evprof-trace-XXXXXX";
 static char good[256], bad[256];
@@ -134,58 +135,6 @@ static void *logger(void *arg)
 
 /* ---- crafted files: valid checksums, wrong content ---- */
 
-extern uint32_t evprof__crc32(uint32_t, const void *, size_t);
-
-static unsigned char craft[16384];
-static size_t craft_len;
-
-static void le(unsigned char *p, uint64_t v, int n)
-{
-    int i;
-
-    for (i = 0; i < n; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-/* Starts a file: a valid header. */
-static void craft_start(void)
-{
-    memset(craft, 0, 64);
-    memcpy(craft, "\x89" "EVPROF\n", 8);
-    le(craft + 8, 1, 2);
-    le(craft + 12, 64, 4);
-    le(craft + 16, 48, 4);
-    le(craft + 20, 6, 4);
-    le(craft + 24, 1, 4);
-    le(craft + 60, evprof__crc32(0, craft, 60), 4);
-    craft_len = 64;
-}
-
-/* Appends a section with correct checksums; `len` may lie (declared). */
-static void craft_section(uint32_t type, uint32_t flags, const void *payload,
-                          size_t n, uint64_t declared)
-{
-    unsigned char *h = craft + craft_len;
-
-    le(h, type, 4);
-    le(h + 4, flags, 4);
-    le(h + 8, declared, 8);
-    le(h + 16, evprof__crc32(0, payload, n), 4);
-    le(h + 20, evprof__crc32(0, h, 20), 4);
-    memcpy(h + 24, payload, n);
-    craft_len += 24 + n;
-}
-
-static void craft_end(uint64_t events, uint64_t sections)
-{
-    unsigned char e[24];
-
-    le(e, events, 8);
-    le(e + 8, sections, 8);
-    le(e + 16, 0, 8);
-    craft_section(0xFFFF, 1, e, 24, 24);
-}
-
 /* Reads the crafted file: the code, and whether the message has `want`. */
 static void craft_check(int code, const char *want, const char *what)
 {
@@ -216,7 +165,7 @@ static void crafted_meta(void)
     };
     evprof_trace_reader *r;
 
-    craft_start();
+    craft_start(0);
     craft_section(1, 0, one, sizeof(one), sizeof(one));
     craft_section(1, 0, two, sizeof(two), sizeof(two));
     craft_end(0, 2);
@@ -287,19 +236,19 @@ static void crafted(void)
     raw_names();
     memset(p, 0, sizeof(p));
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     craft_end(0, 0);
     craft_check(0, NULL, "the smallest file: header and END");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(p, 2, 4); /* 2 events, 1 present */
     craft_section(3, 1, p, 8 + 48, 8 + 48);
     craft_end(2, 1);
     craft_check(-EBADMSG, "does not match", "EVENTS count and length differ");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(p, 1, 4);
     le(p + 4, 4, 4); /* unknown flag */
     craft_section(3, 1, p, 8 + 48, 8 + 48);
@@ -307,7 +256,7 @@ static void crafted(void)
     craft_check(-EPROTO, "unknown flags", "EVENTS with unknown flags");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(p, 1, 4);
     le(p + 4, 1, 4); /* with thread indices: thread 3, none listed */
     le(p + 8 + 48, 3, 4);
@@ -316,7 +265,7 @@ static void crafted(void)
     craft_check(-EBADMSG, "thread 3", "an event of an unlisted thread");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(p, 1, 4);
     le(p + 8 + 16, 1000, 4); /* name length past the end */
     craft_section(4, 0, p, 8 + 32 + 4, 8 + 32 + 4);
@@ -324,7 +273,7 @@ static void crafted(void)
     craft_check(-EBADMSG, "past its end", "NAMES string past the end");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(p, 1, 4);
     le(p + 8, 0xFFFFFFFF, 4); /* key length */
     craft_section(1, 0, p, 16, 16);
@@ -332,44 +281,44 @@ static void crafted(void)
     craft_check(-EBADMSG, "past its end", "META string past the end");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(p, 3, 4); /* 3 lines, room for 1 */
     craft_section(5, 0, p, 8 + 24, 8 + 24);
     craft_end(0, 1);
     craft_check(-EBADMSG, "does not match", "LINES count and length differ");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     craft_section(77, 1, p, 8, 8);
     craft_end(0, 1);
     craft_check(-EPROTO, "unknown required section type 77",
                 "an unknown required section");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     craft_section(78, 0, p, 8, 8);
     craft_end(0, 1);
     craft_check(0, NULL, "an unknown optional section is skipped");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     craft_section(1, 0, p, 0, (uint64_t)1 << 40);
     craft_end(0, 1);
     craft_check(-EBADMSG, "too long", "a section claiming 1 TiB");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     craft_end(5, 0);
     craft_check(-EBADMSG, "END section says 5 events", "END counts wrong");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(p, 1, 4);
     craft_section(3, 1, p, 8 + 48, 8 + 48);
     craft_check(-ENODATA, "no END section", "no END section: -ENODATA");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(craft + 12, 32, 4); /* header size below 64 */
     le(craft + 60, evprof__crc32(0, craft, 60), 4);
     craft_end(0, 0);
@@ -377,7 +326,7 @@ static void crafted(void)
 
     /* A later minor version may lengthen the header: any length, the rest
      * skipped (its bytes are not under the header's checksum). */
-    craft_start();
+    craft_start(0);
     le(craft + 10, 7, 2);
     le(craft + 12, 64 + 8192, 4);
     le(craft + 60, evprof__crc32(0, craft, 60), 4);
@@ -389,7 +338,7 @@ static void crafted(void)
     craft_check(-ENODATA, "truncated header", "a long header cut short");
 
     memset(p, 0, sizeof(p));
-    craft_start();
+    craft_start(0);
     le(craft + 20, 7, 4); /* 7 columns */
     le(craft + 60, evprof__crc32(0, craft, 60), 4);
     craft_end(0, 0);
