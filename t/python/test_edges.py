@@ -237,7 +237,7 @@ class TestEdges(unittest.TestCase):
         p.stop()
         self.assertEqual(out, {0: (1, 1), 1: (1, 1), 2: (1, 1)})
 
-    # -- exceptions ------------------------------------------------------------
+    # -- exceptions -----------------------------------------------------------
 
     def test_recursion_limit(self):
         # At the recursion limit, a profile function that is a builtin
@@ -430,7 +430,8 @@ class TestEdges(unittest.TestCase):
                     p.stop()
                     df = p.retrieve_results()
                     ev = df[df.name == 'g'].event
-                    print('parent', (ev == 'call').sum(), (ev == 'return').sum())
+                    print('parent', (ev == 'call').sum(),
+                          (ev == 'return').sum())
                     """ % (impl, impl))
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(r.stdout.split('\n'),
@@ -473,7 +474,7 @@ class TestEdges(unittest.TestCase):
                 self.assertEqual(calls, 24) if impl != 'c' else \
                     self.assertTrue(24 <= calls <= 28, calls)
 
-    # -- arguments -------------------------------------------------------------
+    # -- arguments ------------------------------------------------------------
 
     def test_huge_size(self):
         # A chunk bigger than the machine's memory: a MemoryError that
@@ -524,7 +525,7 @@ class TestEdges(unittest.TestCase):
                                      (50000, 50000))
                     self.assertGreaterEqual(len(key), 50000)
 
-    # -- lifecycle -------------------------------------------------------------
+    # -- lifecycle ------------------------------------------------------------
 
     def test_thousand_cycles(self):
         # start/stop 1000 times (and 300 profilers): no reference, object
@@ -536,7 +537,10 @@ class TestEdges(unittest.TestCase):
         for impl in IMPLS:
             with self.subTest(impl=impl):
                 p = EventProfiler(impl=impl, size=100)
-                p.start(); work(); p.stop(); p.retrieve_raw_results()
+                p.start()
+                work()
+                p.stop()
+                p.retrieve_raw_results()
                 gc.collect()
                 refs = sys.getrefcount(code)
                 objs = len(gc.get_objects())
@@ -548,7 +552,10 @@ class TestEdges(unittest.TestCase):
                     p.retrieve_raw_results()
                 for i in range(300):
                     q = EventProfiler(impl=impl, size=100)
-                    q.start(); work(); q.stop(); q.retrieve_results()
+                    q.start()
+                    work()
+                    q.stop()
+                    q.retrieve_results()
                 del q
                 gc.collect()
                 self.assertEqual(sys.getrefcount(code), refs)
@@ -556,7 +563,7 @@ class TestEdges(unittest.TestCase):
                 self.assertEqual(evprof._core._allocator_hooks(), hooks)
                 self.assertIsNone(sys.getprofile())
 
-    # -- allocators ------------------------------------------------------------
+    # -- allocators -----------------------------------------------------------
 
     def test_tracemalloc_keeps_our_hook(self):
         # tracemalloc calls the raw allocator it found at its last start
@@ -568,18 +575,25 @@ class TestEdges(unittest.TestCase):
                 r = run("""
                     import tracemalloc
                     p = evprof.EventProfiler(impl=%r)
-                    p.start(); tracemalloc.start(); tracemalloc.stop()
+                    p.start()
+                    tracemalloc.start()
+                    tracemalloc.stop()
                     p.stop()
-                    p.start(); p.stop()
-                    p.start(); p.stop()
+                    p.start()
+                    p.stop()
+                    p.start()
+                    p.stop()
                     tracemalloc.start()
                     x = [str(i) for i in range(100)]
                     tracemalloc.stop()
-                    p.start(); tracemalloc.start(); p.stop()
+                    p.start()
+                    tracemalloc.start()
+                    p.stop()
                     del p
                     tracemalloc.stop()
                     x = [str(i) for i in range(100)]
-                    tracemalloc.start(); tracemalloc.stop()
+                    tracemalloc.start()
+                    tracemalloc.stop()
                     print('ok')
                     """ % impl)
                 self.assertEqual(r.returncode, 0, r.stderr)
@@ -593,22 +607,36 @@ class TestEdges(unittest.TestCase):
             with self.subTest(impl=impl):
                 p = EventProfiler(impl=impl)
                 # hooked over us, stopped after us
-                p.start(); tracemalloc.start(); alloc(); p.stop()
+                p.start()
+                tracemalloc.start()
+                alloc()
+                p.stop()
                 tracemalloc.stop()
                 self.assertGreater(len(p.retrieve_raw_results()), 100)
                 # under us
-                tracemalloc.start(); p.start(); alloc(); p.stop()
+                tracemalloc.start()
+                p.start()
+                alloc()
+                p.stop()
                 self.assertTrue(tracemalloc.is_tracing())
                 tracemalloc.take_snapshot()
                 tracemalloc.stop()
                 # under us, stopped inside
-                tracemalloc.start(); p.start(); tracemalloc.stop()
-                alloc(); p.stop()
+                tracemalloc.start()
+                p.start()
+                tracemalloc.stop()
+                alloc()
+                p.stop()
                 hooks = evprof._core._allocator_hooks()
                 for _ in range(20):
-                    p.start(); tracemalloc.start(); alloc(); p.stop()
+                    p.start()
+                    tracemalloc.start()
+                    alloc()
+                    p.stop()
                     tracemalloc.stop()
-                p.start(); alloc(); p.stop()
+                p.start()
+                alloc()
+                p.stop()
                 raw = p.retrieve_raw_results()
                 self.assertGreater((raw[:, 2] == 1000).sum(), 100)
                 alloc()
