@@ -34,3 +34,10 @@ t_native_buffer_LDADD = t/libtap.a lib/libevprof.a $(DL_LIBS) $(PTHREAD_LIBS)
 check_PROGRAMS += t/native-prog
 t_native_prog_SOURCES = t/native-prog.c
 t_native_prog_LDADD = $(PTHREAD_LIBS)
+
+# ---- benchmark (make bench-native) ----
+# Where the time of a recorded allocation goes, run under LD_PRELOAD.
+EXTRA_PROGRAMS += bench/bench_native_cost
+bench_bench_native_cost_SOURCES = bench/bench_native_cost.c
+bench_bench_native_cost_CFLAGS = $(AM_CFLAGS) -O2
+bench_bench_native_cost_LDADD = lib/libevprof.a $(DL_LIBS) $(PTHREAD_LIBS)
