@@ -6,7 +6,9 @@
  * copy's context and a time between this copy's clock reads around the
  * call, on the thread that made it, also across full chunks; nothing is
  * logged while this copy's hook flag is set, while the active flag is 0,
- * nor after a detach; a forked child allocates and exits cleanly.  Under
+ * nor after a detach; a forked child allocates and exits cleanly.  A
+ * function sink attached next is called once an allocation, not for what
+ * it allocates itself, and not after its detach.  Under
  * valgrind the second run is not traced: valgrind's own malloc would come
  * first, in front of the library.
  */
@@ -35,7 +37,7 @@
 # endif
 #endif
 
-#define TESTS 19
+#define TESTS 22
 
 /* Marker sizes nothing else in the process asks for. */
 #define M_LOOP 300007   /* + 2 * i, NLOOP of them */
@@ -47,6 +49,7 @@
 #define M_CALLOC 300413
 #define M_CHILD 300419
 #define M_DETACHED 300427
+#define M_FUNCTION 300431
 #define CONTEXT 77
 #define THREAD_CONTEXT 5
 
@@ -68,6 +71,22 @@ static void allocate(size_t size, int zeroed)
         bail("no memory");
     *(volatile char *)block = 1;
     free(block);
+}
+
+/* A function sink's calls of the marker size. */
+static int fn_calls;
+
+static void fn_log(void *ctx, int64_t event, int64_t domain, int64_t ptr,
+                   int64_t size)
+{
+    (void)ctx;
+    (void)ptr;
+    if (event == EVPROF_MALLOC && domain == EVPROF_DOMAIN_NATIVE
+        && size == M_FUNCTION) {
+        fn_calls++;
+        /* Allocating in the sink: forwarded, not logged again. */
+        allocate(M_FUNCTION, 0);
+    }
 }
 
 static void *thread_main(void *arg)
@@ -223,6 +242,18 @@ int main(int argc, char **argv)
     is_int(0, attach(NULL), "detached");
     is_int(0, quiesce(), "quiesced");
     allocate(M_DETACHED, 0);
+    {
+        evprof_native_sink fn = { fn_log, NULL };
+
+        is_int(0, attach(&fn), "a function sink attached after it");
+        allocate(M_FUNCTION, 0);
+        (void)attach(NULL);
+        (void)quiesce();
+        is_int(1, fn_calls, "the function sink called once, not for what "
+               "it allocates itself");
+        allocate(M_FUNCTION, 0);
+        is_int(1, fn_calls, "nor after its detach");
+    }
 
     scan(b, &f);
     is_int(NLOOP, f.loop, "each malloc once, across full chunks");
