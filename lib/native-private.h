@@ -2,7 +2,7 @@
  * native-private.h: what the files of libevprof-malloc.so share
  * (native_malloc.c interposes, native_sink.c says where events go and
  * keeps the anonymous mappings it saw), and the logging of one event,
- * inline in each interposed function: no call when a buffer sink is
+ * inline: no call out of this library when a buffer sink is
  * attached.  Not installed.
  */
 #ifndef EVPROF_NATIVE_PRIVATE_H
