@@ -11,7 +11,10 @@ by side in one run, on two workloads:
   written and hashed, linked and freed in batches of 1000 (two pairs a
   record), as an extension building small structures does.
 
-For each: the time of the workload's loop as the script itself measures
+Unprofiled, then again after a thread was started and joined: from the
+first thread on, glibc's malloc takes its arena's lock where a process
+that never had one does not, which every profiled run pays (evprof's
+stream thread, heaptrack's).  For each: the time of the workload's loop as the script itself measures
 it (wall, and the CPU time of its thread, less disturbed by other
 processes on a shared machine, but blind to the work of other threads
 and processes: evprof's stream, heaptrack's interpreter), the whole
@@ -44,6 +47,11 @@ SCRIPT = '''\
 import sys, time
 sys.path.insert(0, %(ext)r)
 import _allocext
+if sys.argv[1:] == ['thread']:
+    import threading
+    t = threading.Thread(target=int)
+    t.start()
+    t.join()
 t, c = time.perf_counter(), time.thread_time()
 %(call)s
 print('elapsed', time.perf_counter() - t, time.thread_time() - c)
@@ -132,6 +140,7 @@ def measure(script, tmp, env):
            os.path.join(tmp, 't.evt')]
     commands = {
         'unprofiled': [py, script],
+        'unprofiled, a thread run': [py, script, 'thread'],
         'evprof run --native': cli[:3] + ['--native'] + cli[3:] + [script],
         'evprof run (PyMem only)': cli + [script],
     }
