@@ -7,21 +7,21 @@ by side in one run, on two workloads:
 - churn: N malloc/free pairs of 64 bytes and nothing else, the worst case
   (a pair costs the C library a few ns, less than the two timestamps of
   its events);
-- records: N small records, each a node and a name of 8 to 40 bytes
+- records: N small records, each a node and a name of 8 to 40 characters
   written and hashed, linked and freed in batches of 1000 (two pairs a
   record), as an extension building small structures does.
 
 Unprofiled, then again after a thread was started and joined: from the
 first thread on, glibc's malloc takes its arena's lock where a process
 that never had one does not, which every profiled run pays (evprof's
-stream thread, heaptrack's).  For each: the time of the workload's loop as the script itself measures
-it (wall, and the CPU time of its thread, less disturbed by other
-processes on a shared machine, but blind to the work of other threads
-and processes: evprof's stream, heaptrack's interpreter), the whole
-command's wall time and peak
-RSS, medians of EVPROF_BENCH_REPEAT (default 5) runs alternated.  Then,
-when bench/bench_native_cost is built, where the time of one recorded
-pair goes (forwarding, the clock, the rest).
+stream thread, heaptrack's).  For each: the time of the workload's loop
+as the script itself measures it (wall, and the CPU time of its thread,
+less disturbed by other processes on a shared machine, but blind to the
+work of other threads and processes: evprof's stream, heaptrack's
+interpreter), the whole command's wall time and peak RSS, medians of
+EVPROF_BENCH_REPEAT (default 5) runs alternated.  Then, when
+bench/bench_native_cost is built, where the time of one recorded pair
+goes (forwarding, the clock, the rest).
 
 Run with `make bench-native`, or by hand:
 
