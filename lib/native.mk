@@ -26,7 +26,18 @@ C_TESTS += t/native
 t_native_SOURCES = t/native.c examples/trace-check.h
 t_native_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
 t_native_LDADD = t/libtap.a lib/libevprof.a $(PTHREAD_LIBS)
+# Runs itself again under LD_PRELOAD: a buffer of its own copy attached.
+C_TESTS += t/native-buffer
+t_native_buffer_SOURCES = t/native-buffer.c
+t_native_buffer_LDADD = t/libtap.a lib/libevprof.a $(DL_LIBS) $(PTHREAD_LIBS)
 # Run by t/native under LD_PRELOAD: allocates in known ways.
 check_PROGRAMS += t/native-prog
 t_native_prog_SOURCES = t/native-prog.c
 t_native_prog_LDADD = $(PTHREAD_LIBS)
+
+# ---- benchmark (make bench-native) ----
+# Where the time of a recorded allocation goes, run under LD_PRELOAD.
+EXTRA_PROGRAMS += bench/bench_native_cost
+bench_bench_native_cost_SOURCES = bench/bench_native_cost.c
+bench_bench_native_cost_CFLAGS = $(AM_CFLAGS) -O2
+bench_bench_native_cost_LDADD = lib/libevprof.a $(DL_LIBS) $(PTHREAD_LIBS)

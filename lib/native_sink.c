@@ -21,59 +21,77 @@
 
 /* The sink in use: two slots, so that attaching never writes the one a
  * thread may be reading. */
-static evprof_native_sink slots[2];
-static evprof_native_sink *current;
+static struct evprof__native_slot slots[2];
+struct evprof__native_slot *evprof__native_current;
+_Thread_local struct evprof__native_seen evprof__native_seen
+    __attribute__((tls_model("initial-exec")));
 static unsigned next_slot;
+static unsigned next_gen;
 static int maps_lock; /* a spin lock: no pthread call from inside mmap */
 
-void evprof__native_log(int64_t event, int64_t domain, int64_t ptr,
-                        int64_t size)
+void evprof__native_log_recording(int64_t event, int64_t domain,
+                                  int64_t ptr, int64_t size)
 {
-    const evprof_native_sink *s;
-    evprof_buffer *b;
+    evprof_buffer *b = evprof__instrument_active();
 
-    if (__atomic_load_n(&current, __ATOMIC_RELAXED) != NULL) {
-        /* In flight from before the second look at `current` to the end
-         * of the sink's call, so that a detach can wait for it
-         * (inflight-private.h); a thread's first call from mmap takes
-         * the shared slot rather than registering. */
-        struct evprof__inflight *f =
-            evprof__inflight_enter(domain != EVPROF_DOMAIN_MMAP);
-
-        s = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
-        if (s != NULL)
-            s->log(s->ctx, event, domain, ptr, size);
-        evprof__inflight_leave(f);
-        if (s != NULL)
-            return;
-    }
-    b = evprof__instrument_active();
     if (b != NULL)
         (void)evprof_log(b, evprof__context, domain, event, ptr, size);
 }
 
-API int evprof_native_attach(const evprof_native_sink *sink)
+/* Takes a free slot, fills it with `fill` and makes it current. */
+EVPROF_NOINSTR static int attach(const struct evprof__native_slot *fill)
 {
-    evprof_native_sink *slot;
+    struct evprof__native_slot *slot;
 
-    if (sink == NULL) {
-        __atomic_store_n(&current, NULL, __ATOMIC_SEQ_CST);
-        return 0;
-    }
-    if (sink->log == NULL)
-        return -EINVAL;
-    if (__atomic_load_n(&current, __ATOMIC_SEQ_CST) != NULL)
+    if (__atomic_load_n(&evprof__native_current, __ATOMIC_SEQ_CST) != NULL)
         return -EBUSY;
     /* Wait for the calls still in a sink detached before: its slot may
      * be the one written now. */
     evprof_native_quiesce();
     slot = &slots[next_slot++ & 1];
-    *slot = *sink;
-    if (!__atomic_compare_exchange_n(&current, &(evprof_native_sink *){NULL},
+    *slot = *fill;
+    /* A new number, so that each thread asks the new owner for its
+     * state; 0 means "none yet". */
+    if (++next_gen == 0)
+        ++next_gen;
+    slot->gen = next_gen;
+    if (!__atomic_compare_exchange_n(&evprof__native_current,
+                                     &(struct evprof__native_slot *){NULL},
                                      slot, 0, __ATOMIC_SEQ_CST,
                                      __ATOMIC_SEQ_CST))
         return -EBUSY;
     return 0;
+}
+
+API int evprof_native_attach(const evprof_native_sink *sink)
+{
+    struct evprof__native_slot fill = { .buf = NULL };
+
+    if (sink == NULL) {
+        __atomic_store_n(&evprof__native_current, NULL, __ATOMIC_SEQ_CST);
+        return 0;
+    }
+    if (sink->log == NULL)
+        return -EINVAL;
+    fill.sink = *sink;
+    return attach(&fill);
+}
+
+API int evprof_native_attach_buffer(const evprof_native_buffer_sink *sink)
+{
+    struct evprof__native_slot fill = { .buf = NULL };
+
+    if (sink == NULL || sink->abi != EVPROF_NATIVE_BUFFER_ABI
+        || sink->buf == NULL || sink->thread == NULL || sink->clock == NULL
+        || sink->slow.log == NULL)
+        return -EINVAL;
+    fill.sink = sink->slow;
+    fill.buf = sink->buf;
+    fill.active = sink->active;
+    fill.thread = sink->thread;
+    /* Written once by its evprof_clock_init, before its buffer existed. */
+    fill.clock = *sink->clock;
+    return attach(&fill);
 }
 
 /* A forked child has one thread: none holds the table (nor is inside a

@@ -304,7 +304,7 @@ bench-numpy: python/evprof/_core.la
 	  $(PYTHON) $(top_srcdir)/bench/bench_numpy.py
 # Native allocations: evprof run --native beside heaptrack.
 bench-native: python/evprof/_core.la lib/libevprof-malloc.la \
-	  t/python/_allocext.la
+	  t/python/_allocext.la bench/bench_native_cost$(EXEEXT)
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_native.py
 else

@@ -22,6 +22,8 @@
 
 #include <stdint.h>
 
+#include <evprof.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -50,6 +52,84 @@ int evprof_native_attach(const evprof_native_sink *sink);
 
 /* Waits until no thread is inside a sink that was detached.  0. */
 int evprof_native_quiesce(void);
+
+/* ---- a buffer as the sink --------------------------------------------- */
+
+/*
+ * The thread-local state of the copy of libevprof that owns a buffer sink,
+ * for the calling thread (filled by the sink's `thread`; internal).
+ */
+typedef struct evprof_native_thread {
+    struct evprof__tcache *tcache; /* its evprof_log cache */
+    const int *in_hook;            /* its evprof_hook_active flag */
+    const int64_t *context;        /* its evprof_context_get value */
+} evprof_native_thread;
+
+#define EVPROF_NATIVE_BUFFER_ABI 1
+
+/*
+ * A sink that is a buffer of the caller: libevprof-malloc.so writes each
+ * event into it itself, as evprof_log would from the caller's copy of the
+ * library (the caller's chunk, clock and context), and calls `slow` where
+ * evprof_log would take its slow path (the thread's first event, a full
+ * chunk).  Nothing is logged while the caller's evprof_hook_active flag is
+ * set on the thread (a hook of the caller already logs that allocation in
+ * its own domain), nor while *active is 0.  Fill it with
+ * evprof_native_buffer_sink_init, which takes the caller's state.
+ */
+typedef struct evprof_native_buffer_sink {
+    unsigned abi;                  /* EVPROF_NATIVE_BUFFER_ABI */
+    evprof_buffer *buf;
+    const int *active;             /* NULL: always logging */
+    void (*thread)(evprof_native_thread *out);
+    const struct evprof__clock_state *clock;
+    evprof_native_sink slow;
+} evprof_native_buffer_sink;
+
+/*
+ * As evprof_native_attach, for a buffer sink (the struct is copied; buf,
+ * *active and the caller's thread-local state must outlive the attachment
+ * and its quiesce).  0, or -EINVAL (NULL buf, thread, clock or slow.log;
+ * an abi this library does not know), -EBUSY.  Exported by
+ * libevprof-malloc.so only, as evprof_native_attach.
+ */
+int evprof_native_attach_buffer(const evprof_native_buffer_sink *sink);
+
+/* The sink's `thread`: this copy's state for the calling thread (takes
+ * addresses of initial-exec thread-locals: no call, no allocation). */
+EVPROF_NOINSTR static inline void
+evprof__native_thread(evprof_native_thread *out)
+{
+    out->tcache = &evprof__tcache;
+    out->in_hook = &evprof__in_hook;
+    out->context = &evprof__context;
+}
+
+/* The sink's slow path: ctx is the buffer; the interposer has looked at
+ * the hook flag and at *active already. */
+EVPROF_NOINSTR static inline void
+evprof__native_slow(void *ctx, int64_t event, int64_t domain, int64_t ptr,
+                    int64_t size)
+{
+    (void)evprof_log((evprof_buffer *)ctx, evprof__context, domain, event,
+                     ptr, size);
+}
+
+/* Fills *s to log into b (of the calling copy of libevprof) while *active
+ * (NULL: always). */
+EVPROF_NOINSTR static inline void
+evprof_native_buffer_sink_init(evprof_native_buffer_sink *s,
+                               evprof_buffer *b, const int *active)
+{
+    (void)evprof_clock_init();
+    s->abi = EVPROF_NATIVE_BUFFER_ABI;
+    s->buf = b;
+    s->active = active;
+    s->thread = evprof__native_thread;
+    s->clock = &evprof__clock;
+    s->slow.log = evprof__native_slow;
+    s->slow.ctx = b;
+}
 
 /* Allocations of anonymous memory with mmap at least this long are
  * logged (shorter ones are left to the allocator that made them). */

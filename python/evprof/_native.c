@@ -3,11 +3,14 @@
  * when the interpreter runs with it preloaded (`evprof run --native`), into
  * the profiler's buffer, attributed to the Python function of the thread.
  *
- * The preloaded library has its own copy of libevprof, with its own
- * thread-local hook flag: it calls our sink with its flag set, and the
- * sink looks at ours, so that an allocation made through a PyMem or numpy
- * hook of this module (already logged in its domain) is not logged again.
- * The library is found with dlsym: nothing links against it.
+ * The preloaded library has its own copy of libevprof.  It is given our
+ * buffer (evprof_native_attach_buffer) and writes into it itself, with
+ * our thread-local chunk cache, clock and context, unless our hook flag
+ * is set on the thread (an allocation made through a PyMem or numpy hook
+ * of this module, already logged in its domain) or the profiler is not
+ * active.  A library without that entry point gets a function sink doing
+ * the same by a call.  The library is found with dlsym: nothing links
+ * against it.
  */
 #include "_core.h"
 
@@ -16,6 +19,7 @@
 #include "evprof/native.h"
 
 typedef int (*attach_fn)(const evprof_native_sink *);
+typedef int (*attach_buffer_fn)(const evprof_native_buffer_sink *);
 typedef int (*quiesce_fn)(void);
 
 static Profiler *owner;      /* a reference, while attached */
@@ -29,13 +33,12 @@ static void native_log(void *ctx, int64_t event, int64_t domain,
 {
     Profiler *self = ctx;
 
-    if (evprof_hook_active() || !__atomic_load_n(&self->active,
-                                                 __ATOMIC_RELAXED))
+    /* The library's own flag is set while it calls us: what the slow
+     * path of evprof_log allocates is not logged. */
+    if (evprof__in_hook || !evp_active(self))
         return;
-    evprof__in_hook = 1;
     (void)evprof_log(self->buf, evprof_context_get(), domain, event, ptr,
                      size);
-    evprof__in_hook = 0;
 }
 
 /*
@@ -46,7 +49,7 @@ static void native_log(void *ctx, int64_t event, int64_t domain,
 PyObject *evp_Profiler_native_install(Profiler *self, PyObject *noarg)
 {
     attach_fn attach;
-    evprof_native_sink sink;
+    attach_buffer_fn attach_buffer;
     int rc;
 
     (void)noarg;
@@ -61,9 +64,23 @@ PyObject *evp_Profiler_native_install(Profiler *self, PyObject *noarg)
         return PyUnicode_FromString("libevprof-malloc.so is not preloaded "
                                     "(evprof run --native preloads it)");
     attach_f = attach;
-    sink.log = native_log;
-    sink.ctx = self;
-    rc = attach(&sink);
+    attach_buffer = (attach_buffer_fn)dlsym(RTLD_DEFAULT,
+                                            "evprof_native_attach_buffer");
+    rc = -EINVAL;
+    if (attach_buffer != NULL) {
+        evprof_native_buffer_sink bs;
+
+        evprof_native_buffer_sink_init(&bs, self->buf, &self->active);
+        rc = attach_buffer(&bs);
+    }
+    if (rc == -EINVAL) {
+        /* An older library, or one built for another layout. */
+        evprof_native_sink sink;
+
+        sink.log = native_log;
+        sink.ctx = self;
+        rc = attach(&sink);
+    }
     if (rc == -EBUSY)
         return PyUnicode_FromString("another tool takes the native "
                                     "allocations of libevprof-malloc.so");

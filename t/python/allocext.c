@@ -6,6 +6,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,74 @@ static PyObject *churn(PyObject *mod, PyObject *args)
         free(p);
     }
     return PyLong_FromUnsignedLong(sum);
+}
+
+/* records(n, batch): what an extension building small structures does:
+ * n records, each a node and a name of 8 to 40 bytes, the name written
+ * (digits) and hashed (FNV-1a) into the node's key, the nodes linked and
+ * freed, with their names, every `batch` records.  Returns a checksum. */
+struct rec {
+    struct rec *next;
+    uint64_t key;
+    size_t len;
+    char *name;
+};
+
+static void free_recs(struct rec *r, uint64_t *sum)
+{
+    while (r != NULL) {
+        struct rec *next = r->next;
+
+        *sum += r->key ^ r->len;
+        free(r->name);
+        free(r);
+        r = next;
+    }
+}
+
+static PyObject *records(PyObject *mod, PyObject *args)
+{
+    Py_ssize_t n, batch, i;
+    struct rec *head = NULL;
+    uint64_t sum = 0;
+
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "nn:records", &n, &batch))
+        return NULL;
+    if (n < 0 || batch <= 0) {
+        PyErr_SetString(PyExc_ValueError, "n >= 0 and batch > 0");
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        size_t len = 8 + (size_t)(i % 33), k;
+        struct rec *r = malloc(sizeof(*r));
+        char *name = malloc(len + 1);
+        uint64_t h = 14695981039346656037u, v = (uint64_t)i;
+
+        if (r == NULL || name == NULL) {
+            free(r);
+            free(name);
+            free_recs(head, &sum);
+            return PyErr_NoMemory();
+        }
+        for (k = 0; k < len; k++) {
+            name[k] = (char)('0' + v % 10);
+            v = v >= 10 ? v / 10 : (uint64_t)i + k;
+            h = (h ^ (unsigned char)name[k]) * 1099511628211u;
+        }
+        name[len] = '\0';
+        r->key = h;
+        r->len = len;
+        r->name = name;
+        r->next = head;
+        head = r;
+        if ((i + 1) % batch == 0) {
+            free_recs(head, &sum);
+            head = NULL;
+        }
+    }
+    free_recs(head, &sum);
+    return PyLong_FromUnsignedLongLong((unsigned long long)sum);
 }
 
 /* keep(n, size): n blocks kept until drop(); returns how many are kept. */
@@ -79,6 +148,8 @@ static PyObject *drop(PyObject *mod, PyObject *noarg)
 
 static PyMethodDef methods[] = {
     {"churn", churn, METH_VARARGS, "churn(n, size): n malloc/free pairs."},
+    {"records", records, METH_VARARGS,
+     "records(n, batch): n small records built, filled and freed."},
     {"keep", keep, METH_VARARGS, "keep(n, size): n calloc'd blocks kept."},
     {"drop", drop, METH_NOARGS, "drop(): frees the kept blocks."},
     {NULL, NULL, 0, NULL}

@@ -166,6 +166,45 @@ class TestNative(unittest.TestCase):
         self.assertEqual(out.stdout.strip(),
                          "10 {'calloc'} {'grab'} 1000 {'churn'} 10")
 
+    def test_many_blocks(self):
+        # Blocks across many chunks of the buffer, written by the preloaded
+        # library itself: each once, with its size, attributed to the
+        # Python function, each freed.  Two calls, of N and 2N records,
+        # so that what the interpreter allocates around a call cancels.
+        n = 20000
+        script = (
+            "import sys, evprof_test\n"
+            "ev = evprof_test.load()\n"
+            "sys.path.insert(0, %r)\n"
+            "import _allocext\n"
+            "def small():\n"
+            "    _allocext.records(%d, 100)\n"
+            "def large():\n"
+            "    _allocext.records(%d, 100)\n"
+            "p = ev.EventProfiler(impl='c', size=1000, "
+            "memory=('obj', 'native'))\n"
+            "p.start(); small(); large(); p.stop()\n"
+            "df = p.retrieve_results()\n"
+            "for name in ('small', 'large'):\n"
+            "    d = df[df.name == name]\n"
+            "    m = d[d.event == 'malloc']\n"
+            "    f = d[d.event == 'free']\n"
+            "    print(len(m), len(f), int(m.value2.sum()),"
+            " len(set(m.value1) - set(f.value1)))\n" % (EXT, n, 2 * n))
+        env = dict(ENV)
+        env['LD_PRELOAD'] = LIB
+        out = subprocess.run([sys.executable, '-c', script], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, timeout=300)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        small, large = [[int(w) for w in line.split()]
+                        for line in out.stdout.splitlines()]
+        # A record is a 32-byte node and a name of 9 to 41 bytes.
+        names = sum(9 + i % 33 for i in range(n, 2 * n))
+        self.assertEqual([b - a for a, b in zip(small, large)],
+                         [2 * n, 2 * n, 32 * n + names, 0])
+        self.assertEqual((small[3], large[3]), (0, 0), 'each block freed')
+
     def test_opt_in(self):
         rows, _ = self.api(True)
         self.assertEqual([r for r in rows if r[0] in (4, 5)], [])
