@@ -22,7 +22,7 @@
  * A record is written from ready bytes: the leading part of a function's
  * slices (ph, cat, name, pid, "tid": escaped once, padded so that it is
  * copied in fixed-size moves), its thread's tid and "ts", then the two
- * times; a slice costs no call and no division but those of its times.
+ * times, formatted by hand (no printf, no memcpy of a variable length).
  */
 #include <config.h>
 
