@@ -95,6 +95,7 @@ typedef struct perfetto {
     size_t nname, capname;
     pthread *thread;       /* by slot */
     size_t nslots;
+    char **label;          /* the name of each slot's track */
     evprof__pb pkt, sub, sub2, sub3;
 } perfetto;
 

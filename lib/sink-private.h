@@ -104,6 +104,12 @@ const char *evprof__thread_name(const evprof_trace_reader *r, size_t i);
 const char *evprof__thread_label(const evprof_trace_reader *r, size_t i,
                                  int nthreads, char *buf, size_t len);
 
+/* The name of each slot's track (evprof__nslots of them), threads of one
+ * ident told apart by the order of their META names (sink_threads.c):
+ * 0 and *out, to free with evprof__thread_labels_free, or -ENOMEM. */
+int evprof__thread_labels(const evprof_trace_reader *r, char ***out);
+void evprof__thread_labels_free(char **label, size_t n);
+
 /* Writes s as the body of a JSON string (no quotes), as Python's
  * json.dumps(ensure_ascii=False) and then backslashreplace: bytes that
  * are not UTF-8 become \udcNN. */

@@ -11,12 +11,18 @@
  * order of the file's sections.  Every state is a thread's own, so a file
  * of one thread a section (META order = thread) gives the events of the
  * time-ordered file: a track per thread of the THREADS table (tid = its
- * index + 1: threads whose ident was reused stay apart), frames open
+ * index + 1: threads whose ident was reused stay apart, each named as
+ * sink_threads.c says), frames open
  * before a thread's first event start at that event, frames left open end
  * at its last one, and the bytes in use are counted per thread (what the
  * thread allocated minus what it freed: one counter, "memory", in a trace
  * of one thread).  The names come from the tables, read before the events
  * (EVPROF__SINK_TABLES); every number is formatted by hand.
+ *
+ * A record is written from ready bytes: the leading part of a function's
+ * slices (ph, cat, name, pid, "tid": escaped once, padded so that it is
+ * copied in fixed-size moves), its thread's tid and "ts", then the two
+ * times, formatted by hand (no printf, no memcpy of a variable length).
  */
 #include <config.h>
 
@@ -41,12 +47,15 @@ typedef struct cthread {
     int seen, have_pend;
     char *cprefix;      /* '{"ph":"C","name":...,"ts":' of its counter */
     size_t cprefixlen;
-    char tid[32];       /* 'N,"ts":' */
+    char tid[32];       /* 'N,"ts":', copied as 32 bytes */
     size_t tidlen;
 } cthread;
 
+/* A prefix is padded to whole chunks of this (the copy of a record). */
+#define PFX_CHUNK 32
+
 typedef struct pfx {
-    char *s;
+    char *s;            /* n bytes, then at least PFX_CHUNK of padding */
     size_t n;
 } pfx;
 
@@ -63,6 +72,7 @@ typedef struct chrome {
     cthread *thread;              /* by slot */
     size_t nslots;
     evprof__us_cache us;
+    char **label;                 /* the name of each slot's track */
 } chrome;
 
 /* Text of any length (a prefix holds names, which may be long). */
@@ -73,6 +83,19 @@ static char *put_text(evprof__out *o, char *p, const char *s, size_t n)
     evprof__out_done(o, p);
     evprof__out_write(o, s, n);
     return evprof__out_room(o);
+}
+
+/* A prefix, in whole chunks: what goes past its end lies in the slack
+ * and is overwritten by the fields after it. */
+static char *put_prefix(evprof__out *o, char *p, const pfx *x)
+{
+    size_t i;
+
+    if (x->n > EVPROF__OUT_SLACK / 2)
+        return put_text(o, p, x->s, x->n);
+    for (i = 0; i < x->n; i += PFX_CHUNK)
+        memcpy(p + i, x->s + i, PFX_CHUNK);
+    return p + x->n;
 }
 
 /* Where a function is, as its slices' category: FILE:LINE for Python
@@ -95,6 +118,7 @@ static void put_where(FILE *m, const evprof__desc *d, int builtin)
  * when out of memory. */
 static int64_t make_prefix(chrome *c, int64_t key, int builtin)
 {
+    static const char pad[PFX_CHUNK];
     evprof__desc d;
     char *buf = NULL;
     size_t len = 0;
@@ -111,7 +135,8 @@ static int64_t make_prefix(chrome *c, int64_t key, int builtin)
     fputs("\",\"name\":\"", m);
     evprof__json_str(m, d.name);
     fprintf(m, "\",\"pid\":%" PRId64 ",\"tid\":", c->ctx->pid);
-    if (fclose(m) != 0 || buf == NULL) {
+    fwrite(pad, 1, sizeof(pad), m);
+    if (fclose(m) != 0 || buf == NULL || len < sizeof(pad)) {
         free(buf);
         return -1;
     }
@@ -121,7 +146,7 @@ static int64_t make_prefix(chrome *c, int64_t key, int builtin)
         return -1;
     }
     c->prefix[c->nprefix].s = buf;
-    c->prefix[c->nprefix].n = len;
+    c->prefix[c->nprefix].n = len - sizeof(pad);
     return (int64_t)c->nprefix++;
 }
 
@@ -140,27 +165,52 @@ static int64_t prefix_of(chrome *c, int64_t key, int builtin)
     return i;
 }
 
-static int push(cthread *t, uint32_t prefix, int64_t start)
+static inline int push(cthread *t, uint32_t prefix, int64_t start)
 {
-    if (evprof__grow(&t->stack, &t->cap, t->depth + 1,
-                     sizeof(*t->stack), 64) < 0)
+    if (t->depth == t->cap
+        && evprof__grow(&t->stack, &t->cap, t->depth + 1,
+                        sizeof(*t->stack), 64) < 0)
         return -ENOMEM;
     t->stack[t->depth].prefix = prefix;
     t->stack[t->depth++].start = start;
     return 0;
 }
 
-static void slice(chrome *c, const cthread *t, uint32_t prefix,
-                  int64_t start, int64_t end)
+/* A duration: most are under a microsecond, or under a millisecond. */
+static inline char *put_dur(char *p, int64_t ns)
 {
-    const pfx *x = &c->prefix[prefix];
+    if (ns >= 0 && ns < 1000) {
+        p[0] = '0';
+        p[1] = '.';
+        return evprof__put_3(p + 2, (unsigned)ns);
+    }
+    if (ns >= 0 && ns < 1000000) {
+        unsigned us = (unsigned)ns / 1000;
+
+        if (us >= 100)
+            p = evprof__put_3(p, us);
+        else if (us >= 10) {
+            p[0] = (char)('0' + us / 10);
+            p[1] = (char)('0' + us % 10);
+            p += 2;
+        } else
+            *p++ = (char)('0' + us);
+        *p++ = '.';
+        return evprof__put_3(p, (unsigned)ns % 1000);
+    }
+    return evprof__put_us(p, ns);
+}
+
+static inline void slice(chrome *c, const cthread *t, uint32_t prefix,
+                         int64_t start, int64_t end)
+{
     char *p = evprof__out_room(&c->o);
 
-    p = put_text(&c->o, p, x->s, x->n);
-    p = evprof__put(p, t->tid, t->tidlen);
-    p = evprof__put_ts(p, start, &c->us);
+    p = put_prefix(&c->o, p, &c->prefix[prefix]);
+    memcpy(p, t->tid, sizeof(t->tid));
+    p = evprof__put_ts(p + t->tidlen, start, &c->us);
     p = EVPROF__PUTS(p, ",\"dur\":");
-    p = evprof__put_us(p, end - start);
+    p = put_dur(p, end - start);
     p = EVPROF__PUTS(p, "},\n");
     evprof__out_done(&c->o, p);
 }
@@ -188,6 +238,7 @@ static void chrome_free(void *state)
         free(c->thread[i].cprefix);
     }
     free(c->thread);
+    evprof__thread_labels_free(c->label, c->nslots);
     for (i = 0; i < c->nprefix; i++)
         free(c->prefix[i].s);
     free(c->prefix);
@@ -201,7 +252,7 @@ static void chrome_free(void *state)
 /* The counter of slot i: "memory" alone, "memory (LABEL)" among threads. */
 static int counter_prefix(chrome *c, size_t i)
 {
-    char buf[40], *s = NULL;
+    char *s = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&s, &len);
 
@@ -210,9 +261,7 @@ static int counter_prefix(chrome *c, size_t i)
     fputs("{\"ph\":\"C\",\"name\":\"memory", m);
     if (c->nslots > 1) {
         fputs(" (", m);
-        evprof__json_str(m, evprof__thread_label(c->ctx->r, i,
-                                                 (int)c->nslots, buf,
-                                                 sizeof(buf)));
+        evprof__json_str(m, c->label[i]);
         putc(')', m);
     }
     fprintf(m, "\",\"pid\":%" PRId64 ",\"ts\":", c->ctx->pid);
@@ -245,6 +294,8 @@ static int chrome_begin(void **state, const evprof__sink_ctx *ctx)
     c->nslots = evprof__nslots(ctx->r);
     if ((c->thread = calloc(c->nslots, sizeof(*c->thread))) == NULL)
         return -ENOMEM;
+    if ((rc = evprof__thread_labels(ctx->r, &c->label)) < 0)
+        return rc;
     for (i = 0; i < c->nslots; i++) {
         cthread *t = &c->thread[i];
         char *p = evprof__put_u64(t->tid, (uint64_t)i + 1);
@@ -278,13 +329,18 @@ static int chrome_events(void *state, const evprof_event *ev,
                          const uint32_t *thread, size_t n)
 {
     chrome *c = state;
+    cthread *t = NULL;
+    uint32_t at = 0;
     size_t i;
 
     for (i = 0; i < n; i++) {
         const evprof_event *e = &ev[i];
-        cthread *t = &c->thread[evprof__slot(c->nslots, thread[i])];
         int64_t code = e->event;
 
+        if (t == NULL || thread[i] != at) {
+            at = thread[i];
+            t = &c->thread[evprof__slot(c->nslots, at)];
+        }
         if (!t->seen) {
             t->seen = 1;
             t->first = e->time;
@@ -361,13 +417,9 @@ static int chrome_end(void *state, const evprof__sink_ctx *ctx)
     evprof__json_str(ctx->out, ctx->process_name);
     fputs("\"}}", ctx->out);
     for (i = 0; i < c->nslots; i++) {
-        char buf[40];
-
         if (!c->thread[i].seen)
             continue;
-        meta(ctx->out, ctx->pid, "thread_name", i + 1,
-             evprof__thread_label(ctx->r, i, (int)c->nslots, buf,
-                                  sizeof(buf)), 0);
+        meta(ctx->out, ctx->pid, "thread_name", i + 1, c->label[i], 0);
         meta(ctx->out, ctx->pid, "thread_sort_index", i + 1, NULL, i + 1);
     }
     fputs("\n]}\n", ctx->out);

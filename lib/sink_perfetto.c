@@ -6,7 +6,8 @@
  *
  * Layout.  A process track; for each thread of the THREADS table with
  * events, a thread track (TrackDescriptor with ThreadDescriptor pid/tid:
- * threads whose ident was reused stay apart) and, when it allocates, a
+ * threads whose ident was reused stay apart, each with its own name, see
+ * sink_threads.c) and, when it allocates, a
  * counter track "bytes in use" below it (what the thread allocated minus
  * what it freed).  Each track is written on a packet sequence of its own,
  * so that TracePacketDefaults give every event its track (no track_uuid
@@ -90,6 +91,7 @@ static void perfetto_free(void *state)
         free(p->thread[i].counter.interned);
     }
     free(p->thread);
+    evprof__thread_labels_free(p->label, p->nslots);
     free(p->name);
     evprof__imap_free(&p->iid[0]);
     evprof__imap_free(&p->iid[1]);
@@ -109,14 +111,12 @@ static int thread_track(perfetto *p, pthread *t, size_t i, int64_t time)
     int64_t tid = evprof__thread_native(ctx->r, i);
     int64_t pid = evprof_trace_reader_thread_pid(ctx->r, i);
     evprof__pb *what = &p->sub3;
-    char buf[40];
     int rc;
 
     what->n = 0;
     evprof__pb_uint(what, 1, (uint64_t)(pid > 0 ? pid : ctx->pid));
     evprof__pb_uint(what, 2, (uint64_t)(tid > 0 ? tid : (int64_t)i + 1));
-    evprof__pb_str(what, 5, evprof__thread_label(ctx->r, i, (int)p->nslots,
-                                                 buf, sizeof(buf)));
+    evprof__pb_str(what, 5, p->label[i]);
     if ((rc = evprof__pf_descriptor(p, THREAD_UUID(i), 1, NULL, what, T_THREAD)) < 0)
         return rc;
     t->seen = 1;
@@ -155,6 +155,8 @@ static int perfetto_begin(void **state, const evprof__sink_ctx *ctx)
     p->nslots = evprof__nslots(ctx->r);
     if ((p->thread = calloc(p->nslots, sizeof(*p->thread))) == NULL)
         return -ENOMEM;
+    if ((rc = evprof__thread_labels(ctx->r, &p->label)) < 0)
+        return rc;
     p->sub3.n = 0;
     evprof__pb_uint(&p->sub3, 1, (uint64_t)ctx->pid);
     evprof__pb_str(&p->sub3, 6, ctx->process_name);

@@ -5,7 +5,7 @@
 lib_libevprof_a_SOURCES += lib/grow-private.h lib/grow.c \
 	lib/trace-write-private.h lib/trace_write_tables.c \
 	lib/trace_read_events.c \
-	lib/sink-private.h lib/sink.c lib/sink_util.c \
+	lib/sink-private.h lib/sink.c lib/sink_util.c lib/sink_threads.c \
 	lib/sink-read-private.h lib/sink_read.c \
 	lib/sink_pb.h lib/sink_pb.c lib/sink_out.h lib/sink_out.c \
 	lib/sink-summary-private.h lib/sink_summary.c lib/sink_summary_print.c \

@@ -5,7 +5,8 @@
  * and the Perfetto sequences of the time-ordered file of the same events;
  * a child starting and ending with its parent, at timestamps a double
  * cannot hold to the ns, stays inside it; threads whose ident was reused
- * are tracks of their own, named from META thread_name.IDENT; a thread's
+ * are tracks of their own, each named from META thread_name.IDENT in its
+ * turn (Chrome and Perfetto alike); a thread's
  * first slice starts at its first event, not at 0; the progress callback
  * counts the bytes read and can stop a run.
  */
@@ -196,12 +197,16 @@ static void exact_times(const char *timed)
         ok(strstr(out, "\"tid\":3,\"ts\":9007199254740.999,\"dur\":0.000}")
            != NULL, "chrome: g on the third thread, left open, ends at "
            "its last event");
-        ok(strstr(out, "\"tid\":2,\"args\":{\"name\":\"worker\"}}") != NULL
+        /* One name for the two threads of ident 8: the later thread's
+         * (the earlier one's is not known); the earlier one is "thread
+         * 8", as the DataFrame's thread column keys it. */
+        ok(strstr(out, "\"tid\":2,\"args\":{\"name\":\"thread 8\"}}")
+           != NULL
            && strstr(out, "\"tid\":3,\"args\":{\"name\":\"worker\"}}") != NULL
            && strstr(out, "\"tid\":1,\"args\":{\"name\":\"thread 7\"}}")
            != NULL, "chrome: a track per THREADS entry, ident reused, "
-           "named from META");
-        ok(strstr(out, "\"name\":\"memory (worker)\",\"pid\":") != NULL
+           "the name of an ident its last thread's");
+        ok(strstr(out, "\"name\":\"memory (thread 8)\",\"pid\":") != NULL
            && strstr(out, "\"ts\":9007199254741.002,\"args\":{\"bytes in "
                      "use\":16}}") != NULL,
            "chrome: the bytes in use of the thread allocating");
@@ -219,6 +224,90 @@ static void exact_times(const char *timed)
         free(s);
     }
     free(dec);
+}
+
+/* Three threads one after another, one ident (CPython reuses it), each
+ * named as it started: a track each, each with its own name. */
+static const evprof_event reused_events[] = {
+    E(100, EVPROF_CALL, 1, 0, 0),
+    E(110, EVPROF_CALL, 2, 0, 0),
+    E(120, EVPROF_RETURN, 2, 0, 0),
+    E(130, EVPROF_CALL, 2, 0, 0),
+    E(140, EVPROF_RETURN, 2, 0, 0),
+    E(150, EVPROF_CALL, 2, 0, 0),
+    E(160, EVPROF_RETURN, 2, 0, 0),
+    E(170, EVPROF_RETURN, 1, 0, 0),
+};
+static const uint32_t reused_threads[] = { 0, 1, 1, 2, 2, 3, 3, 0 };
+static const evprof_thread_info reused_tinfo[] = { { 7, 70 }, { 5, 51 },
+                                                   { 5, 52 }, { 5, 53 } };
+static const char *const reused_meta[] = {
+    "thread_name.7", "MainThread", "thread_name.5", "Thread-1",
+    "thread_name.5", "Thread-2", "thread_name.5", "Thread-3", NULL
+};
+
+/* protoc's text of a Perfetto trace on one line, or NULL without it. */
+static char *protoc_flat(const char *pftrace)
+{
+    char cmd[512], line[512], *buf = NULL;
+    size_t len = 0;
+    FILE *p, *m;
+
+    if (system("protoc --version >/dev/null 2>&1") != 0)
+        return NULL;
+    snprintf(cmd, sizeof(cmd), "protoc --decode=perfetto.protos.Trace -I %s/t"
+             " %s/t/sinks.proto < %s", SRCDIR, SRCDIR, pftrace);
+    if ((p = popen(cmd, "r")) == NULL
+        || (m = open_memstream(&buf, &len)) == NULL)
+        bail("popen: %s", strerror(errno));
+    while (fgets(line, sizeof(line), p) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        fprintf(m, "%s ", line + strspn(line, " "));
+    }
+    if (pclose(p) != 0)
+        bail("protoc failed on %s", pftrace);
+    fclose(m);
+    return buf;
+}
+
+static void reused_idents(void)
+{
+    const char *trace = "t/sinks-order-r.evt";
+    char *out, *dec;
+    int i;
+
+    fixture_write_as(trace, reused_events, reused_threads,
+                     N(reused_events), names, N(names), reused_tinfo,
+                     N(reused_tinfo), reused_meta, 0);
+    if ((out = run("chrome", trace)) == NULL)
+        skip("chrome failed");
+    else {
+        ok(strstr(out, "\"tid\":1,\"args\":{\"name\":\"MainThread\"}}")
+           && strstr(out, "\"tid\":2,\"args\":{\"name\":\"Thread-1\"}}")
+           && strstr(out, "\"tid\":3,\"args\":{\"name\":\"Thread-2\"}}")
+           && strstr(out, "\"tid\":4,\"args\":{\"name\":\"Thread-3\"}}"),
+           "chrome: threads of one ident, a track each with its own name");
+        for (i = 2; i <= 4; i++) {
+            char want[64];
+
+            snprintf(want, sizeof(want), "\"tid\":%d,\"ts\":", i);
+            if (strstr(out, want) == NULL)
+                break;
+        }
+        ok(i == 5, "chrome: each of them has its slice");
+    }
+    free(out);
+    free(run("perfetto", trace));
+    if ((dec = protoc_flat("t/sinks-order.out")) == NULL)
+        skip("protoc not found: the Perfetto output is not decoded");
+    else
+        ok(strstr(dec, "tid: 70 thread_name: \"MainThread\"")
+           && strstr(dec, "tid: 51 thread_name: \"Thread-1\"")
+           && strstr(dec, "tid: 52 thread_name: \"Thread-2\"")
+           && strstr(dec, "tid: 53 thread_name: \"Thread-3\""),
+           "perfetto: threads of one ident, a track each with its own name");
+    free(dec);
+    unlink(trace);
 }
 
 static int calls, stop_after;
@@ -281,7 +370,7 @@ int main(int argc, char **argv)
 {
     const char *timed = "t/sinks-order-t.evt", *streamed = "t/sinks-order-s.evt";
 
-    plan(21);
+    plan(26);
     fixture_write_as(timed, events, threads, N(events), names, N(names),
                      tinfo, N(tinfo), meta, 0);
     fixture_write_as(streamed, events, threads, N(events), names, N(names),
@@ -289,6 +378,7 @@ int main(int argc, char **argv)
     same_for_both(timed, streamed);
     exact_times(timed);
     progress_calls(timed);
+    reused_idents();
     if (argc > 1) /* keep the traces */
         return (void)argv, 0;
     unlink(timed);

@@ -4,7 +4,8 @@
  * at the start, calls left open at the end), exceptions, builtins, two
  * threads, allocations and frees (of blocks allocated before the trace
  * too), the start and stop markers; a damaged trace, an unknown sink, an
- * unwritable output.  The Perfetto output is decoded with protoc against
+ * unwritable output; an existing output written over (cut to its new
+ * length, also when the run fails), an output that is the trace.  The Perfetto output is decoded with protoc against
  * t/sinks.proto (skipped without protoc).
  */
 #include <errno.h>
@@ -215,6 +216,52 @@ static void damaged(const char *good)
     free(bytes);
 }
 
+/* Writes n bytes of DEL, which no output holds, to path. */
+static void fill(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    size_t i;
+
+    if (f == NULL)
+        bail("%s: %s", path, strerror(errno));
+    for (i = 0; i < n; i++)
+        putc(0x7f, f);
+    fclose(f);
+}
+
+static void overwrite(const char *good)
+{
+    char *fresh, *again, err[256];
+    int rc;
+
+    unlink("t/sinks.out");
+    fresh = run("chrome", good, 0, 0);
+    /* Over a larger file: the same bytes, nothing of the old file. */
+    fill("t/sinks.out", 1 << 20);
+    again = run("chrome", good, 0, 0);
+    ok(fresh != NULL && again != NULL && strcmp(fresh, again) == 0
+       && strchr(again, 0x7f) == NULL,
+       "an existing larger output: cut to what was written");
+    free(again);
+    /* A run that fails part way leaves what it wrote, no old bytes. */
+    fill("t/sinks-bad.evt", 100);
+    fill("t/sinks.out", 1 << 20);
+    rc = evprof_sink_run_path("t/sinks-bad.evt", "chrome", "t/sinks.out",
+                              NULL, err, sizeof(err));
+    again = fixture_slurp("t/sinks.out");
+    ok(rc < 0 && strchr(again, 0x7f) == NULL,
+       "a failed run over an existing output: no old bytes left (%d)", rc);
+    free(again);
+    unlink("t/sinks-bad.evt");
+    /* The trace as its own output: refused, the trace untouched. */
+    rc = evprof_sink_run_path(good, "chrome", good, NULL, err, sizeof(err));
+    is_int(-EINVAL, rc, "the trace as output: -EINVAL (%s)", err);
+    again = run("summary", good, 0, 0);
+    ok(again != NULL, "and the trace still reads");
+    free(again);
+    free(fresh);
+}
+
 int main(int argc, char **argv)
 {
     const char *a = "t/sinks-a.evt";
@@ -231,7 +278,7 @@ int main(int argc, char **argv)
         free(out);
         return 0;
     }
-    plan(38);
+    plan(45);
     for (i = 0; i < N(sinks); i++)
         is_string(sinks[i], evprof_sink_name(i), "sink %zu is %s", i, sinks[i]);
     ok(evprof_sink_name(N(sinks)) == NULL, "and no more");
@@ -298,6 +345,7 @@ int main(int argc, char **argv)
     free(dec);
 
     damaged(a);
+    overwrite(a);
     unlink(a);
     unlink("t/sinks.out");
     return 0;

@@ -44,7 +44,7 @@ typedef struct evprof_sink_options {
     long limit;         /* summary text: rows shown, 0 all (default 30) */
     int64_t pid;        /* the process shown; 0: the trace writer's */
     const char *process_name; /* NULL: META "program", else "evprof" */
-    size_t block;       /* events read at a time (default 65536) */
+    size_t block;       /* events read at a time (default 4096) */
     evprof_sink_stats *stats; /* filled when the run succeeds, if not NULL */
     /* Called before the first block and after each block of events read
      * (and after a pass over the tables), NULL for none: `done` of `total`

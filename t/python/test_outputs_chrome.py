@@ -1,7 +1,9 @@
 """Trace Event JSON: parses, nests per thread, counters, markers, threads."""
+import decimal
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -45,6 +47,59 @@ def parent():
 def load_json(path):
     with open(path, encoding='utf-8') as f:
         return json.load(f)
+
+
+def load_exact(path):
+    """The document with its numbers as Decimals: times to the ns."""
+    with open(path, encoding='utf-8') as f:
+        return json.load(f, parse_float=decimal.Decimal)
+
+
+def exact_tree(test, slices):
+    """
+    Checks that the X slices of one track (ts and dur Decimals) nest
+    exactly: sorted by start, longest first, each lies inside the
+    innermost open one or starts at or after its end.  Returns the
+    depth of each slice, as (name, depth) in that order.
+    """
+    out, stack = [], []
+    for ev in sorted(slices, key=lambda e: (e['ts'], -e['dur'])):
+        start, end = ev['ts'], ev['ts'] + ev['dur']
+        while stack and stack[-1] <= start and not (
+                stack[-1] == start and end == start):
+            stack.pop()
+        if stack:
+            test.assertLessEqual(end, stack[-1],
+                                 'slice %r overlaps its parent' % ev)
+        out.append((ev['name'], len(stack)))
+        stack.append(end)
+    return out
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def one_after_another(names):
+    """Runs parent() on threads named *names*, one after another; their
+    idents."""
+    idents = []
+    for name in names:
+        t = threading.Thread(target=parent, name=name)
+        t.start()
+        t.join()
+        idents.append(t.ident)
+        # join() returns before the thread has quite ended: its stack,
+        # whose address is the ident, is free for the next one once it
+        # has.
+        time.sleep(0.05)
+    return idents
+
+
+def thread_names(doc):
+    """{tid: name} of the thread_name metadata of a document."""
+    return {e['tid']: e['args']['name'] for e in doc['traceEvents']
+            if e['ph'] == 'M' and e['name'] == 'thread_name'}
 
 
 def check_trace(test, doc):
@@ -260,6 +315,111 @@ class TestChrome(unittest.TestCase):
         self.assertEqual(len(xs), 2 * n)
         self.assertEqual({e['dur'] for e in xs if e['name'] == 'g'},
                          {0.001})
+
+    def test_nesting_is_exact(self):
+        # Times are exact to the ns: read as decimals, every fib call
+        # lies inside its caller without any tolerance, at its depth.
+        prof = evprof.EventProfiler(impl='c', memory=False)
+        prof.start()
+        fib(12)
+        prof.stop()
+        prof.to_chrome_trace(self.out)
+        doc = load_exact(self.out)
+        xs = [e for e in doc['traceEvents'] if e['ph'] == 'X']
+        for e in xs:
+            self.assertIsInstance(e['ts'], decimal.Decimal)
+            self.assertEqual(e['ts'], e['ts'].quantize(
+                decimal.Decimal('0.001')))
+        depth = [d for name, d in exact_tree(self, xs) if name == 'fib']
+        self.assertEqual(len(depth), 465)  # the calls of fib(12)
+        top = min(depth)
+        self.assertEqual(depth.count(top), 1)
+        self.assertEqual(max(depth) - top, 11)
+
+    def test_unfinished_calls_end_at_the_last_event(self):
+        # Stopped inside two calls: both are slices, ended at their
+        # thread's last event (the stop marker), the inner one inside the
+        # outer one.
+        prof = evprof.EventProfiler(impl='c')
+
+        def inner():
+            leaf()
+            prof.stop()
+
+        def outer():
+            leaf()
+            inner()
+
+        prof.start()
+        outer()
+        prof.to_chrome_trace(self.out)
+        doc = load_exact(self.out)
+        by_ph = {}
+        for e in doc['traceEvents']:
+            by_ph.setdefault(e['ph'], []).append(e)
+        stop = [e for e in by_ph['i'] if e['name'] == 'profiler stop'][0]
+        xs = {e['name']: e for e in by_ph['X']}
+        for name in ('inner', 'outer'):
+            self.assertEqual(xs[name]['ts'] + xs[name]['dur'], stop['ts'],
+                             name)
+        self.assertLess(xs['outer']['ts'], xs['inner']['ts'])
+        self.assertEqual(len([e for e in by_ph['X']
+                              if e['name'] == 'leaf']), 2)
+
+    def test_reused_idents_are_tracks_of_their_own(self):
+        # Three threads one after another: CPython gives each the ident
+        # of the one before.  Each is a track, named after its thread.
+        names = ['worker-a', 'worker-b', 'worker-c']
+        prof = evprof.EventProfiler(impl='c', threads=True)
+        prof.start()
+        idents = one_after_another(names)
+        prof.stop()
+        if len(set(idents)) != 1:
+            self.skipTest('this interpreter did not reuse the idents')
+        prof.to_chrome_trace(self.out)
+        doc = load_json(self.out)
+        check_trace(self, doc)
+        tracks = thread_names(doc)
+        got = sorted(tracks[e['tid']] for e in doc['traceEvents']
+                     if e['ph'] == 'X' and e['name'] == 'parent')
+        self.assertEqual(got, names)
+        self.assertIn(threading.main_thread().name, tracks.values())
+        # The same names in the Perfetto trace, by the library's sink.
+        trace = os.path.join(self.dir, 't.evt')
+        pftrace = os.path.join(self.dir, 't.pftrace')
+        prof.save(trace)
+        evprof._core.sink_run(trace, 'perfetto', pftrace)
+        if shutil.which('protoc') is None:
+            self.skipTest('protoc (protobuf-compiler) is not installed')
+        proto = os.path.join(evprof_test.SRCDIR, 't', 'sinks.proto')
+        with open(pftrace, 'rb') as f:
+            dec = subprocess.run(
+                ['protoc', '--proto_path', os.path.dirname(proto),
+                 '--decode=perfetto.protos.Trace', os.path.basename(proto)],
+                stdin=f, capture_output=True, text=True, timeout=120)
+        self.assertEqual(dec.returncode, 0, dec.stderr)
+        for name in names:
+            self.assertEqual(dec.stdout.count('thread_name: "%s"' % name),
+                             1, name)
+
+    def test_reused_idents_streamed(self):
+        # The same when the profile streams into a file, which names each
+        # thread as it starts.
+        names = ['streamed-a', 'streamed-b', 'streamed-c']
+        trace = os.path.join(self.dir, 's.evt')
+        prof = evprof.EventProfiler(impl='c', threads=True, output=trace)
+        prof.start()
+        idents = one_after_another(names)
+        prof.stop()
+        if len(set(idents)) != 1:
+            self.skipTest('this interpreter did not reuse the idents')
+        evprof._core.sink_run(trace, 'chrome', self.out)
+        doc = load_json(self.out)
+        check_trace(self, doc)
+        tracks = thread_names(doc)
+        got = sorted(tracks[e['tid']] for e in doc['traceEvents']
+                     if e['ph'] == 'X' and e['name'] == 'parent')
+        self.assertEqual(got, names)
 
     def test_bad_input(self):
         with self.assertRaises(TypeError):
