@@ -96,13 +96,6 @@ size_t evprof__nslots(const evprof_trace_reader *r);
 /* The ident of slot i (0 without a THREADS table), and its native id. */
 uint64_t evprof__thread_ident(const evprof_trace_reader *r, size_t i);
 int64_t evprof__thread_native(const evprof_trace_reader *r, size_t i);
-/* META "thread_name.IDENT" of slot i, or NULL. */
-const char *evprof__thread_name(const evprof_trace_reader *r, size_t i);
-/* The name of the track of slot i, as chrome.py names it: its META name,
- * else "thread IDENT", or "main" for the one thread (nthreads: the
- * THREADS table's size) when its ident is 0. */
-const char *evprof__thread_label(const evprof_trace_reader *r, size_t i,
-                                 int nthreads, char *buf, size_t len);
 
 /* The name of each slot's track (evprof__nslots of them), threads of one
  * ident told apart by the order of their META names (sink_threads.c):

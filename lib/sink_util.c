@@ -155,30 +155,6 @@ int64_t evprof__thread_native(const evprof_trace_reader *r, size_t i)
                                                         : 0;
 }
 
-const char *evprof__thread_name(const evprof_trace_reader *r, size_t i)
-{
-    char key[40];
-
-    snprintf(key, sizeof(key), "thread_name.%" PRIu64,
-             evprof__thread_ident(r, i));
-    return evprof_trace_reader_meta(r, key);
-}
-
-const char *evprof__thread_label(const evprof_trace_reader *r, size_t i,
-                                 int nthreads, char *buf, size_t len)
-{
-    const char *name = evprof__thread_name(r, i);
-    int64_t ident = (int64_t)evprof__thread_ident(r, i);
-
-    if (name != NULL)
-        return name;
-    if (nthreads > 1 || ident != 0)
-        snprintf(buf, len, "thread %" PRId64, ident);
-    else
-        snprintf(buf, len, "main");
-    return buf;
-}
-
 /* ---- strings ----------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at s (strict: no overlong form, no
