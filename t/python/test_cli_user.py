@@ -195,6 +195,51 @@ class TestRunUser(evprof_test.TempDir):
         df = evprof.load(self.path('n.evt'))
         self.assertIn('outside', set(df['name']))
 
+    def test_api_stopped_at_exit(self):
+        # A profiler the program leaves running is stopped at exit by
+        # evprof's atexit handler, which is on no timeline; one it had
+        # paused (nested) is written too.
+        prog = self.script('left_running.py', '''\
+            import sys
+            import evprof_test
+            evprof = evprof_test.load()
+
+            def work():
+                return sorted([3, 1, 2])
+
+            impl = sys.argv[1]
+            outer = evprof.EventProfiler(impl=impl, output='outer.evt')
+            outer.start()
+            work()
+            if sys.argv[2] == 'nested':
+                inner = evprof.EventProfiler(impl=impl, output='inner.evt')
+                inner.start()
+                work()
+            ''')
+        for impl in ('c', 'python'):
+            for how in ('alone', 'nested'):
+                with self.subTest(impl=impl, how=how):
+                    proc = subprocess.run(
+                        [sys.executable, prog, impl, how], cwd=self.dir,
+                        env=evprof_test.subprocess_env(),
+                        capture_output=True, text=True, timeout=300)
+                    self.assertEqual(proc.returncode, 0, proc.stderr)
+                    self.assertEqual(proc.stderr, '')
+                    outputs = ['outer.evt'] + (['inner.evt']
+                                               if how == 'nested' else [])
+                    for name in outputs:
+                        df = evprof.load(self.path(name))
+                        calls = df[df['event'].isin(['call', 'c_call'])]
+                        self.assertIn('work', set(calls['name']), name)
+                        names = set(calls['name'])
+                        self.assertFalse(names & {'_stop_all', 'stop',
+                                                  '_stop_done'}, name)
+                        if name == 'inner.evt' or how == 'alone':
+                            tool = calls[calls['mod'].map(tool_file)]
+                            self.assertEqual(len(tool), 0, tool[
+                                ['event', 'name', 'mod']].to_string())
+                        os.unlink(self.path(name))
+
     def test_program_with_cprofile(self):
         prog = self.script('cprof.py', '''\
             import cProfile
