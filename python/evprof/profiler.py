@@ -238,10 +238,12 @@ class EventProfiler:
         self._native = bool(domains & _DOMAINS['native'])
         self._stream = None
         # The thread that started, a profiler this one paused (see
-        # start), where this one was paused by another, whether its hook
+        # start) and the one that paused it, where this one was paused by
+        # another, whether its hook
         # was replaced while it ran.
         self._thread = None
         self._outer = None
+        self._inner = None
         self._paused_by = []
         self._replaced = False
         if output is not None:
@@ -348,6 +350,7 @@ class EventProfiler:
                 '%s:%d' % (where.f_code.co_filename, where.f_lineno))
             outer._buffer.end(where)
             self._outer = outer
+            outer._inner = self
         self._thread = me
         self._copy_cache = False
         if self._stream is not None:
@@ -408,11 +411,19 @@ class EventProfiler:
         # The Python half of the gate below: the C core has stopped the
         # run (end()) before it is called; *ours* is what end() returned,
         # None when no run was going on.
+        inner = self._inner
+        if ours is None and inner is not None and inner._buffer.running:
+            # Paused by a profiler started in its run and still running
+            # (the program left it on): that one ends here, first.
+            inner._outer = None
+            inner.stop()
+            ours = True
         if ours is None:
             if self._buffer.take_forked():
                 return
             raise RuntimeError(
                 "The profiler was not started. It must be done first.")
+        self._inner = None
         _running.discard(self)
         _at_exit.stopped(self)
         if self._numpy:
@@ -435,6 +446,8 @@ class EventProfiler:
                 "exception raised inside it): the events after that are "
                 "missing", RuntimeWarning, stacklevel=2)
         outer, self._outer = self._outer, None
+        if outer is not None:
+            outer._inner = None
         if outer is not None and not outer._started and outer in _running:
             # Resumed by the gate, as the last step of this call.
             return outer._begin_args()

@@ -195,6 +195,28 @@ class TestRunUser(evprof_test.TempDir):
         df = evprof.load(self.path('n.evt'))
         self.assertIn('outside', set(df['name']))
 
+    def test_program_leaves_its_profiler_running(self):
+        # Its profiler ends with the program, and is written; the exit
+        # status is Python's.
+        prog = self.script('left_on.py', '''\
+            import evprof
+
+            def inner():
+                return sum(range(10))
+
+            p = evprof.EventProfiler(impl='c', output='inner.evt')
+            p.start()
+            inner()
+            ''')
+        rc, out, err = self.evprof('run', '-o', 'n.evt', prog)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('Traceback', err)
+        self.assertIn('EventProfiler of its own (%s:7)' % prog, err)
+        names = set(evprof.load(self.path('inner.evt'))['name'])
+        self.assertIn('inner', names)
+        self.assertFalse(names & {'_stop_all', '_stop_done', '_started'})
+        self.assertIn('<module>', set(evprof.load(self.path('n.evt'))['name']))
+
     def test_api_stopped_at_exit(self):
         # A profiler the program leaves running is stopped at exit by
         # evprof's atexit handler, which is on no timeline; one it had
