@@ -48,24 +48,33 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _prog():
+    """The command as the user typed it: ``evprof`` (the installed
+    script) or ``python3 -m evprof``."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ''
+    if name in ('', '-c', '__main__.py'):
+        return 'python3 -m evprof'
+    return name
+
+
 def _parsers():
+    prog = _prog()
     main = _Parser(
-        prog='python3 -m evprof',
+        prog=prog,
         description='evprof: an event-timeline profiler.  Records every '
                     'Python call, builtin call and memory allocation of a '
                     'script with a nanosecond timestamp, and writes it as a '
                     'trace file, a Perfetto / chrome://tracing JSON, a CSV, '
                     'a summary and a picture.',
         epilog="Exit status 2 on a bad option or a missing file, 1 on a "
-               "file that is not a valid trace.  See 'python3 -m evprof "
-               "COMMAND --help' and man evprof(1).")
+               "file that is not a valid trace.  See '%s COMMAND --help' "
+               "and man evprof(1)." % prog)
     sub = main.add_subparsers(dest='command', metavar='COMMAND',
                               parser_class=_Parser)
 
     run = sub.add_parser(
         'run', help='profile a script or a module',
-        usage='python3 -m evprof run [options] (script.py | -m module) '
-              '[args ...]',
+        usage='%s run [options] (script.py | -m module) [args ...]' % prog,
         description='Runs a Python script (or module, -m) under the '
                     'profiler.  The script sees its own arguments in '
                     'sys.argv and its directory in sys.path[0]; its exit '
@@ -369,8 +378,8 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
         out = opts.output or 'evprof' + SUFFIXES[fmt]
         with Progress('evprof: writing %s' % out) as bar:
             if fmt == 'evprof':
-                hint = ("'python3 -m evprof report %s' prints its summary, "
-                        "evprof.load() reads it" % out)
+                hint = ("'%s report %s' prints its summary, "
+                        "evprof.load() reads it" % (_prog(), out))
             elif fmt in ('perfetto', 'chrome'):
                 _core.sink_run(trace, fmt, out)
                 hint = ('open it in https://ui.perfetto.dev'
@@ -803,7 +812,7 @@ def main(argv=None, out=None, err=None):
         opts = parser.parse_args(argv)
         if opts.command is None:
             raise UsageError("expected a command: run, report or convert "
-                             "(see 'python3 -m evprof --help')")
+                             "(see '%s --help')" % _prog())
         if opts.command == 'report':
             return _cmd_report(opts, out)
         return _cmd_convert(opts, err)

@@ -217,6 +217,33 @@ class TestRunUser(evprof_test.TempDir):
         self.assertFalse(names & {'_stop_all', '_stop_done', '_started'})
         self.assertIn('<module>', set(evprof.load(self.path('n.evt'))['name']))
 
+    def test_command_named_as_typed(self):
+        # The installed `evprof` says evprof in its usage and hints;
+        # python3 -m evprof says that.
+        cmd = self.script('evprof', '''\
+            import sys
+            import evprof_test
+            evprof_test.load()
+            from evprof.cli import main
+            sys.exit(main())
+            ''')
+        prog = self.script('p.py', 'print(sum(range(3)))\n')
+
+        def run(*args):
+            proc = subprocess.run([sys.executable] + list(args),
+                                  env=evprof_test.subprocess_env(),
+                                  cwd=self.dir, capture_output=True,
+                                  text=True, timeout=300)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            return proc.stdout + proc.stderr
+
+        self.assertIn('usage: evprof run [options]',
+                      run(cmd, 'run', '--help'))
+        self.assertIn("'evprof report t.evt' prints its summary",
+                      run(cmd, 'run', '-o', 't.evt', prog))
+        self.assertIn("'python3 -m evprof report t.evt' prints",
+                      run(RUNNER, 'run', '-o', 't.evt', prog))
+
     def test_api_stopped_at_exit(self):
         # A profiler the program leaves running is stopped at exit by
         # evprof's atexit handler, which is on no timeline; one it had
