@@ -16,7 +16,6 @@ is not a valid trace gives one line and exit status 1.
 """
 import argparse
 import os
-import runpy
 import sys
 import traceback
 
