@@ -11,7 +11,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/evprof-install.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
 # A staged install, as a packager makes it.
-if (cd "$top" && $make install DESTDIR="$tmp/stage") >"$tmp/out" 2>&1; then
+# Its own make, not the jobs of the one running the tests.
+if (cd "$top" && MAKEFLAGS= && export MAKEFLAGS &&
+    $make install DESTDIR="$tmp/stage") >"$tmp/out" 2>&1; then
     echo "ok 1 - make install DESTDIR=... succeeds"
 else
     echo "not ok 1 - make install DESTDIR=... succeeds"
@@ -38,7 +40,13 @@ fi
 # dry run says what it would print.  Run bare first, to show that this is
 # the case that prints the block.
 lt_install="$top/libtool --dry-run --mode=install /bin/true \
-    $top/lib/libevprof-malloc.la $libdir"
+    $top/lib/libevprof-malloc.la $libdir/libevprof-malloc.la"
+if [ ! -d "$libdir" ]; then
+    # libtool's finish mode wants the directory.
+    echo "ok 4 # skip $libdir does not exist yet"
+    echo "ok 5 # skip $libdir does not exist yet"
+    exit 0
+fi
 # shellcheck disable=SC2086
 bare=$(${SHELL:-/bin/sh} $lt_install 2>&1)
 case $bare in
