@@ -365,13 +365,29 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
     """
     import evprof
     from . import _core
+    from .outputs import frame_too_big
     from .progress import Progress
     frame = []
+    events = (prof._stream.stats or {}).get('events', 0)
+    kept = []
 
     def timeline():
         if not frame:
             frame.append(prof.retrieve_results(thread=True, domain=True))
         return frame[0]
+
+    def too_big(what, out):
+        # Said instead of being killed by the system; the trace stays.
+        why = frame_too_big(events, what)
+        if why is None:
+            return False
+        print('evprof: %s: %s not written' % (why, out), file=err)
+        if not kept:
+            kept.append(trace)
+            print("evprof: the trace is kept in %s ('%s convert %s "
+                  "--format perfetto' writes it for ui.perfetto.dev)"
+                  % (trace, _prog(), trace), file=err)
+        return True
 
     if fmt is not None:
         out = opts.output or 'evprof' + SUFFIXES[fmt]
@@ -384,15 +400,18 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
                 hint = ('open it in https://ui.perfetto.dev'
                         + (' or chrome://tracing' if fmt == 'chrome'
                            else ''))
+            elif too_big('the CSV', out):
+                hint = None
             else:
                 timeline().to_csv(out, index=False, chunksize=100000,
                                   errors='surrogateescape')
                 hint = 'one line an event'
             bar(1, 1)
-        written.append(out)
-        print('evprof: timeline written to %s (%s)' % (out, hint),
-              file=err)
-    if opts.plot:
+        if hint is not None:
+            written.append(out)
+            print('evprof: timeline written to %s (%s)' % (out, hint),
+                  file=err)
+    if opts.plot and not too_big('the picture', opts.plot):
         names = evprof.tracefile.thread_names(
             evprof.tracefile.read_trace(trace))
         evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
@@ -411,6 +430,7 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
         print(_printable(table), file=out)
         out.flush()
         written.append('the summary')
+    return bool(kept)
 
 
 def _preload_native(argv):
@@ -477,6 +497,7 @@ def _cmd_run(argv, err):
                        + list(args))
     trace, keep = _stream_path(opts, fmt)
     pid = os.getpid()
+    kept = False
     try:
         status = _profile_into(trace, opts, memory, program_target,
                                program, err)
@@ -493,7 +514,8 @@ def _cmd_run(argv, err):
         try:
             if status[4]:
                 raise KeyboardInterrupt
-            _write_outputs(prof, opts, fmt, err, program, trace, written)
+            kept = _write_outputs(prof, opts, fmt, err, program, trace,
+                                  written)
         except evprof.TraceFileError as exc:
             # A trace cut short (a full disk): said, the script's status
             # kept.
@@ -517,7 +539,8 @@ def _cmd_run(argv, err):
         finally:
             status[5].restore()
     finally:
-        if not keep and os.getpid() == pid and os.path.exists(trace):
+        if not (keep or kept) and os.getpid() == pid and \
+                os.path.exists(trace):
             os.unlink(trace)
     if interrupted:
         _die_by_sigint()
@@ -762,6 +785,7 @@ def _cmd_report(opts, out):
 
 def _cmd_convert(opts, err):
     import evprof
+    from .outputs import frame_too_big
     from .progress import Progress
     out = opts.output or os.path.splitext(opts.file)[0] + \
         SUFFIXES[opts.format]
@@ -784,6 +808,14 @@ def _cmd_convert(opts, err):
         return 0
     with Progress('evprof: reading %s' % opts.file) as bar:
         trace = _load(opts.file, progress=lambda n: bar(n, None))
+    what = 'the CSV' if opts.format == 'csv' else 'the picture'
+    why = frame_too_big(trace.events.shape[0], what)
+    if why is not None:
+        # Said instead of being killed by the system.
+        print("evprof: error: %s: %s not written ('%s convert %s --format "
+              "perfetto' writes any length)"
+              % (why, out, _prog(), opts.file), file=err)
+        return DATA_ERROR
     df = evprof.tracefile.trace_to_frame(trace, thread=True, domain=True)
     names = evprof.tracefile.thread_names(trace)
     with Progress('evprof: writing %s' % out) as bar:

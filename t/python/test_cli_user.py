@@ -5,6 +5,7 @@ status as Python gives them, a program that profiles itself, Ctrl-C.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -243,6 +244,50 @@ class TestRunUser(evprof_test.TempDir):
                       run(cmd, 'run', '-o', 't.evt', prog))
         self.assertIn("'python3 -m evprof report t.evt' prints",
                       run(RUNNER, 'run', '-o', 't.evt', prog))
+
+    def test_outputs_too_big_for_memory(self):
+        # The picture or CSV of more events than memory holds is said not
+        # to be made (the system would kill the process, with nothing
+        # written); the trace stays, the status is the program's.
+        prog = self.script('small.py', 'print(sorted([2, 1]))\n')
+        env = evprof_test.subprocess_env()
+
+        def run(*args, limit='1000'):
+            env['EVPROF_MEMORY_LIMIT'] = limit
+            proc = subprocess.run([sys.executable, RUNNER] + list(args),
+                                  env=env, cwd=self.dir, capture_output=True,
+                                  text=True, timeout=300)
+            return proc.returncode, proc.stderr
+
+        rc, err = run('run', '--plot', 'p.png', prog)
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(os.path.exists(self.path('p.png')))
+        self.assertRegex(err, r'the picture of \d+ events needs about '
+                              r'[\d.]+ KiB of memory to make, 1000 B are '
+                              r'available: p.png not written')
+        kept = re.search(r'the trace is kept in (\S+) ', err).group(1)
+        try:
+            self.assertIn('sorted', set(evprof.load(kept)['name']))
+        finally:
+            os.unlink(kept)
+        rc, err = run('run', '-o', 't.csv', prog)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('the CSV of', err)
+        self.assertFalse(os.path.exists(self.path('t.csv')))
+        kept = re.search(r'the trace is kept in (\S+) ', err).group(1)
+        self.assertTrue(os.path.exists(self.path(kept)))
+        rc, err = run('convert', kept, '--format', 'png', '-o', 'c.png')
+        self.assertEqual(rc, 1, err)
+        self.assertIn('c.png not written', err)
+        self.assertFalse(os.path.exists(self.path('c.png')))
+        rc, err = run('convert', kept, '--format', 'png', '-o', 'c.png',
+                      limit='lots')
+        self.assertEqual(rc, 1, err)
+        self.assertIn('EVPROF_MEMORY_LIMIT must be a number of bytes', err)
+        rc, err = run('convert', kept, '--format', 'png', '-o', 'c.png',
+                      limit=str(1 << 40))
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(os.path.exists(self.path('c.png')))
 
     def test_api_stopped_at_exit(self):
         # A profiler the program leaves running is stopped at exit by
