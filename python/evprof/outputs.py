@@ -140,8 +140,9 @@ def summary(self, sort='inclusive'):
 
 
 #: memory a DataFrame of the events takes at its peak while it is built,
-#: bytes an event (2.6 GB for 6.85 million events, numpy 1.24, pandas 1.5)
-FRAME_PEAK_BYTES = 400
+#: bytes an event (numpy 1.24, pandas 1.5: convert to png 2.6 GB for 6.85
+#: million events, run --plot 4.2 GB for 9.6 million and 23 GB for 48)
+FRAME_PEAK_BYTES = 500
 
 
 def available_memory():
