@@ -37,6 +37,16 @@ def time_unit(span_ns):
     return '\u00b5s', 1e3
 
 
+def _duration(ns):
+    """*ns* nanoseconds in s, ms, \u00b5s or ns, three digits or more."""
+    for unit, size in (('s', 1e9), ('ms', 1e6), ('\u00b5s', 1e3)):
+        if ns >= size:
+            value = ns / size
+            return ('%.3g %s' % (value, unit) if value < 1000
+                    else '{:,.0f} {}'.format(value, unit))
+    return '%d ns' % ns
+
+
 def _count(n):
     return '{:,}'.format(int(n))
 
@@ -147,7 +157,7 @@ def plot_timeline(df, path, title=None, width=14.0, height=None, dpi=100,
         notes = ['%s events' % _count(len(df)), '%s calls' % _count(ncalls),
                  '%d thread%s' % (len(lay.threads),
                                   '' if len(lay.threads) == 1 else 's'),
-                 '%.3g %s' % (span / scale, unit)]
+                 _duration(span)]
         cut = [t for t in lay.threads if lay.shown[t] < lay.depth[t]]
         if cut:
             notes.append('calls deeper than %d levels not drawn'

@@ -131,6 +131,13 @@ class TestPlot(unittest.TestCase):
         self.assertIn('overhead', texts)
         self.assertIn('3 calls', texts)
         self.assertIn('overhead', axes(fig, 'memory').get_xlabel())
+        # The length of the run, in words a reader reads.
+        for end, text in ((3300000000, '; 3.3 s'), (4200000, '; 4.2 ms'),
+                          (1234 * 10 ** 9, '; 1,234 s'), (700, '; 700 ns')):
+            fig = self.draw(frame([(0, 'call', 'f'), (end, 'return', 'f')]))
+            texts = ' '.join(t.get_text() for t in fig.texts)
+            self.assertIn(text, texts)
+            self.assertNotIn('e+', texts)
 
     def test_time_axis_spans_the_program(self):
         # The profiler's start marker, 5 ms before the program's first
