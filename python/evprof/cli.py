@@ -484,6 +484,9 @@ def _cmd_run(argv, err):
         _check_writable(opts.output, 'output')
     if opts.plot:
         _check_writable(opts.plot, '--plot')
+        _check_modules('--plot', _PICTURE_MODULES)
+    if fmt == 'csv':
+        _check_modules('the CSV', _FRAME_MODULES)
     try:
         program_target = _Target(kind, name, args)
     except SyntaxError as exc:
@@ -730,6 +733,27 @@ def _printable(text):
         'utf-8', 'backslashreplace')
 
 
+# What the outputs made from a DataFrame import, and their Debian
+# packages.
+_FRAME_MODULES = (('numpy', 'python3-numpy'), ('pandas', 'python3-pandas'))
+_PICTURE_MODULES = _FRAME_MODULES + (('matplotlib', 'python3-matplotlib'),)
+
+
+def _check_modules(what, modules):
+    """One line, before anything runs, when *what* needs modules that this
+    interpreter cannot import."""
+    import importlib.util
+    missing = [(mod, pkg) for mod, pkg in modules
+               if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise UsageError(
+            '%s needs %s, which %s cannot import (Debian: apt-get install '
+            '%s; or pip install %s)' % (
+                what, ', '.join(m for m, _ in missing), sys.executable,
+                ' '.join(p for _, p in missing),
+                ' '.join(m for m, _ in missing)))
+
+
 def _load(path, progress=None):
     import evprof
     if not os.path.exists(path):
@@ -792,6 +816,10 @@ def _cmd_convert(opts, err):
     if os.path.abspath(out) == os.path.abspath(opts.file):
         raise UsageError('convert: the output would overwrite %s' % out)
     _check_writable(out, 'output')
+    if opts.format in ('evprof', 'csv'):
+        _check_modules('convert --format %s' % opts.format, _FRAME_MODULES)
+    elif opts.format == 'png':
+        _check_modules('convert --format png', _PICTURE_MODULES)
     if opts.format == 'evprof':
         # A copy, once read whole: a file that is not a valid trace is
         # refused, not copied.

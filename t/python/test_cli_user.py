@@ -289,6 +289,37 @@ class TestRunUser(evprof_test.TempDir):
         self.assertEqual(rc, 0, err)
         self.assertTrue(os.path.exists(self.path('c.png')))
 
+    def test_outputs_need_modules_said_first(self):
+        # On an interpreter without matplotlib (or pandas): one line
+        # saying what to install, before the program runs.
+        cmd = self.script('evprof_without', '''\
+            import sys
+            import evprof_test
+            evprof_test.load()
+            for name in sys.argv.pop(1).split(','):
+                sys.modules[name] = None  # as if not installed
+            from evprof.cli import main
+            sys.exit(main())
+            ''')
+        prog = self.script('p.py', 'print("ran")\n')
+        for missing, args in (
+                ('matplotlib', ['run', '--plot', 'p.png', prog]),
+                ('pandas', ['run', '-o', 't.csv', prog]),
+                ('matplotlib', ['convert', 'x.evt', '--format', 'png'])):
+            with self.subTest(args=args):
+                proc = subprocess.run(
+                    [sys.executable, cmd, missing] + args,
+                    env=evprof_test.subprocess_env(), cwd=self.dir,
+                    capture_output=True, text=True, timeout=300)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(proc.stdout, '')
+                lines = proc.stderr.splitlines()
+                self.assertEqual(len(lines), 1, proc.stderr)
+                self.assertIn('needs %s, which %s cannot import'
+                              % (missing, sys.executable), lines[0])
+                self.assertIn('apt-get install python3-%s' % missing,
+                              lines[0])
+
     def test_api_stopped_at_exit(self):
         # A profiler the program leaves running is stopped at exit by
         # evprof's atexit handler, which is on no timeline; one it had
