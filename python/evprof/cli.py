@@ -16,7 +16,6 @@ is not a valid trace gives one line and exit status 1.
 """
 import argparse
 import os
-import runpy
 import sys
 import traceback
 
@@ -48,24 +47,33 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _prog():
+    """The command as the user typed it: ``evprof`` (the installed
+    script) or ``python3 -m evprof``."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ''
+    if name in ('', '-c', '__main__.py'):
+        return 'python3 -m evprof'
+    return name
+
+
 def _parsers():
+    prog = _prog()
     main = _Parser(
-        prog='python3 -m evprof',
+        prog=prog,
         description='evprof: an event-timeline profiler.  Records every '
                     'Python call, builtin call and memory allocation of a '
                     'script with a nanosecond timestamp, and writes it as a '
                     'trace file, a Perfetto / chrome://tracing JSON, a CSV, '
                     'a summary and a picture.',
         epilog="Exit status 2 on a bad option or a missing file, 1 on a "
-               "file that is not a valid trace.  See 'python3 -m evprof "
-               "COMMAND --help' and man evprof(1).")
+               "file that is not a valid trace.  See '%s COMMAND --help' "
+               "and man evprof(1)." % prog)
     sub = main.add_subparsers(dest='command', metavar='COMMAND',
                               parser_class=_Parser)
 
     run = sub.add_parser(
         'run', help='profile a script or a module',
-        usage='python3 -m evprof run [options] (script.py | -m module) '
-              '[args ...]',
+        usage='%s run [options] (script.py | -m module) [args ...]' % prog,
         description='Runs a Python script (or module, -m) under the '
                     'profiler.  The script sees its own arguments in '
                     'sys.argv and its directory in sys.path[0]; its exit '
@@ -357,34 +365,53 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
     """
     import evprof
     from . import _core
+    from .outputs import frame_too_big
     from .progress import Progress
     frame = []
+    events = (prof._stream.stats or {}).get('events', 0)
+    kept = []
 
     def timeline():
         if not frame:
             frame.append(prof.retrieve_results(thread=True, domain=True))
         return frame[0]
 
+    def too_big(what, out):
+        # Said instead of being killed by the system; the trace stays.
+        why = frame_too_big(events, what)
+        if why is None:
+            return False
+        print('evprof: %s: %s not written' % (why, out), file=err)
+        if not kept:
+            kept.append(trace)
+            print("evprof: the trace is kept in %s ('%s convert %s "
+                  "--format perfetto' writes it for ui.perfetto.dev)"
+                  % (trace, _prog(), trace), file=err)
+        return True
+
     if fmt is not None:
         out = opts.output or 'evprof' + SUFFIXES[fmt]
         with Progress('evprof: writing %s' % out) as bar:
             if fmt == 'evprof':
-                hint = ("'python3 -m evprof report %s' prints its summary, "
-                        "evprof.load() reads it" % out)
+                hint = ("'%s report %s' prints its summary, "
+                        "evprof.load() reads it" % (_prog(), out))
             elif fmt in ('perfetto', 'chrome'):
                 _core.sink_run(trace, fmt, out)
                 hint = ('open it in https://ui.perfetto.dev'
                         + (' or chrome://tracing' if fmt == 'chrome'
                            else ''))
+            elif too_big('the CSV', out):
+                hint = None
             else:
                 timeline().to_csv(out, index=False, chunksize=100000,
                                   errors='surrogateescape')
                 hint = 'one line an event'
             bar(1, 1)
-        written.append(out)
-        print('evprof: timeline written to %s (%s)' % (out, hint),
-              file=err)
-    if opts.plot:
+        if hint is not None:
+            written.append(out)
+            print('evprof: timeline written to %s (%s)' % (out, hint),
+                  file=err)
+    if opts.plot and not too_big('the picture', opts.plot):
         names = evprof.tracefile.thread_names(
             evprof.tracefile.read_trace(trace))
         evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
@@ -403,6 +430,7 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
         print(_printable(table), file=out)
         out.flush()
         written.append('the summary')
+    return bool(kept)
 
 
 def _preload_native(argv):
@@ -456,6 +484,9 @@ def _cmd_run(argv, err):
         _check_writable(opts.output, 'output')
     if opts.plot:
         _check_writable(opts.plot, '--plot')
+        _check_modules('--plot', _PICTURE_MODULES)
+    if fmt == 'csv':
+        _check_modules('the CSV', _FRAME_MODULES)
     try:
         program_target = _Target(kind, name, args)
     except SyntaxError as exc:
@@ -469,6 +500,7 @@ def _cmd_run(argv, err):
                        + list(args))
     trace, keep = _stream_path(opts, fmt)
     pid = os.getpid()
+    kept = False
     try:
         status = _profile_into(trace, opts, memory, program_target,
                                program, err)
@@ -485,7 +517,8 @@ def _cmd_run(argv, err):
         try:
             if status[4]:
                 raise KeyboardInterrupt
-            _write_outputs(prof, opts, fmt, err, program, trace, written)
+            kept = _write_outputs(prof, opts, fmt, err, program, trace,
+                                  written)
         except evprof.TraceFileError as exc:
             # A trace cut short (a full disk): said, the script's status
             # kept.
@@ -509,7 +542,8 @@ def _cmd_run(argv, err):
         finally:
             status[5].restore()
     finally:
-        if not keep and os.getpid() == pid and os.path.exists(trace):
+        if not (keep or kept) and os.getpid() == pid and \
+                os.path.exists(trace):
             os.unlink(trace)
     if interrupted:
         _die_by_sigint()
@@ -699,6 +733,27 @@ def _printable(text):
         'utf-8', 'backslashreplace')
 
 
+# What the outputs made from a DataFrame import, and their Debian
+# packages.
+_FRAME_MODULES = (('numpy', 'python3-numpy'), ('pandas', 'python3-pandas'))
+_PICTURE_MODULES = _FRAME_MODULES + (('matplotlib', 'python3-matplotlib'),)
+
+
+def _check_modules(what, modules):
+    """One line, before anything runs, when *what* needs modules that this
+    interpreter cannot import."""
+    import importlib.util
+    missing = [(mod, pkg) for mod, pkg in modules
+               if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise UsageError(
+            '%s needs %s, which %s cannot import (Debian: apt-get install '
+            '%s; or pip install %s)' % (
+                what, ', '.join(m for m, _ in missing), sys.executable,
+                ' '.join(p for _, p in missing),
+                ' '.join(m for m, _ in missing)))
+
+
 def _load(path, progress=None):
     import evprof
     if not os.path.exists(path):
@@ -754,12 +809,17 @@ def _cmd_report(opts, out):
 
 def _cmd_convert(opts, err):
     import evprof
+    from .outputs import frame_too_big
     from .progress import Progress
     out = opts.output or os.path.splitext(opts.file)[0] + \
         SUFFIXES[opts.format]
     if os.path.abspath(out) == os.path.abspath(opts.file):
         raise UsageError('convert: the output would overwrite %s' % out)
     _check_writable(out, 'output')
+    if opts.format in ('evprof', 'csv'):
+        _check_modules('convert --format %s' % opts.format, _FRAME_MODULES)
+    elif opts.format == 'png':
+        _check_modules('convert --format png', _PICTURE_MODULES)
     if opts.format == 'evprof':
         # A copy, once read whole: a file that is not a valid trace is
         # refused, not copied.
@@ -776,6 +836,14 @@ def _cmd_convert(opts, err):
         return 0
     with Progress('evprof: reading %s' % opts.file) as bar:
         trace = _load(opts.file, progress=lambda n: bar(n, None))
+    what = 'the CSV' if opts.format == 'csv' else 'the picture'
+    why = frame_too_big(trace.events.shape[0], what)
+    if why is not None:
+        # Said instead of being killed by the system.
+        print("evprof: error: %s: %s not written ('%s convert %s --format "
+              "perfetto' writes any length)"
+              % (why, out, _prog(), opts.file), file=err)
+        return DATA_ERROR
     df = evprof.tracefile.trace_to_frame(trace, thread=True, domain=True)
     names = evprof.tracefile.thread_names(trace)
     with Progress('evprof: writing %s' % out) as bar:
@@ -803,7 +871,7 @@ def main(argv=None, out=None, err=None):
         opts = parser.parse_args(argv)
         if opts.command is None:
             raise UsageError("expected a command: run, report or convert "
-                             "(see 'python3 -m evprof --help')")
+                             "(see '%s --help')" % _prog())
         if opts.command == 'report':
             return _cmd_report(opts, out)
         return _cmd_convert(opts, err)

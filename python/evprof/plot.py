@@ -24,6 +24,8 @@ MAX_ROWS = 150
 ROW_PX = 14
 # Fixed parts of the figure, inches.
 _LEFT, _RIGHT, _TOP, _GAP, _MEMORY, _BOTTOM = 1.8, 2.9, 0.95, 0.3, 1.9, 0.6
+# Events of the profiler's own: the start and stop of a run.
+_MARKERS = ('profiler_start', 'profiler_sort')
 
 
 def time_unit(span_ns):
@@ -33,6 +35,16 @@ def time_unit(span_ns):
     if span_ns >= 5e6:
         return 'ms', 1e6
     return '\u00b5s', 1e3
+
+
+def _duration(ns):
+    """*ns* nanoseconds in s, ms, \u00b5s or ns, three digits or more."""
+    for unit, size in (('s', 1e9), ('ms', 1e6), ('\u00b5s', 1e3)):
+        if ns >= size:
+            value = ns / size
+            return ('%.3g %s' % (value, unit) if value < 1000
+                    else '{:,.0f} {}'.format(value, unit))
+    return '%d ns' % ns
 
 
 def _count(n):
@@ -85,7 +97,14 @@ def plot_timeline(df, path, title=None, width=14.0, height=None, dpi=100,
             names.pop(key, None)
         else:
             names[key] = name
+    # The time axis spans the program's events: the markers of a run's
+    # start and stop are left out, as the start is followed by a few
+    # milliseconds of the profiler's own (its allocator hooks going in)
+    # that would open the picture with an empty stretch.
     times = df['time'].to_numpy(numpy.int64)
+    program = ~df['event'].isin(_MARKERS).to_numpy()
+    if program.any():
+        times = times[program]
     t0 = int(times.min()) if times.size else 0
     span = max(int(times.max()) - t0, 1) if times.size else 1
     unit, scale = time_unit(span)
@@ -130,15 +149,15 @@ def plot_timeline(df, path, title=None, width=14.0, height=None, dpi=100,
                        title_fontsize=8, alignment='left')
         draw_memory(mem, df, t0, span, scale, columns, domains)
         mem.set_xlim(0, span / scale)
-        mem.set_xlabel('time since the first event (%s), profiling '
-                       'overhead included' % unit, fontsize=9)
+        mem.set_xlabel("time since the program's first event (%s), "
+                       "profiling overhead included" % unit, fontsize=9)
         mem.tick_params(labelsize=8)
 
         ncalls = len(sl)
         notes = ['%s events' % _count(len(df)), '%s calls' % _count(ncalls),
                  '%d thread%s' % (len(lay.threads),
                                   '' if len(lay.threads) == 1 else 's'),
-                 '%.3g %s' % (span / scale, unit)]
+                 _duration(span)]
         cut = [t for t in lay.threads if lay.shown[t] < lay.depth[t]]
         if cut:
             notes.append('calls deeper than %d levels not drawn'

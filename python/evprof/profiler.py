@@ -3,6 +3,7 @@ EventProfiler, WithEventProfiler, EventProfilerDebug: a drop-in for
 cpyquickhelper's event profiler, on the C core of libevprof.
 """
 import atexit
+import functools
 import operator
 import os
 import sys
@@ -44,12 +45,48 @@ _running = weakref.WeakSet()
 _threadnames.install(_running.data)
 
 
-@atexit.register
-def _stop_all():
+class _AtExit:
+    """
+    What atexit stops first: *_buffer* is that of the profiler started
+    last in the main thread and still running (the one recording there
+    when the program ends), read by the stop gate atexit calls.
+    """
+
+    def __init__(self):
+        self._buffer = None
+        self._order = []
+
+    def started(self, prof):
+        if prof._thread == threading.main_thread().ident:
+            self._order.append(weakref.ref(prof))
+            self._buffer = prof._buffer
+
+    def stopped(self, prof):
+        self._order = [ref for ref in self._order
+                       if ref() is not None and ref() is not prof]
+        last = self._order[-1]() if self._order else None
+        self._buffer = last._buffer if last is not None else None
+
+
+_at_exit = _AtExit()
+
+
+def _stop_all(holder, ours):
+    # The Python half of a stop gate (registered below): the run of
+    # holder._buffer has ended before any Python code of evprof ran at
+    # exit, so that none is on its timeline; its profiler is stopped
+    # without resuming the one it paused, then every other.
+    first = holder._order[-1]() if holder._order else None
+    if ours is not None and first is not None:
+        first._outer = None
+        first._stop_done(ours)
     for prof in list(_running):
         try:
             if prof._started:
                 prof.stop()
+            else:
+                # Paused by a profiler stopped above: its run has ended.
+                prof._stop_done(True)
         except Exception:  # pragma: no cover - best effort at exit
             pass
 
@@ -65,6 +102,7 @@ def _after_fork_in_child():
         prof._prof = prof._hook_obj = None
         prof._thread_prof = prof._thread_hook_obj = None
     _running.clear()
+    _at_exit.__init__()
     _core.after_fork()
 
 
@@ -112,6 +150,9 @@ def _gate(kind, func):
     gate = _core.gate(kind, func)
     func.__signature__ = sig
     return gate
+
+
+atexit.register(functools.partial(_gate('stop', _stop_all), _at_exit))
 
 
 def _identity(name):
@@ -197,10 +238,12 @@ class EventProfiler:
         self._native = bool(domains & _DOMAINS['native'])
         self._stream = None
         # The thread that started, a profiler this one paused (see
-        # start), where this one was paused by another, whether its hook
+        # start) and the one that paused it, where this one was paused by
+        # another, whether its hook
         # was replaced while it ran.
         self._thread = None
         self._outer = None
+        self._inner = None
         self._paused_by = []
         self._replaced = False
         if output is not None:
@@ -307,11 +350,13 @@ class EventProfiler:
                 '%s:%d' % (where.f_code.co_filename, where.f_lineno))
             outer._buffer.end(where)
             self._outer = outer
+            outer._inner = self
         self._thread = me
         self._copy_cache = False
         if self._stream is not None:
             self._stream.open(self._buffer, self._impl)
         _running.add(self)
+        _at_exit.started(self)
         return self._begin_args()
 
     def _begin_args(self):
@@ -339,6 +384,7 @@ class EventProfiler:
     def _start_failed(self):
         """Undoes the bookkeeping of a start whose begin() failed."""
         _running.discard(self)
+        _at_exit.stopped(self)
         self._prof = self._hook_obj = None
         self._thread_prof = self._thread_hook_obj = None
         if self._numpy:
@@ -365,12 +411,21 @@ class EventProfiler:
         # The Python half of the gate below: the C core has stopped the
         # run (end()) before it is called; *ours* is what end() returned,
         # None when no run was going on.
+        inner = self._inner
+        if ours is None and inner is not None and inner._buffer.running:
+            # Paused by a profiler started in its run and still running
+            # (the program left it on): that one ends here, first.
+            inner._outer = None
+            inner.stop()
+            ours = True
         if ours is None:
             if self._buffer.take_forked():
                 return
             raise RuntimeError(
                 "The profiler was not started. It must be done first.")
+        self._inner = None
         _running.discard(self)
+        _at_exit.stopped(self)
         if self._numpy:
             numpy_data.stop(self)
         self._prof = self._hook_obj = None
@@ -391,6 +446,8 @@ class EventProfiler:
                 "exception raised inside it): the events after that are "
                 "missing", RuntimeWarning, stacklevel=2)
         outer, self._outer = self._outer, None
+        if outer is not None:
+            outer._inner = None
         if outer is not None and not outer._started and outer in _running:
             # Resumed by the gate, as the last step of this call.
             return outer._begin_args()

@@ -5,6 +5,7 @@ status as Python gives them, a program that profiles itself, Ctrl-C.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -194,6 +195,175 @@ class TestRunUser(evprof_test.TempDir):
         # The outer profile goes on after the inner block.
         df = evprof.load(self.path('n.evt'))
         self.assertIn('outside', set(df['name']))
+
+    def test_program_leaves_its_profiler_running(self):
+        # Its profiler ends with the program, and is written; the exit
+        # status is Python's.
+        prog = self.script('left_on.py', '''\
+            import evprof
+
+            def inner():
+                return sum(range(10))
+
+            p = evprof.EventProfiler(impl='c', output='inner.evt')
+            p.start()
+            inner()
+            ''')
+        rc, out, err = self.evprof('run', '-o', 'n.evt', prog)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('Traceback', err)
+        self.assertIn('EventProfiler of its own (%s:7)' % prog, err)
+        names = set(evprof.load(self.path('inner.evt'))['name'])
+        self.assertIn('inner', names)
+        self.assertFalse(names & {'_stop_all', '_stop_done', '_started'})
+        self.assertIn('<module>', set(evprof.load(self.path('n.evt'))['name']))
+
+    def test_command_named_as_typed(self):
+        # The installed `evprof` says evprof in its usage and hints;
+        # python3 -m evprof says that.
+        cmd = self.script('evprof', '''\
+            import sys
+            import evprof_test
+            evprof_test.load()
+            from evprof.cli import main
+            sys.exit(main())
+            ''')
+        prog = self.script('p.py', 'print(sum(range(3)))\n')
+
+        def run(*args):
+            proc = subprocess.run([sys.executable] + list(args),
+                                  env=evprof_test.subprocess_env(),
+                                  cwd=self.dir, capture_output=True,
+                                  text=True, timeout=300)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            return proc.stdout + proc.stderr
+
+        self.assertIn('usage: evprof run [options]',
+                      run(cmd, 'run', '--help'))
+        self.assertIn("'evprof report t.evt' prints its summary",
+                      run(cmd, 'run', '-o', 't.evt', prog))
+        self.assertIn("'python3 -m evprof report t.evt' prints",
+                      run(RUNNER, 'run', '-o', 't.evt', prog))
+
+    def test_outputs_too_big_for_memory(self):
+        # The picture or CSV of more events than memory holds is said not
+        # to be made (the system would kill the process, with nothing
+        # written); the trace stays, the status is the program's.
+        prog = self.script('small.py', 'print(sorted([2, 1]))\n')
+        env = evprof_test.subprocess_env()
+
+        def run(*args, limit='1000'):
+            env['EVPROF_MEMORY_LIMIT'] = limit
+            proc = subprocess.run([sys.executable, RUNNER] + list(args),
+                                  env=env, cwd=self.dir, capture_output=True,
+                                  text=True, timeout=300)
+            return proc.returncode, proc.stderr
+
+        rc, err = run('run', '--plot', 'p.png', prog)
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(os.path.exists(self.path('p.png')))
+        self.assertRegex(err, r'the picture of \d+ events needs about '
+                              r'[\d.]+ KiB of memory to make, 1000 B are '
+                              r'available: p.png not written')
+        kept = re.search(r'the trace is kept in (\S+) ', err).group(1)
+        try:
+            self.assertIn('sorted', set(evprof.load(kept)['name']))
+        finally:
+            os.unlink(kept)
+        rc, err = run('run', '-o', 't.csv', prog)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('the CSV of', err)
+        self.assertFalse(os.path.exists(self.path('t.csv')))
+        kept = re.search(r'the trace is kept in (\S+) ', err).group(1)
+        self.assertTrue(os.path.exists(self.path(kept)))
+        rc, err = run('convert', kept, '--format', 'png', '-o', 'c.png')
+        self.assertEqual(rc, 1, err)
+        self.assertIn('c.png not written', err)
+        self.assertFalse(os.path.exists(self.path('c.png')))
+        rc, err = run('convert', kept, '--format', 'png', '-o', 'c.png',
+                      limit='lots')
+        self.assertEqual(rc, 1, err)
+        self.assertIn('EVPROF_MEMORY_LIMIT must be a number of bytes', err)
+        rc, err = run('convert', kept, '--format', 'png', '-o', 'c.png',
+                      limit=str(1 << 40))
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(os.path.exists(self.path('c.png')))
+
+    def test_outputs_need_modules_said_first(self):
+        # On an interpreter without matplotlib (or pandas): one line
+        # saying what to install, before the program runs.
+        cmd = self.script('evprof_without', '''\
+            import sys
+            import evprof_test
+            evprof_test.load()
+            for name in sys.argv.pop(1).split(','):
+                sys.modules[name] = None  # as if not installed
+            from evprof.cli import main
+            sys.exit(main())
+            ''')
+        prog = self.script('p.py', 'print("ran")\n')
+        for missing, args in (
+                ('matplotlib', ['run', '--plot', 'p.png', prog]),
+                ('pandas', ['run', '-o', 't.csv', prog]),
+                ('matplotlib', ['convert', 'x.evt', '--format', 'png'])):
+            with self.subTest(args=args):
+                proc = subprocess.run(
+                    [sys.executable, cmd, missing] + args,
+                    env=evprof_test.subprocess_env(), cwd=self.dir,
+                    capture_output=True, text=True, timeout=300)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(proc.stdout, '')
+                lines = proc.stderr.splitlines()
+                self.assertEqual(len(lines), 1, proc.stderr)
+                self.assertIn('needs %s, which %s cannot import'
+                              % (missing, sys.executable), lines[0])
+                self.assertIn('apt-get install python3-%s' % missing,
+                              lines[0])
+
+    def test_api_stopped_at_exit(self):
+        # A profiler the program leaves running is stopped at exit by
+        # evprof's atexit handler, which is on no timeline; one it had
+        # paused (nested) is written too.
+        prog = self.script('left_running.py', '''\
+            import sys
+            import evprof_test
+            evprof = evprof_test.load()
+
+            def work():
+                return sorted([3, 1, 2])
+
+            impl = sys.argv[1]
+            outer = evprof.EventProfiler(impl=impl, output='outer.evt')
+            outer.start()
+            work()
+            if sys.argv[2] == 'nested':
+                inner = evprof.EventProfiler(impl=impl, output='inner.evt')
+                inner.start()
+                work()
+            ''')
+        for impl in ('c', 'python'):
+            for how in ('alone', 'nested'):
+                with self.subTest(impl=impl, how=how):
+                    proc = subprocess.run(
+                        [sys.executable, prog, impl, how], cwd=self.dir,
+                        env=evprof_test.subprocess_env(),
+                        capture_output=True, text=True, timeout=300)
+                    self.assertEqual(proc.returncode, 0, proc.stderr)
+                    self.assertEqual(proc.stderr, '')
+                    outputs = ['outer.evt'] + (['inner.evt']
+                                               if how == 'nested' else [])
+                    for name in outputs:
+                        df = evprof.load(self.path(name))
+                        calls = df[df['event'].isin(['call', 'c_call'])]
+                        self.assertIn('work', set(calls['name']), name)
+                        names = set(calls['name'])
+                        self.assertFalse(names & {'_stop_all', 'stop',
+                                                  '_stop_done'}, name)
+                        if name == 'inner.evt' or how == 'alone':
+                            tool = calls[calls['mod'].map(tool_file)]
+                            self.assertEqual(len(tool), 0, tool[
+                                ['event', 'name', 'mod']].to_string())
+                        os.unlink(self.path(name))
 
     def test_program_with_cprofile(self):
         prog = self.script('cprof.py', '''\

@@ -131,6 +131,30 @@ class TestPlot(unittest.TestCase):
         self.assertIn('overhead', texts)
         self.assertIn('3 calls', texts)
         self.assertIn('overhead', axes(fig, 'memory').get_xlabel())
+        # The length of the run, in words a reader reads.
+        for end, text in ((3300000000, '; 3.3 s'), (4200000, '; 4.2 ms'),
+                          (1234 * 10 ** 9, '; 1,234 s'), (700, '; 700 ns')):
+            fig = self.draw(frame([(0, 'call', 'f'), (end, 'return', 'f')]))
+            texts = ' '.join(t.get_text() for t in fig.texts)
+            self.assertIn(text, texts)
+            self.assertNotIn('e+', texts)
+
+    def test_time_axis_spans_the_program(self):
+        # The profiler's start marker, 5 ms before the program's first
+        # call (its hooks going in), and its stop marker after the last
+        # return, are not on the time axis.
+        df = frame([(0, 'profiler_start', '')]
+                   + nested(2, t0=5000000)
+                   + [(5000100, 'profiler_sort', '')])
+        fig = self.draw(df)
+        mem = axes(fig, 'memory')
+        self.assertIn("program's first event", mem.get_xlabel())
+        self.assertIn('\u00b5s', mem.get_xlabel())
+        self.assertEqual(mem.get_xlim(), (0, 0.04))
+        # Markers alone: the axis spans them.
+        fig = self.draw(frame([(0, 'profiler_start', ''),
+                               (2000, 'profiler_sort', '')]))
+        self.assertEqual(axes(fig, 'memory').get_xlim(), (0, 2.0))
 
     def test_threads_in_start_order_main_first(self):
         rows = (nested(2, 300, 'm') + nested(2, 100, 'b')
