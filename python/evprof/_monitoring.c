@@ -408,12 +408,19 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
     int64_t k, bk, off;
 
     (void)kwnames;
-    t = wanted(self, args, nargsf);
-    if (t == NULL || PyVectorcall_NARGS(nargsf) < 4)
+    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 4))
         Py_RETURN_NONE;
     fn = args[2];
-    /* The most frequent call, of a Python function, first. */
-    if (Py_IS_TYPE(fn, &PyFunction_Type) || !PyCode_Check(args[0]))
+    /* The most frequent call, of a Python function, is not reported (its
+     * PY_START is): only its offset int is held, as at every event. */
+    if (Py_IS_TYPE(fn, &PyFunction_Type)) {
+        if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1]))
+            && __atomic_load_n(&self->active, __ATOMIC_ACQUIRE))
+            hold_offset_slow(self, args[1]);
+        Py_RETURN_NONE;
+    }
+    t = wanted(self, args, nargsf);
+    if (t == NULL || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
     k = builtin_key(self, t, fn, args[3]);
     if (k == 0)
