@@ -189,6 +189,12 @@ int evp_monitoring_ready(void);
 int evp_monitoring_start(Profiler *self, int all_threads);
 int evp_monitoring_stop(Profiler *self);
 void evp_monitoring_after_fork(Profiler *self);
+/* The calling thread's innermost frame becomes the bottom of what its
+ * events see (none of the frames from there down is anyone's caller);
+ * returns the bottom it replaces, which evp_monitoring_set_bottom puts
+ * back. */
+const void *evp_monitoring_hide_callers(void);
+void evp_monitoring_set_bottom(const void *bottom);
 
 /* _sinks.c */
 PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw);

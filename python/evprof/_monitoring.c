@@ -94,6 +94,7 @@ enum { N_FN = 8 };  /* builtins kept a thread, a power of two */
 
 struct mon_thread {
     uint64_t mark;        /* the run this thread started, 0: none */
+    const void *bottom;   /* a frame record no event sees as a caller */
     uint64_t run;         /* the run the keys below are of */
     uintptr_t code[2];    /* 0: the code of the last event, 1: its caller */
     int64_t code_key[2];
@@ -202,9 +203,11 @@ static __attribute__((noinline)) void new_run(struct mon_thread *t,
                                               uint64_t run)
 {
     uint64_t mark = t->mark;
+    const void *bottom = t->bottom;
 
     memset(t, 0, sizeof(*t));
     t->mark = mark;
+    t->bottom = bottom;
     t->run = run;
 }
 
@@ -385,7 +388,9 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     if (f != NULL)
         back = _PyFrame_GetFirstComplete(
             frame_executable(f) == (const void *)code ? f->previous : f);
-    if (back != NULL) {
+    /* The frames below the program's (run_code's caller, on a build
+     * where they cannot be set aside) are no caller of its code. */
+    if (back != NULL && (const void *)back != t->bottom) {
         bk = code_key(self, t, 1, frame_code(back));
         lasti = frame_offset(back);
     }
@@ -693,6 +698,29 @@ static int monitoring_stop(Profiler *self)
     return ours;
 }
 
+/*
+ * run_code's caller and the frames below it (the command line, runpy)
+ * stay on the thread's stack where they cannot be set aside (3.14, a
+ * free-threaded build: see _gate.c): the innermost of them, complete, is
+ * then the bottom that the callbacks of this thread stop at, so the
+ * program's first frame has no caller, as when the interpreter runs a
+ * script.  Only the compare of one pointer an event.
+ */
+const void *evp_monitoring_hide_callers(void)
+{
+    const void *old = mon_thread.bottom;
+    PyThreadState *ts = this_thread();
+    _PyInterpreterFrame *f = ts != NULL ? top_frame(ts) : NULL;
+
+    mon_thread.bottom = f != NULL ? _PyFrame_GetFirstComplete(f) : NULL;
+    return old;
+}
+
+void evp_monitoring_set_bottom(const void *bottom)
+{
+    mon_thread.bottom = bottom;
+}
+
 /* In a forked child: the callbacks out, as at a stop. */
 void evp_monitoring_after_fork(Profiler *self)
 {
@@ -726,6 +754,16 @@ int evp_monitoring_stop(Profiler *self)
 void evp_monitoring_after_fork(Profiler *self)
 {
     (void)self;
+}
+
+const void *evp_monitoring_hide_callers(void)
+{
+    return NULL;
+}
+
+void evp_monitoring_set_bottom(const void *bottom)
+{
+    (void)bottom;
 }
 
 #endif
