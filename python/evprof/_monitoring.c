@@ -333,24 +333,25 @@ static PyTypeObject MonCallback_Type;
  * started (a thread state's address may be reused by a later thread). */
 static uint64_t last_mark; /* atomic */
 
-/* The calling thread's keys if it logs, else NULL.  The offset int is
- * held in every thread (all of them log their allocations). */
+/* The calling thread's keys if it logs, else NULL; args holds at least
+ * the code and the offset.  The offset int is held in every thread (all
+ * of them log their allocations). */
 static inline struct mon_thread *wanted(Profiler *self,
-                                        PyObject *const *args,
-                                        size_t nargsf)
+                                        PyObject *const *args)
 {
     struct mon_thread *t = &mon_thread;
     uint64_t run;
 
-    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE))
-        || PyVectorcall_NARGS(nargsf) < 2)
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
         return NULL;
     hold_offset(self, args[1]);
     run = SHARED(self->mon_run);
+    /* Keys of this run are kept only by a thread that logs in it. */
+    if (EVPROF_LIKELY(t->run == run))
+        return t;
     if (t->mark != run && !SHARED(self->mon_all))
         return NULL;
-    if (EVPROF_UNLIKELY(t->run != run))
-        new_run(t, run);
+    new_run(t, run);
     return t;
 }
 
@@ -376,7 +377,9 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     int64_t k, bk = 0, lasti = -1;
 
     (void)kwnames;
-    t = wanted(self, args, nargsf);
+    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
+        Py_RETURN_NONE;
+    t = wanted(self, args);
     if (t == NULL || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
     code = (PyCodeObject *)args[0];
@@ -401,33 +404,18 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     Py_RETURN_NONE;
 }
 
-/* CALL, C_RETURN, C_RAISE(code, offset, callable, arg0): a builtin called
- * at `offset` of `code`. */
-static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
-                       PyObject *kwnames)
+/* A builtin called at `offset` of `code`: mon_c's work, out of line. */
+static __attribute__((noinline)) PyObject *
+mon_builtin(MonCallback *cb, PyObject *const *args)
 {
-    MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
     struct mon_thread *t;
-    PyObject *fn;
     int64_t k, bk, off;
 
-    (void)kwnames;
-    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 4))
-        Py_RETURN_NONE;
-    fn = args[2];
-    /* The most frequent call, of a Python function, is not reported (its
-     * PY_START is): only its offset int is held, as at every event. */
-    if (Py_IS_TYPE(fn, &PyFunction_Type)) {
-        if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1]))
-            && __atomic_load_n(&self->active, __ATOMIC_ACQUIRE))
-            hold_offset_slow(self, args[1]);
-        Py_RETURN_NONE;
-    }
-    t = wanted(self, args, nargsf);
+    t = wanted(self, args);
     if (t == NULL || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
-    k = builtin_key(self, t, fn, args[3]);
+    k = builtin_key(self, t, args[2], args[3]);
     if (k == 0)
         Py_RETURN_NONE;
     bk = code_key(self, t, 1, (PyCodeObject *)args[0]);
@@ -439,6 +427,34 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
     (void)evprof_log(SHARED(self->buf), k, bk, cb->event, off, 0);
     evprof_context_set(bk);
     Py_RETURN_NONE;
+}
+
+/* A Python function called: only its offset int held, if it is not
+ * immortal and the run is on. */
+static __attribute__((noinline)) PyObject *
+mon_hold_only(Profiler *self, PyObject *offset)
+{
+    if (__atomic_load_n(&self->active, __ATOMIC_ACQUIRE))
+        hold_offset_slow(self, offset);
+    Py_RETURN_NONE;
+}
+
+/* CALL, C_RETURN, C_RAISE(code, offset, callable, arg0).  The most
+ * frequent call, of a Python function, is not reported (its PY_START is)
+ * and returns here, before any register is saved; the rest is
+ * mon_builtin's. */
+static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
+                       PyObject *kwnames)
+{
+    (void)kwnames;
+    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 4))
+        Py_RETURN_NONE;
+    if (Py_IS_TYPE(args[2], &PyFunction_Type)) {
+        if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])))
+            return mon_hold_only(((MonCallback *)obj)->prof, args[1]);
+        Py_RETURN_NONE;
+    }
+    return mon_builtin((MonCallback *)obj, args);
 }
 
 static void MonCallback_dealloc(MonCallback *cb)
