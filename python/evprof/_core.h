@@ -10,6 +10,7 @@
  *   _memory.c   the allocator hooks on the PyMem domains
  *   _hooks.c    the callables given to sys.setprofile
  *   _monitoring.c  the sys.monitoring backend of impl 'c' (3.12, 3.13)
+ *   _monitoring_tool.c  its tool id and the registration of its callbacks
  *   _sinks.c    the library's sinks: summary, Chrome JSON, Perfetto
  *   _floor.c    the benchmarks' floor hooks
  *   _writer.c   the trace file writer
