@@ -42,30 +42,43 @@ static int logging(const struct evprof_alloc_hook *h)
 }
 
 /*
- * Logs one or two events (event2 0: none) unless logging was turned off
- * since the first look.  The call is marked in flight before `enabled` is
- * read again, and quiesce waits for the marks after it turned `enabled`
- * off (inflight-private.h): either this thread sees the hook off, or
- * quiesce sees this thread and waits.  Only calls that log pay for it,
- * and they write nothing another thread writes; a hook left installed
- * and off forwards with no atomic at all.  A full DROP buffer or a failed
- * chunk allocation is counted as lost by the buffer itself; the
- * allocation goes on regardless.
+ * Logs one event unless logging was turned off since the first look.  The
+ * call is marked in flight before `enabled` is read again, and quiesce
+ * waits for the marks after it turned `enabled` off (inflight-private.h):
+ * either this thread sees the hook off, or quiesce sees this thread and
+ * waits.  Only calls that log pay for it, and they write nothing another
+ * thread writes; a hook left installed and off forwards with no atomic at
+ * all.  A full DROP buffer or a failed chunk allocation is counted as lost
+ * by the buffer itself; the allocation goes on regardless.  Inlined into
+ * each hook: on the path of every allocation, a call's prologue and its
+ * seven arguments would cost a quarter of the logging.
  */
-static void record(struct evprof_alloc_hook *h, int64_t event,
-                   const void *ptr, size_t size, int64_t event2,
-                   const void *ptr2, size_t size2)
+EVPROF_INLINE void record(struct evprof_alloc_hook *h, int64_t event,
+                          const void *ptr, size_t size)
+{
+    struct evprof__inflight *s = evprof__inflight_enter(1);
+
+    if (EVPROF_LIKELY(__atomic_load_n(&h->enabled, __ATOMIC_RELAXED)))
+        (void)evprof_log(__atomic_load_n(&h->buffer, __ATOMIC_ACQUIRE),
+                         evprof__context, h->tag, event,
+                         (int64_t)(intptr_t)ptr, (int64_t)size);
+    evprof__inflight_leave(s);
+}
+
+/* As record, both halves of a realloc that moved the block, in one call
+ * in flight (a reader never sees the free without the new block). */
+static void record2(struct evprof_alloc_hook *h, const void *ptr,
+                    const void *ptr2, size_t size2)
 {
     struct evprof__inflight *s = evprof__inflight_enter(1);
 
     if (EVPROF_LIKELY(__atomic_load_n(&h->enabled, __ATOMIC_RELAXED))) {
         evprof_buffer *b = __atomic_load_n(&h->buffer, __ATOMIC_ACQUIRE);
 
-        (void)evprof_log(b, evprof__context, h->tag, event,
-                         (int64_t)(intptr_t)ptr, (int64_t)size);
-        if (event2 != 0)
-            (void)evprof_log(b, evprof__context, h->tag, event2,
-                             (int64_t)(intptr_t)ptr2, (int64_t)size2);
+        (void)evprof_log(b, evprof__context, h->tag, EVPROF_REALLOC_FREE,
+                         (int64_t)(intptr_t)ptr, 0);
+        (void)evprof_log(b, evprof__context, h->tag, EVPROF_REALLOC,
+                         (int64_t)(intptr_t)ptr2, (int64_t)size2);
     }
     evprof__inflight_leave(s);
 }
@@ -80,7 +93,7 @@ static void *hook_malloc(void *ctx, size_t size)
     in_hook = 1;
     p = h->inner.malloc(h->inner.ctx, size);
     if (p != NULL)
-        record(h, EVPROF_MALLOC, p, size, 0, NULL, 0);
+        record(h, EVPROF_MALLOC, p, size);
     in_hook = 0;
     return p;
 }
@@ -96,7 +109,7 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
     p = h->inner.calloc(h->inner.ctx, nelem, elsize);
     /* No overflow here: a block of nelem * elsize bytes exists. */
     if (p != NULL)
-        record(h, EVPROF_CALLOC, p, nelem * elsize, 0, NULL, 0);
+        record(h, EVPROF_CALLOC, p, nelem * elsize);
     in_hook = 0;
     return p;
 }
@@ -115,11 +128,11 @@ static void *hook_realloc(void *ctx, void *ptr, size_t size)
      * realloc to size 0 freed it and returned NULL. */
     gone = ptr != NULL && (p != NULL || size == 0);
     if (gone && p != NULL)
-        record(h, EVPROF_REALLOC_FREE, ptr, 0, EVPROF_REALLOC, p, size);
+        record2(h, ptr, p, size);
     else if (gone)
-        record(h, EVPROF_REALLOC_FREE, ptr, 0, 0, NULL, 0);
+        record(h, EVPROF_REALLOC_FREE, ptr, 0);
     else if (p != NULL)
-        record(h, EVPROF_REALLOC, p, size, 0, NULL, 0);
+        record(h, EVPROF_REALLOC, p, size);
     in_hook = 0;
     return p;
 }
@@ -140,7 +153,7 @@ static void hook_free(void *ctx, void *ptr)
     if (EVPROF_UNLIKELY(ptr == evprof__unlogged_free))
         evprof__unlogged_free = NULL;
     else
-        record(h, EVPROF_FREE, ptr, 0, 0, NULL, 0);
+        record(h, EVPROF_FREE, ptr, 0);
     h->inner.free(h->inner.ctx, ptr);
     in_hook = 0;
 }

@@ -10,6 +10,7 @@
  *   _memory.c   the allocator hooks on the PyMem domains
  *   _hooks.c    the callables given to sys.setprofile
  *   _monitoring.c  the sys.monitoring backend of impl 'c' (3.12, 3.13)
+ *   _monitoring_tool.c  its tool id and the registration of its callbacks
  *   _sinks.c    the library's sinks: summary, Chrome JSON, Perfetto
  *   _floor.c    the benchmarks' floor hooks
  *   _writer.c   the trace file writer
@@ -189,6 +190,12 @@ int evp_monitoring_ready(void);
 int evp_monitoring_start(Profiler *self, int all_threads);
 int evp_monitoring_stop(Profiler *self);
 void evp_monitoring_after_fork(Profiler *self);
+/* The calling thread's innermost frame becomes the bottom of what its
+ * events see (none of the frames from there down is anyone's caller);
+ * returns the bottom it replaces, which evp_monitoring_set_bottom puts
+ * back. */
+const void *evp_monitoring_hide_callers(void);
+void evp_monitoring_set_bottom(const void *bottom);
 
 /* _sinks.c */
 PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw);

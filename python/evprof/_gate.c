@@ -22,7 +22,10 @@
  * thread's stack; only the thread's pointer to the innermost one is set to
  * NULL during the run and put back after, as it is while the interpreter
  * runs a script's main module.  Not on a free-threaded build, whose
- * collector walks the frames of each thread: there the caller stays.
+ * collector walks the frames of each thread, nor on 3.14, whose frame
+ * records this file has not been checked against: there the caller
+ * stays, and the sys.monitoring callbacks see the module's code as
+ * called by no one (_monitoring.c, "bottom").
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -408,6 +411,7 @@ static PyObject *run_code(PyObject *mod, PyObject *args)
     PyThreadState *ts;
     saved_error e;
     void *frames;
+    const void *bottom;
     int in, rc;
 
     (void)mod;
@@ -433,9 +437,11 @@ static PyObject *run_code(PyObject *mod, PyObject *args)
     if (rc != 0)
         goto fail;
     ts = PyThreadState_Get();
+    bottom = evp_monitoring_hide_callers();
     frames = detach(ts);
     res = PyObject_CallObject(func, NULL);
     attach(ts, frames);
+    evp_monitoring_set_bottom(bottom);
     error_save(&e);
     ours = stop_run(prof, Py_None);
     done = ours != NULL ? PyObject_CallMethod(prof, "_stop_done", "O", ours)

@@ -27,7 +27,8 @@
  * without all_threads they log only the thread that started.  Several
  * threads may run them at once (a free-threaded build): what they change
  * is their thread's own (thread-local), and what they read of the
- * profiler, which start and stop change, is read atomically.
+ * profiler, which start and stop change, is read atomically.  The tool
+ * id and the registration of these callbacks are _monitoring_tool.c's.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -35,10 +36,9 @@
 #include <string.h>
 
 #include "_core.h"
+#include "_monitoring.h"
 
-/* The frame record read below is the one of 3.12, 3.13 and 3.14: a later
- * version falls back to the profile function until it is checked. */
-#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030F0000
+#if EVP_MONITORING
 
 /* The interpreter's frame record (_PyInterpreterFrame): read only. */
 # define Py_BUILD_CORE 1
@@ -50,27 +50,6 @@
 # undef Py_BUILD_CORE
 
 # include "takeback-private.h"
-
-const int evp_monitoring_available = 1;
-
-/* The tool ids tried, in order: the two that PEP 669 leaves unassigned,
- * then the profilers' one, so that cProfile (which takes that one) can
- * run while evprof records. */
-static const int tool_ids[] = {3, 4, 2};
-static const char tool_name[] = "evprof";
-
-enum {
-    EV_PY_START, EV_PY_RESUME, EV_PY_THROW, EV_PY_RETURN, EV_PY_YIELD,
-    EV_PY_UNWIND, EV_CALL, EV_C_RETURN, EV_C_RAISE, N_EV
-};
-
-/* The names in sys.monitoring.events, in the order of the enum above;
- * their bit numbers are read from there. */
-static const char *const event_names[N_EV] = {
-    "PY_START", "PY_RESUME", "PY_THROW", "PY_RETURN", "PY_YIELD",
-    "PY_UNWIND", "CALL", "C_RETURN", "C_RAISE"
-};
-static long event_bits[N_EV];
 
 /* sys.monitoring.MISSING: the arg0 of a call without arguments. */
 static PyObject *missing;
@@ -94,6 +73,7 @@ enum { N_FN = 8 };  /* builtins kept a thread, a power of two */
 
 struct mon_thread {
     uint64_t mark;        /* the run this thread started, 0: none */
+    const void *bottom;   /* a frame record no event sees as a caller */
     uint64_t run;         /* the run the keys below are of */
     uintptr_t code[2];    /* 0: the code of the last event, 1: its caller */
     int64_t code_key[2];
@@ -202,9 +182,11 @@ static __attribute__((noinline)) void new_run(struct mon_thread *t,
                                               uint64_t run)
 {
     uint64_t mark = t->mark;
+    const void *bottom = t->bottom;
 
     memset(t, 0, sizeof(*t));
     t->mark = mark;
+    t->bottom = bottom;
     t->run = run;
 }
 
@@ -323,31 +305,30 @@ typedef struct {
     int64_t flag;   /* value2: 1 for a resume or a yield */
 } MonCallback;
 
-static PyTypeObject MonCallback_Type;
-
 /* Each start marks its thread (mon_thread.mark) with a number never used
  * before: one load tells whether the calling thread is the one that
  * started (a thread state's address may be reused by a later thread). */
 static uint64_t last_mark; /* atomic */
 
-/* The calling thread's keys if it logs, else NULL.  The offset int is
- * held in every thread (all of them log their allocations). */
+/* The calling thread's keys if it logs, else NULL; args holds at least
+ * the code and the offset.  The offset int is held in every thread (all
+ * of them log their allocations). */
 static inline struct mon_thread *wanted(Profiler *self,
-                                        PyObject *const *args,
-                                        size_t nargsf)
+                                        PyObject *const *args)
 {
     struct mon_thread *t = &mon_thread;
     uint64_t run;
 
-    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE))
-        || PyVectorcall_NARGS(nargsf) < 2)
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
         return NULL;
     hold_offset(self, args[1]);
     run = SHARED(self->mon_run);
+    /* Keys of this run are kept only by a thread that logs in it. */
+    if (EVPROF_LIKELY(t->run == run))
+        return t;
     if (t->mark != run && !SHARED(self->mon_all))
         return NULL;
-    if (EVPROF_UNLIKELY(t->run != run))
-        new_run(t, run);
+    new_run(t, run);
     return t;
 }
 
@@ -373,7 +354,9 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     int64_t k, bk = 0, lasti = -1;
 
     (void)kwnames;
-    t = wanted(self, args, nargsf);
+    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
+        Py_RETURN_NONE;
+    t = wanted(self, args);
     if (t == NULL || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
     code = (PyCodeObject *)args[0];
@@ -385,7 +368,9 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     if (f != NULL)
         back = _PyFrame_GetFirstComplete(
             frame_executable(f) == (const void *)code ? f->previous : f);
-    if (back != NULL) {
+    /* The frames below the program's (run_code's caller, on a build
+     * where they cannot be set aside) are no caller of its code. */
+    if (back != NULL && (const void *)back != t->bottom) {
         bk = code_key(self, t, 1, frame_code(back));
         lasti = frame_offset(back);
     }
@@ -396,26 +381,18 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     Py_RETURN_NONE;
 }
 
-/* CALL, C_RETURN, C_RAISE(code, offset, callable, arg0): a builtin called
- * at `offset` of `code`. */
-static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
-                       PyObject *kwnames)
+/* A builtin called at `offset` of `code`: mon_c's work, out of line. */
+static __attribute__((noinline)) PyObject *
+mon_builtin(MonCallback *cb, PyObject *const *args)
 {
-    MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
     struct mon_thread *t;
-    PyObject *fn;
     int64_t k, bk, off;
 
-    (void)kwnames;
-    t = wanted(self, args, nargsf);
-    if (t == NULL || PyVectorcall_NARGS(nargsf) < 4)
+    t = wanted(self, args);
+    if (t == NULL || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
-    fn = args[2];
-    /* The most frequent call, of a Python function, first. */
-    if (Py_IS_TYPE(fn, &PyFunction_Type) || !PyCode_Check(args[0]))
-        Py_RETURN_NONE;
-    k = builtin_key(self, t, fn, args[3]);
+    k = builtin_key(self, t, args[2], args[3]);
     if (k == 0)
         Py_RETURN_NONE;
     bk = code_key(self, t, 1, (PyCodeObject *)args[0]);
@@ -427,6 +404,34 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
     (void)evprof_log(SHARED(self->buf), k, bk, cb->event, off, 0);
     evprof_context_set(bk);
     Py_RETURN_NONE;
+}
+
+/* A Python function called: only its offset int held, if it is not
+ * immortal and the run is on. */
+static __attribute__((noinline)) PyObject *
+mon_hold_only(Profiler *self, PyObject *offset)
+{
+    if (__atomic_load_n(&self->active, __ATOMIC_ACQUIRE))
+        hold_offset_slow(self, offset);
+    Py_RETURN_NONE;
+}
+
+/* CALL, C_RETURN, C_RAISE(code, offset, callable, arg0).  The most
+ * frequent call, of a Python function, is not reported (its PY_START is)
+ * and returns here, before any register is saved; the rest is
+ * mon_builtin's. */
+static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
+                       PyObject *kwnames)
+{
+    (void)kwnames;
+    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 4))
+        Py_RETURN_NONE;
+    if (Py_IS_TYPE(args[2], &PyFunction_Type)) {
+        if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])))
+            return mon_hold_only(((MonCallback *)obj)->prof, args[1]);
+        Py_RETURN_NONE;
+    }
+    return mon_builtin((MonCallback *)obj, args);
 }
 
 static void MonCallback_dealloc(MonCallback *cb)
@@ -447,7 +452,7 @@ static PyTypeObject MonCallback_Type = {
               "event into its profiler.",
 };
 
-static PyObject *callback_new(Profiler *self, int ev)
+PyObject *evp_mon_callback_new(Profiler *self, int ev)
 {
     MonCallback *cb = PyObject_New(MonCallback, &MonCallback_Type);
     static const int64_t codes[N_EV] = {
@@ -466,259 +471,60 @@ static PyObject *callback_new(Profiler *self, int ev)
     return (PyObject *)cb;
 }
 
-/* ---- registration ------------------------------------------------------ */
-
-static PyObject *monitoring_module(void)
+int evp_mon_callback_of(PyObject *cb, const Profiler *self)
 {
-    PyObject *sys = PyImport_ImportModule("sys"), *m;
-
-    if (sys == NULL)
-        return NULL;
-    m = PyObject_GetAttrString(sys, "monitoring");
-    Py_DECREF(sys);
-    return m;
+    return Py_IS_TYPE(cb, &MonCallback_Type)
+        && ((MonCallback *)cb)->prof == self;
 }
 
-int evp_monitoring_ready(void)
+int evp_mon_callbacks_ready(PyObject *mon)
 {
-    PyObject *mon, *events;
-    int i;
-
     if (PyType_Ready(&MonCallback_Type) < 0)
         return -1;
-    mon = monitoring_module();
-    if (mon == NULL)
-        return -1;
     missing = PyObject_GetAttrString(mon, "MISSING");
-    events = PyObject_GetAttrString(mon, "events");
-    Py_DECREF(mon);
-    if (missing == NULL || events == NULL)
-        goto fail;
-    for (i = 0; i < N_EV; i++) {
-        PyObject *v = PyObject_GetAttrString(events, event_names[i]);
-        long bit = v != NULL ? PyLong_AsLong(v) : -1;
-
-        Py_XDECREF(v);
-        if (bit == -1 && PyErr_Occurred())
-            goto fail;
-        /* events.X is the flag 1 << number */
-        if (bit <= 0 || (bit & (bit - 1)) != 0 || bit > (1L << 30)) {
-            PyErr_Format(PyExc_SystemError, "unexpected "
-                         "sys.monitoring.events.%s", event_names[i]);
-            goto fail;
-        }
-        event_bits[i] = bit;
-    }
-    Py_DECREF(events);
-    return 0;
-fail:
-    Py_XDECREF(events);
-    return -1;
+    return missing != NULL ? 0 : -1;
 }
 
-/* Puts sys.monitoring back as before a start that got as far as `tool`:
- * every callback of ours taken out, the events off, the id freed. */
-static void release(PyObject *mon, int tool)
+void evp_mon_mark_run(Profiler *self, int all_threads)
 {
-    PyObject *r;
-    int i;
-
-    for (i = 0; i < N_EV; i++) {
-        r = PyObject_CallMethod(mon, "register_callback", "ilO", tool,
-                                event_bits[i], Py_None);
-        Py_XDECREF(r);
-    }
-    r = PyObject_CallMethod(mon, "set_events", "ii", tool, 0);
-    Py_XDECREF(r);
-    r = PyObject_CallMethod(mon, "free_tool_id", "i", tool);
-    Py_XDECREF(r);
-    PyErr_Clear();
-}
-
-/*
- * Takes a tool id and registers our callbacks for every event above, of
- * every thread (all_threads) or the calling one's only.  0, or -1 with an
- * exception and sys.monitoring as it was.
- */
-static int monitoring_start(Profiler *self, int all_threads);
-static int monitoring_stop(Profiler *self);
-
-/* The registration's own allocations (the calls into sys.monitoring,
- * our callbacks) are not logged as the program's. */
-int evp_monitoring_start(Profiler *self, int all_threads)
-{
-    int in = evprof__in_hook, rc;
-
-    evprof__in_hook = 1;
-    rc = monitoring_start(self, all_threads);
-    evprof__in_hook = in;
-    return rc;
-}
-
-int evp_monitoring_stop(Profiler *self)
-{
-    int in = evprof__in_hook, rc;
-
-    evprof__in_hook = 1;
-    rc = monitoring_stop(self);
-    evprof__in_hook = in;
-    return rc;
-}
-
-static int monitoring_start(Profiler *self, int all_threads)
-{
-    PyObject *mon, *r, *cb;
-    int tool = -1, i;
-    long mask = 0;
-    size_t t;
-
-    if (self->mon_tool >= 0) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "the monitoring callbacks are already registered");
-        return -1;
-    }
-    mon = monitoring_module();
-    if (mon == NULL)
-        return -1;
-    for (t = 0; t < sizeof(tool_ids) / sizeof(tool_ids[0]); t++) {
-        r = PyObject_CallMethod(mon, "get_tool", "i", tool_ids[t]);
-        if (r == NULL)
-            goto fail;
-        if (r == Py_None) {
-            Py_DECREF(r);
-            r = PyObject_CallMethod(mon, "use_tool_id", "is", tool_ids[t],
-                                    tool_name);
-            if (r == NULL)
-                goto fail;
-            Py_DECREF(r);
-            tool = tool_ids[t];
-            break;
-        }
-        Py_DECREF(r);
-    }
-    if (tool < 0) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "no sys.monitoring tool id free for evprof (2, 3 "
-                        "and 4 are taken by other tools)");
-        goto fail;
-    }
     __atomic_store_n(&self->mon_all, all_threads, __ATOMIC_RELAXED);
     mon_thread.mark = __atomic_add_fetch(&last_mark, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&self->mon_run, mon_thread.mark, __ATOMIC_RELAXED);
-    for (i = 0; i < N_EV; i++) {
-        cb = callback_new(self, i);
-        if (cb == NULL)
-            goto undo;
-        r = PyObject_CallMethod(mon, "register_callback", "ilO", tool,
-                                event_bits[i], cb);
-        Py_DECREF(cb);
-        if (r == NULL)
-            goto undo;
-        Py_DECREF(r);
-        mask |= event_bits[i];
-    }
-    r = PyObject_CallMethod(mon, "set_events", "il", tool, mask);
-    if (r == NULL)
-        goto undo;
-    Py_DECREF(r);
-    Py_DECREF(mon);
-    self->mon_tool = tool;
-    return 0;
-undo:
-    {
-        saved_error e;
-
-        error_save(&e);
-        release(mon, tool);
-        error_restore(&e);
-    }
-fail:
-    Py_DECREF(mon);
-    return -1;
 }
 
 /*
- * Takes our callbacks out and frees the tool id.  Never fails; returns
- * whether the id was still ours with our callbacks (a tool id that the
- * program freed, and perhaps another tool took since, is left alone).
+ * run_code's caller and the frames below it (the command line, runpy)
+ * stay on the thread's stack where they cannot be set aside (3.14, a
+ * free-threaded build: see _gate.c): the innermost of them, complete, is
+ * then the bottom that the callbacks of this thread stop at, so the
+ * program's first frame has no caller, as when the interpreter runs a
+ * script.  Only the compare of one pointer an event.
  */
-static int monitoring_stop(Profiler *self)
+const void *evp_monitoring_hide_callers(void)
 {
-    PyObject *mon, *r;
-    int tool = self->mon_tool, ours = 1, i;
-    saved_error e;
+    const void *old = mon_thread.bottom;
+    PyThreadState *ts = this_thread();
+    _PyInterpreterFrame *f = ts != NULL ? top_frame(ts) : NULL;
 
-    if (tool < 0)
-        return 1;
-    self->mon_tool = -1;
-    error_save(&e);
-    mon = monitoring_module();
-    if (mon == NULL) {
-        PyErr_Clear();
-        error_restore(&e);
-        return 0;
-    }
-    r = PyObject_CallMethod(mon, "get_tool", "i", tool);
-    if (r == NULL || !PyUnicode_Check(r)
-        || PyUnicode_CompareWithASCIIString(r, tool_name) != 0)
-        ours = 0;
-    Py_XDECREF(r);
-    PyErr_Clear();
-    if (ours) {
-        for (i = 0; i < N_EV; i++) {
-            /* register_callback returns the callback it replaces. */
-            r = PyObject_CallMethod(mon, "register_callback", "ilO", tool,
-                                    event_bits[i], Py_None);
-            if (r == NULL || !Py_IS_TYPE(r, &MonCallback_Type)
-                || ((MonCallback *)r)->prof != self)
-                ours = 0;
-            Py_XDECREF(r);
-            PyErr_Clear();
-        }
-        r = PyObject_CallMethod(mon, "set_events", "ii", tool, 0);
-        Py_XDECREF(r);
-        r = PyObject_CallMethod(mon, "free_tool_id", "i", tool);
-        Py_XDECREF(r);
-        PyErr_Clear();
-    }
-    Py_DECREF(mon);
-    error_restore(&e);
-    return ours;
+    mon_thread.bottom = f != NULL ? _PyFrame_GetFirstComplete(f) : NULL;
+    return old;
 }
 
-/* In a forked child: the callbacks out, as at a stop. */
-void evp_monitoring_after_fork(Profiler *self)
+void evp_monitoring_set_bottom(const void *bottom)
 {
-    (void)evp_monitoring_stop(self);
+    mon_thread.bottom = bottom;
 }
 
 #else /* no sys.monitoring, or a frame record this file does not know */
 
-const int evp_monitoring_available = 0;
-
-int evp_monitoring_ready(void)
+const void *evp_monitoring_hide_callers(void)
 {
-    return 0;
+    return NULL;
 }
 
-int evp_monitoring_start(Profiler *self, int all_threads)
+void evp_monitoring_set_bottom(const void *bottom)
 {
-    (void)self;
-    (void)all_threads;
-    PyErr_SetString(PyExc_RuntimeError,
-                    "sys.monitoring is not available to evprof here");
-    return -1;
-}
-
-int evp_monitoring_stop(Profiler *self)
-{
-    (void)self;
-    return 1;
-}
-
-void evp_monitoring_after_fork(Profiler *self)
-{
-    (void)self;
+    (void)bottom;
 }
 
 #endif

@@ -32,6 +32,39 @@ def run(args, env, cwd):
     return p.stdout
 
 
+# The files of the tool's own frames below a program that `run` runs.
+TOOL_FILES = ('evprof/cli.py', 'evprof/__main__.py', 'runpy.py',
+              'evprof/profiler.py', 'evprof/event_profiler.py')
+CALL = 1  # EVPROF_CALL
+
+
+def check_from_first_line(evprof, path, script):
+    """
+    The trace of `run` shows the program from its first line, as the
+    interpreter runs it: its first call is the script's <module>, called
+    by no one, and no call anywhere names a file of the tool (the command
+    line and runpy stay on the stack below the program where they cannot
+    be set aside: 3.14, free-threaded builds).
+    """
+    r = evprof._core.TraceReader(path)
+    try:
+        ev, _ = r.read()
+        names = {row[0]: (row[3], row[5]) for row in r.names()}
+    finally:
+        r.close()
+    flat = memoryview(ev).cast('B').cast('q')
+    calls = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 6)
+             if flat[i + 2] == CALL]
+    check(calls, 'run: no call recorded')
+    first, caller = calls[0]
+    check(names.get(first) == ('<module>', script) and caller == 0,
+          'run: the first call %r from %r, not the script\'s <module> '
+          'from no one' % (names.get(first), names.get(caller)))
+    tool = sorted({names[k] for c in calls for k in c
+                   if k in names and names[k][1].endswith(TOOL_FILES)})
+    check(not tool, 'run: frames of the tool on the timeline: %r' % tool)
+
+
 def main():
     top = os.path.abspath(sys.argv[1])
     sys.path.insert(0, top)
@@ -71,6 +104,9 @@ def main():
     run(['run', '-o', 'run.evt', script], env, work)
     out = run(['report', 'run.evt', '--sort', 'calls'], env, work)
     check('177 ' in out and 'fib (' in out, 'report: %s' % out[:400])
+    check_from_first_line(evprof, os.path.join(work, 'run.evt'), script)
+    check(not any(m in out for m in TOOL_FILES),
+          'report: a frame of the tool: %s' % out[:400])
     run(['convert', 'run.evt', '--format', 'perfetto', '-o', 'run.pftrace'],
         env, work)
     check(os.path.getsize(os.path.join(work, 'run.pftrace')) > 100,
