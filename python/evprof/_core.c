@@ -128,6 +128,22 @@ int64_t evp_callable_key(Profiler *self, PyObject *fn)
     return k;
 }
 
+/* The key of a code object or a builtin: what a first sight allocates
+ * (the registry's entry, a description) is the profiler's, not logged. */
+static inline int64_t quiet_code_key(Profiler *self, PyCodeObject *code)
+{
+    int64_t k = reg_find(&self->reg, (uintptr_t)code);
+    int in;
+
+    if (EVPROF_LIKELY(k != 0))
+        return k;
+    in = evprof__in_hook;
+    evprof__in_hook = 1;
+    k = code_key(self, code);
+    evprof__in_hook = in;
+    return k;
+}
+
 /* ---- the frames of 3.11 ------------------------------------------------
  *
  * On 3.11 a profile function makes the interpreter build a frame object for
@@ -164,13 +180,25 @@ int64_t evp_callable_key(Profiler *self, PyObject *fn)
 
 # include "takeback-private.h"
 
+/* A frame whose malloc was taken back, with the keys of its code and of
+ * its caller's code at its call: its return names the same two, and a
+ * call it makes names it as the caller, so they are looked up once an
+ * activation.  A key is the registry's for that code pointer for the whole
+ * run (the registry holds the code), so a key is reused only where the
+ * pointer is the same. */
+struct frame_mark {
+    evprof_event malloc;  /* taken back; value1 is the frame's block */
+    const PyCodeObject *code, *back_code;
+    int64_t key, back_key;
+};
+
 /* The frames of this thread whose malloc was taken back, oldest first,
  * and the one whose free is forwarded unlogged; of one run. */
 struct frame_marks {
     const Profiler *prof;
     PyObject *token;      /* the run they belong to */
     size_t n, cap;
-    evprof_event *v;      /* the malloc events taken back */
+    struct frame_mark *v;
     evprof_event armed;   /* whose block is evprof__unlogged_free */
 };
 
@@ -219,7 +247,7 @@ static struct frame_marks *marks_new(void)
 static int marks_room(struct frame_marks *m)
 {
     size_t cap;
-    evprof_event *v;
+    struct frame_mark *v;
     int in;
 
     if (EVPROF_LIKELY(m->n < m->cap))
@@ -269,41 +297,92 @@ static inline struct frame_marks *marks_of(Profiler *self)
     return m;
 }
 
-/* At the call of `frame`: its malloc (and that of its code's line table)
- * taken back when they are this thread's newest events. */
-static void frame_called(Profiler *self, PyFrameObject *frame,
-                         PyCodeObject *code)
+/* The key of `code`, from the mark `top` (NULL: none) when it holds that
+ * code, else from the registry. */
+static inline int64_t mark_key(Profiler *self, const struct frame_mark *top,
+                               PyCodeObject *code)
 {
-    struct frame_marks *m = marks_of(self);
+    if (top != NULL) {
+        if (top->code == code)
+            return top->key;
+        if (top->back_code == code)
+            return top->back_key;
+    }
+    return quiet_code_key(self, code);
+}
+
+/* Field by field: a struct copy may become a `rep movs`, slow to start
+ * for 48 bytes. */
+static inline void event_copy(evprof_event *to, const evprof_event *from)
+{
+    to->id_frame = from->id_frame;
+    to->id_arg = from->id_arg;
+    to->event = from->event;
+    to->time = from->time;
+    to->value1 = from->value1;
+    to->value2 = from->value2;
+}
+
+/*
+ * At the call of `frame`, m being marks_of(self): when this thread's
+ * newest events are the malloc of the frame object's block (and that of
+ * its code's line table), they are taken out of the record and the frame
+ * is marked with its keys.  While no stream reads the buffer, the malloc's
+ * slot becomes the call event itself (lib/takeback-private.h: no consumer
+ * reads the in-memory buffer while the GIL is held), stamped with the
+ * time of the malloc, which the interpreter made for this call: then 1,
+ * the call is logged.  0: the caller logs the call.
+ */
+static int frame_called(Profiler *self, struct frame_marks *m,
+                        PyFrameObject *frame, PyCodeObject *code,
+                        int64_t key, PyCodeObject *back_code,
+                        int64_t back_key, int64_t lasti)
+{
+    struct frame_mark *k;
     int64_t blocks[2];
     evprof_event e[2];
+    int logged = 0;
 
     if (m == NULL) {
         m = marks_new();
         if (m == NULL)
-            return;
+            return 0;
         m->prof = self;
         m->token = self->token;
     }
     if (marks_room(m) != 0)
-        return;
+        return 0;
     blocks[0] = frame_block(frame);
-    blocks[1] = (int64_t)(intptr_t)code->_co_linearray;
-    if (evprof__take_back_mallocs(self->buf, blocks, 1, e)
-        || (blocks[1] != 0
-            && evprof__take_back_mallocs(self->buf, blocks, 2, e)))
-        m->v[m->n++] = e[0];
+    k = &m->v[m->n];
+    if (evp_stream_of(self) == NULL
+        && evprof__malloc_to_event(self->buf, blocks[0], &k->malloc, key,
+                                   back_key, EVPROF_CALL, lasti, 0)) {
+        logged = 1;
+    } else if (!evprof__take_back_mallocs(self->buf, blocks, 1, &k->malloc)) {
+        blocks[1] = (int64_t)(intptr_t)code->_co_linearray;
+        if (blocks[1] == 0
+            || !evprof__take_back_mallocs(self->buf, blocks, 2, e))
+            return 0;
+        event_copy(&k->malloc, &e[0]);
+    }
+    k->code = code;
+    k->key = key;
+    k->back_code = back_code;
+    k->back_key = back_key;
+    m->n++;
+    return logged;
 }
 
-/* At the return of `frame` (after its event): see above. */
-static void frame_returned(Profiler *self, PyFrameObject *frame)
+/* At the return of `frame` (after its event), m being marks_of(self):
+ * see above. */
+static void frame_returned(Profiler *self, struct frame_marks *m,
+                           PyFrameObject *frame)
 {
-    struct frame_marks *m = marks_of(self);
     evprof_event *e;
 
     if (m == NULL || m->n == 0)
         return;
-    e = &m->v[m->n - 1];
+    e = &m->v[m->n - 1].malloc;
     if (e->value1 != frame_block(frame))
         return;
     m->n--;
@@ -315,7 +394,7 @@ static void frame_returned(Profiler *self, PyFrameObject *frame)
             && evprof__unlogged_free
                == (const void *)(intptr_t)m->armed.value1)
             log_late(self, &m->armed);
-        m->armed = *e;
+        event_copy(&m->armed, e);
         evprof__unlogged_free = (const void *)(intptr_t)e->value1;
     } else {
         log_late(self, e);
@@ -349,22 +428,6 @@ static inline PyCodeObject *frame_caller(PyFrameObject *frame,
 }
 #endif /* EVP_FRAMES_311 */
 
-/* The key of a code object or a builtin: what a first sight allocates
- * (the registry's entry, a description) is the profiler's, not logged. */
-static inline int64_t quiet_code_key(Profiler *self, PyCodeObject *code)
-{
-    int64_t k = reg_find(&self->reg, (uintptr_t)code);
-    int in;
-
-    if (EVPROF_LIKELY(k != 0))
-        return k;
-    in = evprof__in_hook;
-    evprof__in_hook = 1;
-    k = code_key(self, code);
-    evprof__in_hook = in;
-    return k;
-}
-
 static int64_t quiet_callable_key(Profiler *self, PyObject *fn)
 {
     int in = evprof__in_hook;
@@ -394,13 +457,28 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
 #ifdef EVP_FRAMES_311
         {
             PyCodeObject *back_code;
+            struct frame_marks *m = marks_of(self);
+            const struct frame_mark *top =
+                m != NULL && m->n > 0 ? &m->v[m->n - 1] : NULL;
 
+            /* At a call the newest mark is the caller's (recursion: the
+             * callee's code too); at a return, the frame's own. */
             code = frame_caller(frame, &back_code, &lasti);
-            if (ev == EVPROF_CALL)
-                frame_called(self, frame, code);
-            k = quiet_code_key(self, code);
+            k = mark_key(self, top, code);
             if (back_code != NULL)
-                bk = quiet_code_key(self, back_code);
+                bk = mark_key(self, top, back_code);
+            if (ev == EVPROF_CALL) {
+                if (frame_called(self, m, frame, code, k, back_code, bk,
+                                 lasti)) {
+                    evprof_context_set(k);
+                    return;
+                }
+            } else if (ev == EVPROF_RETURN) {
+                (void)evprof_log(evp_buffer(self), k, bk, ev, lasti, 0);
+                frame_returned(self, m, frame);
+                evprof_context_set(bk);
+                return;
+            }
         }
 #else
         {
@@ -418,10 +496,6 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
         }
 #endif
         (void)evprof_log(evp_buffer(self), k, bk, ev, lasti, 0);
-#ifdef EVP_FRAMES_311
-        if (ev == EVPROF_RETURN)
-            frame_returned(self, frame);
-#endif
         /* Allocations belong to the function running now: the callee
          * after a call, the caller again after a return. */
         if (ev == EVPROF_CALL)
@@ -438,7 +512,12 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
         k = arg != NULL ? quiet_callable_key(self, arg) : 0;
 #ifdef EVP_FRAMES_311
         code = frame->f_frame->f_code;
-        bk = quiet_code_key(self, code);
+        {
+            struct frame_marks *m = marks_of(self);
+
+            bk = mark_key(self, m != NULL && m->n > 0 ? &m->v[m->n - 1]
+                                                      : NULL, code);
+        }
 #else
         bk = quiet_code_key(self, frame_code_borrow(frame));
 #endif
