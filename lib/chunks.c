@@ -76,10 +76,8 @@ static void chunk_reset(const evprof_buffer *b, struct chunk *c,
     c->owner = owner;
 }
 
-/* Chunks from this size on get their events apart from their header, on
- * huge pages where the system has them. */
-#define HUGE_CHUNK ((size_t)4 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_CHUNK EVPROF__HUGE_CHUNK
+#define HUGE_PAGE EVPROF__HUGE_PAGE
 
 /*
  * A new chunk; NULL when it cannot be had (or is bigger than the memory of
