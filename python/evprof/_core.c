@@ -190,6 +190,7 @@ struct frame_mark {
     evprof_event malloc;  /* taken back; value1 is the frame's block */
     const PyCodeObject *code, *back_code;
     int64_t key, back_key;
+    int64_t lasti;        /* where the caller waits, until the return */
 };
 
 /* The frames of this thread whose malloc was taken back, oldest first,
@@ -369,6 +370,7 @@ static int frame_called(Profiler *self, struct frame_marks *m,
     k->key = key;
     k->back_code = back_code;
     k->back_key = back_key;
+    k->lasti = lasti;
     m->n++;
     return logged;
 }
@@ -461,8 +463,19 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
             const struct frame_mark *top =
                 m != NULL && m->n > 0 ? &m->v[m->n - 1] : NULL;
 
+            /* A return of a marked frame: its call's columns (the
+             * caller still waits where it called). */
+            if (ev == EVPROF_RETURN && top != NULL
+                && top->malloc.value1 == frame_block(frame)) {
+                (void)evprof_log(evp_buffer(self), top->key, top->back_key,
+                                 ev, top->lasti, 0);
+                bk = top->back_key;
+                frame_returned(self, m, frame);
+                evprof_context_set(bk);
+                return;
+            }
             /* At a call the newest mark is the caller's (recursion: the
-             * callee's code too); at a return, the frame's own. */
+             * callee's code too). */
             code = frame_caller(frame, &back_code, &lasti);
             k = mark_key(self, top, code);
             if (back_code != NULL)
