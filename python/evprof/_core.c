@@ -153,8 +153,10 @@ static inline int64_t quiet_code_key(Profiler *self, PyCodeObject *code)
  * profiler's allocations, not the program's: at the call, when the newest
  * events of this thread are the malloc of the frame object's block (and
  * the line table that call_trace makes at a code object's first trace),
- * they are taken back out of the record (lib/takeback-private.h), and the
- * frame is remembered in a stack of this thread's.  At its return:
+ * they are taken back out of the record (lib/takeback-private.h; while no
+ * stream reads the buffer, the malloc's slot becomes the call event
+ * itself), and the frame is remembered in a stack of this thread's, with
+ * the keys and the caller's offset of its call.  At its return:
  *   - a frame object that nothing else holds and that is the thread's (not
  *     a generator's) is freed at once: the allocator hook forwards that
  *     free without logging it (evprof__unlogged_free);
