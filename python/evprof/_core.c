@@ -156,7 +156,7 @@ static inline int64_t quiet_code_key(Profiler *self, PyCodeObject *code)
  * they are taken back out of the record (lib/takeback-private.h; while no
  * stream reads the buffer, the malloc's slot becomes the call event
  * itself), and the frame is remembered in a stack of this thread's, with
- * the keys and the caller's offset of its call.  At its return:
+ * the keys of its code and its caller's.  At its return:
  *   - a frame object that nothing else holds and that is the thread's (not
  *     a generator's) is freed at once: the allocator hook forwards that
  *     free without logging it (evprof__unlogged_free);
@@ -192,7 +192,6 @@ struct frame_mark {
     evprof_event malloc;  /* taken back; value1 is the frame's block */
     const PyCodeObject *code, *back_code;
     int64_t key, back_key;
-    int64_t lasti;        /* where the caller waits, until the return */
 };
 
 /* The frames of this thread whose malloc was taken back, oldest first,
@@ -372,7 +371,6 @@ static int frame_called(Profiler *self, struct frame_marks *m,
     k->key = key;
     k->back_code = back_code;
     k->back_key = back_key;
-    k->lasti = lasti;
     m->n++;
     return logged;
 }
@@ -465,19 +463,11 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
             const struct frame_mark *top =
                 m != NULL && m->n > 0 ? &m->v[m->n - 1] : NULL;
 
-            /* A return of a marked frame: its call's columns (the
-             * caller still waits where it called). */
-            if (ev == EVPROF_RETURN && top != NULL
-                && top->malloc.value1 == frame_block(frame)) {
-                (void)evprof_log(evp_buffer(self), top->key, top->back_key,
-                                 ev, top->lasti, 0);
-                bk = top->back_key;
-                frame_returned(self, m, frame);
-                evprof_context_set(bk);
-                return;
-            }
             /* At a call the newest mark is the caller's (recursion: the
-             * callee's code too). */
+             * callee's code too); at a return, the frame's own.  Keys are
+             * taken from it by code pointer, never by the frame's block
+             * alone: a mark left by a return not seen (profiling off
+             * meanwhile) may have the block of another frame. */
             code = frame_caller(frame, &back_code, &lasti);
             k = mark_key(self, top, code);
             if (back_code != NULL)
