@@ -130,18 +130,25 @@ int64_t evp_callable_key(Profiler *self, PyObject *fn)
 
 /* The key of a code object or a builtin: what a first sight allocates
  * (the registry's entry, a description) is the profiler's, not logged. */
-static inline int64_t quiet_code_key(Profiler *self, PyCodeObject *code)
+static __attribute__((noinline, cold)) int64_t
+quiet_code_key_new(Profiler *self, PyCodeObject *code)
 {
-    int64_t k = reg_find(&self->reg, (uintptr_t)code);
-    int in;
+    int in = evprof__in_hook;
+    int64_t k;
 
-    if (EVPROF_LIKELY(k != 0))
-        return k;
-    in = evprof__in_hook;
     evprof__in_hook = 1;
     k = code_key(self, code);
     evprof__in_hook = in;
     return k;
+}
+
+static inline int64_t quiet_code_key(Profiler *self, PyCodeObject *code)
+{
+    int64_t k = reg_find(&self->reg, (uintptr_t)code);
+
+    if (EVPROF_LIKELY(k != 0))
+        return k;
+    return quiet_code_key_new(self, code);
 }
 
 /* ---- the frames of 3.11 ------------------------------------------------
@@ -275,7 +282,8 @@ static inline int64_t frame_block(PyFrameObject *frame)
 }
 
 /* Logs `e` (a malloc taken back) now, as the program's. */
-static void log_late(Profiler *self, const evprof_event *e)
+static __attribute__((noinline, cold)) void log_late(Profiler *self,
+                                                    const evprof_event *e)
 {
     (void)evprof_log(self->buf, e->id_frame, e->id_arg, e->event,
                      e->value1, e->value2);
@@ -325,6 +333,28 @@ static inline void event_copy(evprof_event *to, const evprof_event *from)
     to->value2 = from->value2;
 }
 
+/* The malloc of the frame object's block (and that of its code's line
+ * table, made after it at the code's first trace) taken back into *out:
+ * 1, or 0 when they are not this thread's newest events.  A stream reads
+ * the buffer meanwhile, or the line table's first trace. */
+static __attribute__((noinline)) int take_back_frame(Profiler *self,
+                                                     int64_t block,
+                                                     PyCodeObject *code,
+                                                     evprof_event *out)
+{
+    int64_t blocks[2];
+    evprof_event e[2];
+
+    blocks[0] = block;
+    if (evprof__take_back_mallocs(self->buf, blocks, 1, out))
+        return 1;
+    blocks[1] = (int64_t)(intptr_t)code->_co_linearray;
+    if (blocks[1] == 0 || !evprof__take_back_mallocs(self->buf, blocks, 2, e))
+        return 0;
+    event_copy(out, &e[0]);
+    return 1;
+}
+
 /*
  * At the call of `frame`, m being marks_of(self): when this thread's
  * newest events are the malloc of the frame object's block (and that of
@@ -341,8 +371,7 @@ static int frame_called(Profiler *self, struct frame_marks *m,
                         int64_t back_key, int64_t lasti)
 {
     struct frame_mark *k;
-    int64_t blocks[2];
-    evprof_event e[2];
+    int64_t blocks[1];
     int logged = 0;
 
     if (m == NULL) {
@@ -360,12 +389,8 @@ static int frame_called(Profiler *self, struct frame_marks *m,
         && evprof__malloc_to_event(self->buf, blocks[0], &k->malloc, key,
                                    back_key, EVPROF_CALL, lasti, 0)) {
         logged = 1;
-    } else if (!evprof__take_back_mallocs(self->buf, blocks, 1, &k->malloc)) {
-        blocks[1] = (int64_t)(intptr_t)code->_co_linearray;
-        if (blocks[1] == 0
-            || !evprof__take_back_mallocs(self->buf, blocks, 2, e))
-            return 0;
-        event_copy(&k->malloc, &e[0]);
+    } else if (!take_back_frame(self, blocks[0], code, &k->malloc)) {
+        return 0;
     }
     k->code = code;
     k->key = key;
