@@ -1,6 +1,7 @@
 /* The end of a run: the pages of the thread's last chunk past its newest
  * event go back to the system (evprof__buffer_trim), its events stay, and
- * logging after it goes on. */
+ * logging after it goes on; a big chunk freed serves the next GROW chunk
+ * of its size, which reads only what it wrote. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,7 @@ int main(void)
     long page = sysconf(_SC_PAGESIZE);
     const char *past, *end;
 
-    plan(9);
+    plan(13);
 
     /* Nothing to do, never a crash. */
     evprof__buffer_trim(NULL);
@@ -107,6 +108,32 @@ int main(void)
     log_range(b, FIRST, FIRST + MORE);
     is_int(FIRST + MORE, check_all(b, FIRST + MORE),
            "events logged after trim are read back with the others");
+
+    /* Freed, its events serve the next GROW buffer of the same size. */
+    {
+        const void *was = c->ev;
+        evprof_buffer *next;
+        evprof_buffer *ring2;
+
+        evprof_buffer_free(b);
+        /* Not a ring's chunk (of the same bytes: one slot more). */
+        ring2 = evprof_buffer_new(CAPACITY - 1, EVPROF_RING);
+        if (ring2 == NULL)
+            bail("evprof_buffer_new: %s", strerror(errno));
+        log_range(ring2, 0, 1);
+        ok(evprof__tcache.chunk->ev != was, "a ring gets fresh memory");
+        next = evprof_buffer_new(CAPACITY, EVPROF_GROW);
+        if (next == NULL)
+            bail("evprof_buffer_new: %s", strerror(errno));
+        is_int(0, check_all(next, 0), "a new buffer reads nothing");
+        log_range(next, 0, 1000);
+        ok(evprof__tcache.chunk->ev == was,
+           "the next GROW buffer's chunk is the one freed");
+        is_int(1000, check_all(next, 1000),
+               "it reads its own events, none of the old ones");
+        b = next;
+        evprof_buffer_free(ring2);
+    }
     evprof_buffer_free(b);
 
     /* A small chunk is malloc's memory: left alone, events intact. */
