@@ -68,6 +68,11 @@ struct evprof_buffer {
     struct evprof_buffer *prev_all, *next_all; /* all buffers, for fork */
 };
 
+/* Chunks from this size on get their events apart from their header, on
+ * huge pages where the system has them (lib/chunks.c). */
+#define EVPROF__HUGE_CHUNK ((size_t)4 << 20)
+#define EVPROF__HUGE_PAGE ((size_t)2 << 20)
+
 /* Slots of a chunk: a RING keeps one spare slot, so that the slot a writer
  * may be filling never holds one of the newest `capacity` events and a
  * concurrent dump can tell intact events from overwritten ones. */
@@ -95,6 +100,12 @@ void evprof__chunk_retire(struct evprof_buffer *b, struct chunk *c);
 void evprof__chunk_free(struct chunk *c);
 /* Frees the pool. */
 void evprof__chunk_pool_free(struct evprof_buffer *b);
+
+/* Gives the pages of the calling thread's chunk in b past its newest
+ * event back to the system (lib/buffer.c): for the end of a run, whose
+ * last chunk is seldom full.  Events logged after it fault their pages in
+ * again.  A GROW buffer's chunk of its own allocation only; else nothing. */
+void evprof__buffer_trim(evprof_buffer *b);
 
 static inline uint64_t load_acquire(const uint64_t *p)
 {

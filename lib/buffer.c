@@ -5,9 +5,11 @@
 #include <config.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "buffer-private.h"
@@ -340,6 +342,49 @@ int evprof_buffer_prepare(evprof_buffer *b, size_t nevents)
     for (; p < end; p += 4096)
         *p = 0;
     return 0;
+}
+
+/*
+ * A big chunk's events are on huge pages (lib/chunks.c), committed 2 MiB
+ * at a time: the last chunk of a run holds up to 2 MiB past its newest
+ * event.  Those pages go back: the huge page is split and the pages past
+ * the event unmapped (the process no longer holds them; the kernel frees
+ * them as soon as it needs memory), and the range is marked for small
+ * pages so that the kernel's collapsing thread does not fill it again.
+ * Signals are blocked meanwhile, so that no handler of this thread logs
+ * past the head while its pages go.  Only the owner writes a chunk: other
+ * threads cannot be writing this one.
+ */
+void evprof__buffer_trim(evprof_buffer *b)
+{
+    struct chunk *c;
+    sigset_t all, old;
+    uintptr_t from, huge, end;
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (b == NULL || b->head.policy != EVPROF_GROW
+        || evprof__tcache.buf != b || evprof__tcache.uid != b->head.uid
+        || page <= 0)
+        return;
+    c = (struct chunk *)(void *)evprof__tcache.chunk;
+    if (c->pub.ev == (evprof_event *)(void *)(c + 1))
+        return; /* a small chunk, in malloc's memory: on small pages */
+    sigfillset(&all);
+    if (pthread_sigmask(SIG_BLOCK, &all, &old) != 0)
+        return;
+    from = (uintptr_t)(c->pub.ev + (c->pub.head - c->pub.base));
+    from = (from + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    end = (uintptr_t)(c->pub.ev + c->slots) & ~((uintptr_t)page - 1);
+    if (from < end) {
+#if defined(MADV_NOHUGEPAGE)
+        huge = from & ~(uintptr_t)(EVPROF__HUGE_PAGE - 1);
+        (void)madvise((void *)huge, end - huge, MADV_NOHUGEPAGE);
+#else
+        (void)huge;
+#endif
+        (void)madvise((void *)from, end - from, MADV_DONTNEED);
+    }
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 size_t evprof_buffer_capacity(const evprof_buffer *b)

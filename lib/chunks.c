@@ -76,10 +76,51 @@ static void chunk_reset(const evprof_buffer *b, struct chunk *c,
     c->owner = owner;
 }
 
-/* Chunks from this size on get their events apart from their header, on
- * huge pages where the system has them. */
-#define HUGE_CHUNK ((size_t)4 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_CHUNK EVPROF__HUGE_CHUNK
+#define HUGE_PAGE EVPROF__HUGE_PAGE
+
+/*
+ * The events of the last big chunk freed in the process, kept for the
+ * next GROW chunk of the same size: a short run after another (a profiler
+ * made per block) writes pages that are already there instead of having
+ * the kernel clear 2 MiB at each huge page it reaches (the larger part of
+ * a short run's own cost past its events).  At most SPARE_KEEP bytes of it
+ * stay resident; the rest is given back when it is kept.  A GROW writer
+ * never reads a slot it did not write, so what the pages held does not
+ * matter.  One pointer, swapped atomically (no lock: fork-safe); its first
+ * bytes hold its size while it is kept.
+ */
+#define SPARE_KEEP ((size_t)8 << 20)
+static void *spare;
+
+static void *spare_take(size_t evbytes)
+{
+    void *p = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQUIRE), *none;
+
+    if (p == NULL || *(size_t *)p == evbytes)
+        return p;
+    none = NULL;
+    if (!__atomic_compare_exchange_n(&spare, &none, p, 0, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED))
+        free(p);
+    return NULL;
+}
+
+static void spare_keep(void *ev, size_t evbytes)
+{
+    void *old;
+
+#if defined(MADV_DONTNEED)
+    /* ev is on a huge page boundary, SPARE_KEEP a multiple of it. */
+    if (evbytes > SPARE_KEEP + HUGE_PAGE)
+        (void)madvise((char *)ev + SPARE_KEEP,
+                      (evbytes - SPARE_KEEP) & ~(HUGE_PAGE - 1),
+                      MADV_DONTNEED);
+#endif
+    *(size_t *)ev = evbytes;
+    old = __atomic_exchange_n(&spare, ev, __ATOMIC_ACQ_REL);
+    free(old);
+}
 
 /*
  * A new chunk; NULL when it cannot be had (or is bigger than the memory of
@@ -99,9 +140,10 @@ static struct chunk *chunk_new(evprof_buffer *b, struct thread *owner)
         return NULL;
     if (bytes >= HUGE_CHUNK) {
         size_t evbytes = bytes - sizeof(struct chunk);
-        void *ev = NULL;
+        void *ev = b->head.policy == EVPROF_GROW ? spare_take(evbytes)
+                                                  : NULL;
 
-        if (posix_memalign(&ev, HUGE_PAGE, evbytes) != 0)
+        if (ev == NULL && posix_memalign(&ev, HUGE_PAGE, evbytes) != 0)
             return NULL;
         c = malloc(sizeof(*c));
         if (c == NULL) {
@@ -109,7 +151,8 @@ static struct chunk *chunk_new(evprof_buffer *b, struct thread *owner)
             return NULL;
         }
 #if defined(MADV_HUGEPAGE)
-        /* A hint; failure changes nothing. */
+        /* A hint; failure changes nothing.  (Again on a spare: a trim
+         * marked its end for small pages.) */
         if (evbytes >= HUGE_PAGE)
             (void)madvise(ev, evbytes & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
 #endif
@@ -132,7 +175,7 @@ void evprof__chunk_free(struct chunk *c)
     if (c == NULL)
         return;
     if (c->pub.ev != (evprof_event *)(void *)(c + 1))
-        free(c->pub.ev);
+        spare_keep(c->pub.ev, (size_t)c->slots * sizeof(evprof_event));
     free(c);
 }
 

@@ -128,242 +128,32 @@ int64_t evp_callable_key(Profiler *self, PyObject *fn)
     return k;
 }
 
-/* ---- the frames of 3.11 ------------------------------------------------
- *
- * On 3.11 a profile function makes the interpreter build a frame object for
- * every call (call_trace), which the program without a profiler would not
- * have: a PyObject_Malloc just before the call event, in the caller's
- * context, and a PyObject_Free just after the return.  Those are the
- * profiler's allocations, not the program's: at the call, when the newest
- * events of this thread are the malloc of the frame object's block (and
- * the line table that call_trace makes at a code object's first trace),
- * they are taken back out of the record (lib/takeback-private.h), and the
- * frame is remembered in a stack of this thread's.  At its return:
- *   - a frame object that nothing else holds and that is the thread's (not
- *     a generator's) is freed at once: the allocator hook forwards that
- *     free without logging it (evprof__unlogged_free);
- *   - one that outlives the return (a traceback, sys._getframe(), a
- *     generator or coroutine whose frame lives on after a yield) becomes
- *     the program's: its malloc is logged then, the moment the program
- *     took the block, and its free is logged whenever it comes.
- * So every block in the record is paired, and a function that allocates
- * nothing shows no allocation.  On 3.8 to 3.10 frames are real
- * allocations of the interpreter, with or without a profiler: kept.  The
- * caller's code and offset are read from the interpreter's frame record,
- * as PyFrame_GetBack would give them, without a reference taken.
- */
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 \
-    && !defined(Py_GIL_DISABLED)
-# define EVP_FRAMES_311 1
-# define Py_BUILD_CORE 1
-# include "internal/pycore_frame.h"
-# include "internal/pycore_gc.h"
-# undef Py_BUILD_CORE
-
-# include <pthread.h>
-
-# include "takeback-private.h"
-
-/* The frames of this thread whose malloc was taken back, oldest first,
- * and the one whose free is forwarded unlogged; of one run. */
-struct frame_marks {
-    const Profiler *prof;
-    PyObject *token;      /* the run they belong to */
-    size_t n, cap;
-    evprof_event *v;      /* the malloc events taken back */
-    evprof_event armed;   /* whose block is evprof__unlogged_free */
-};
-
-/* Deeper than this, frames keep their malloc and free (a bound on the
- * memory of a runaway recursion). */
-# define MARKS_MAX ((size_t)1 << 16)
-
-static _Thread_local struct frame_marks *marks
-    __attribute__((tls_model("initial-exec")));
-static pthread_key_t marks_key;
-static int marks_key_ok;
-static pthread_once_t marks_once = PTHREAD_ONCE_INIT;
-
-static void marks_free(void *p)
-{
-    struct frame_marks *m = p;
-
-    marks = NULL;
-    free(m->v);
-    free(m);
-}
-
-static void marks_init(void)
-{
-    marks_key_ok = pthread_key_create(&marks_key, marks_free) == 0;
-}
-
-/* Plain malloc, marked as inside a hook: none of it is logged. */
-static struct frame_marks *marks_new(void)
-{
-    struct frame_marks *m;
-    int in = evprof__in_hook;
-
-    evprof__in_hook = 1;
-    pthread_once(&marks_once, marks_init);
-    m = marks_key_ok ? calloc(1, sizeof(*m)) : NULL;
-    if (m != NULL && pthread_setspecific(marks_key, m) != 0) {
-        free(m);
-        m = NULL;
-    }
-    evprof__in_hook = in;
-    return marks = m;
-}
-
-/* Room for one more mark: 0, or -1 (then nothing is taken back). */
-static int marks_room(struct frame_marks *m)
-{
-    size_t cap;
-    evprof_event *v;
-    int in;
-
-    if (EVPROF_LIKELY(m->n < m->cap))
-        return 0;
-    if (m->cap >= MARKS_MAX)
-        return -1;
-    cap = m->cap ? 2 * m->cap : 64;
-    in = evprof__in_hook;
-    evprof__in_hook = 1;
-    v = realloc(m->v, cap * sizeof(*v));
-    evprof__in_hook = in;
-    if (v == NULL)
-        return -1;
-    m->v = v;
-    m->cap = cap;
-    return 0;
-}
-
-/* The frame object's block: the GC header is before the object. */
-static inline int64_t frame_block(PyFrameObject *frame)
-{
-    return (int64_t)(intptr_t)((char *)frame - sizeof(PyGC_Head));
-}
-
-/* Logs `e` (a malloc taken back) now, as the program's. */
-static void log_late(Profiler *self, const evprof_event *e)
-{
-    (void)evprof_log(self->buf, e->id_frame, e->id_arg, e->event,
-                     e->value1, e->value2);
-}
-
-/* This thread's marks for the run going on: those of an earlier run are
- * dropped (their frames ended after it, unseen). */
-static inline struct frame_marks *marks_of(Profiler *self)
-{
-    struct frame_marks *m = marks;
-
-    if (EVPROF_UNLIKELY(m == NULL))
-        return NULL;
-    if (EVPROF_UNLIKELY(m->prof != self || m->token != self->token)) {
-        if (evprof__unlogged_free == (const void *)(intptr_t)m->armed.value1)
-            evprof__unlogged_free = NULL;
-        m->prof = self;
-        m->token = self->token;
-        m->n = 0;
-    }
-    return m;
-}
-
-/* At the call of `frame`: its malloc (and that of its code's line table)
- * taken back when they are this thread's newest events. */
-static void frame_called(Profiler *self, PyFrameObject *frame,
-                         PyCodeObject *code)
-{
-    struct frame_marks *m = marks_of(self);
-    int64_t blocks[2];
-    evprof_event e[2];
-
-    if (m == NULL) {
-        m = marks_new();
-        if (m == NULL)
-            return;
-        m->prof = self;
-        m->token = self->token;
-    }
-    if (marks_room(m) != 0)
-        return;
-    blocks[0] = frame_block(frame);
-    blocks[1] = (int64_t)(intptr_t)code->_co_linearray;
-    if (evprof__take_back_mallocs(self->buf, blocks, 1, e)
-        || (blocks[1] != 0
-            && evprof__take_back_mallocs(self->buf, blocks, 2, e)))
-        m->v[m->n++] = e[0];
-}
-
-/* At the return of `frame` (after its event): see above. */
-static void frame_returned(Profiler *self, PyFrameObject *frame)
-{
-    struct frame_marks *m = marks_of(self);
-    evprof_event *e;
-
-    if (m == NULL || m->n == 0)
-        return;
-    e = &m->v[m->n - 1];
-    if (e->value1 != frame_block(frame))
-        return;
-    m->n--;
-    if (Py_REFCNT(frame) == 1
-        && frame->f_frame->owner == FRAME_OWNED_BY_THREAD) {
-        /* The free comes next; one armed before and not freed yet
-         * outlived its return after all (a deferred deallocation). */
-        if (evprof__unlogged_free != NULL
-            && evprof__unlogged_free
-               == (const void *)(intptr_t)m->armed.value1)
-            log_late(self, &m->armed);
-        m->armed = *e;
-        evprof__unlogged_free = (const void *)(intptr_t)e->value1;
-    } else {
-        log_late(self, e);
-    }
-}
-
-/* The code of a frame and its caller's, with the offset the caller waits
- * at: borrowed. */
-static inline PyCodeObject *frame_caller(PyFrameObject *frame,
-                                         PyCodeObject **back_code,
-                                         int64_t *lasti)
-{
-    _PyInterpreterFrame *f = frame->f_frame, *prev;
-
-    *back_code = NULL;
-    *lasti = -1;
-    if (frame->f_back != NULL) {
-        prev = frame->f_back->f_frame;
-    } else {
-        prev = f->previous;
-        while (prev != NULL && _PyFrame_IsIncomplete(prev))
-            prev = prev->previous;
-    }
-    if (prev != NULL) {
-        int i = _PyInterpreterFrame_LASTI(prev);
-
-        *back_code = prev->f_code;
-        *lasti = i < 0 ? -1 : (int64_t)i * (int64_t)sizeof(_Py_CODEUNIT);
-    }
-    return f->f_code;
-}
-#endif /* EVP_FRAMES_311 */
-
 /* The key of a code object or a builtin: what a first sight allocates
  * (the registry's entry, a description) is the profiler's, not logged. */
-static inline int64_t quiet_code_key(Profiler *self, PyCodeObject *code)
+static __attribute__((noinline, cold)) int64_t
+quiet_code_key_new(Profiler *self, PyCodeObject *code)
 {
-    int64_t k = reg_find(&self->reg, (uintptr_t)code);
-    int in;
+    int in = evprof__in_hook;
+    int64_t k;
 
-    if (EVPROF_LIKELY(k != 0))
-        return k;
-    in = evprof__in_hook;
     evprof__in_hook = 1;
     k = code_key(self, code);
     evprof__in_hook = in;
     return k;
 }
+
+static inline int64_t quiet_code_key(Profiler *self, PyCodeObject *code)
+{
+    int64_t k = reg_find(&self->reg, (uintptr_t)code);
+
+    if (EVPROF_LIKELY(k != 0))
+        return k;
+    return quiet_code_key_new(self, code);
+}
+
+/* ---- the frames of 3.11 (_frames311.h) ------------------------------ */
+
+#include "_frames311.h"
 
 static int64_t quiet_callable_key(Profiler *self, PyObject *fn)
 {
@@ -394,13 +184,31 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
 #ifdef EVP_FRAMES_311
         {
             PyCodeObject *back_code;
+            struct frame_marks *m = marks_of(self);
+            const struct frame_mark *top =
+                m != NULL && m->n > 0 ? &m->v[m->n - 1] : NULL;
 
+            /* At a call the newest mark is the caller's (recursion: the
+             * callee's code too); at a return, the frame's own.  Keys are
+             * taken from it by code pointer, never by the frame's block
+             * alone: a mark left by a return not seen (profiling off
+             * meanwhile) may have the block of another frame. */
             code = frame_caller(frame, &back_code, &lasti);
-            if (ev == EVPROF_CALL)
-                frame_called(self, frame, code);
-            k = quiet_code_key(self, code);
+            k = mark_key(self, top, code);
             if (back_code != NULL)
-                bk = quiet_code_key(self, back_code);
+                bk = mark_key(self, top, back_code);
+            if (ev == EVPROF_CALL) {
+                if (frame_called(self, m, frame, code, k, back_code, bk,
+                                 lasti)) {
+                    evprof_context_set(k);
+                    return;
+                }
+            } else if (ev == EVPROF_RETURN) {
+                (void)evprof_log(evp_buffer(self), k, bk, ev, lasti, 0);
+                frame_returned(self, m, frame);
+                evprof_context_set(bk);
+                return;
+            }
         }
 #else
         {
@@ -418,10 +226,6 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
         }
 #endif
         (void)evprof_log(evp_buffer(self), k, bk, ev, lasti, 0);
-#ifdef EVP_FRAMES_311
-        if (ev == EVPROF_RETURN)
-            frame_returned(self, frame);
-#endif
         /* Allocations belong to the function running now: the callee
          * after a call, the caller again after a return. */
         if (ev == EVPROF_CALL)
@@ -438,7 +242,12 @@ static void log_frame_event(Profiler *self, PyFrameObject *frame, int what,
         k = arg != NULL ? quiet_callable_key(self, arg) : 0;
 #ifdef EVP_FRAMES_311
         code = frame->f_frame->f_code;
-        bk = quiet_code_key(self, code);
+        {
+            struct frame_marks *m = marks_of(self);
+
+            bk = mark_key(self, m != NULL && m->n > 0 ? &m->v[m->n - 1]
+                                                      : NULL, code);
+        }
 #else
         bk = quiet_code_key(self, frame_code_borrow(frame));
 #endif

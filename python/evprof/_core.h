@@ -2,6 +2,7 @@
  * _core.h: the profiler object of evprof._core and what its files share.
  *
  *   _core.c     the object, the logging path of the three impls, module
+ *   _frames311.h  the frame objects of 3.11 out of the record (in _core.c)
  *   _registry.c code objects and builtins -> keys
  *   _results.c  the events, threads and keys taken out
  *   _events.c   the events read in place: into arrays, into a trace file

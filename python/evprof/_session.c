@@ -19,6 +19,7 @@
 #include <sched.h>
 
 #include "_core.h"
+#include "buffer-private.h"
 
 /* Events of the first chunk begin() commits beyond the page of its
  * header: none.  Committing pages of a fresh chunk costs a page fault
@@ -235,6 +236,10 @@ static PyObject *end(Profiler *self, PyObject *frame)
     if (evp_log_marker(self, frame, EVPROF_PROFILER_SORT) != 0)
         PyErr_Clear();
     evp_set_active(self, 0);
+    /* The run's last events are in: what its chunk holds past them goes
+     * back (a stream recycles its chunks instead). */
+    if (evp_stream_of(self) == NULL)
+        evprof__buffer_trim(self->buf);
     evp_drop_later(&d, self->token);
     self->token = NULL;
     leave(self);
