@@ -21,14 +21,16 @@ EVPROF_PY_SOURCES = \
 EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_session.c python/evprof/_threads.c python/evprof/_memory.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
-	python/evprof/_writer.c python/evprof/_reader.c python/evprof/_sinks.c \
+	python/evprof/_writer.c python/evprof/_reader.c \
+	python/evprof/_reader_blocks.c python/evprof/_sinks.c \
 	python/evprof/_numpy.c python/evprof/_native.c \
 	python/evprof/_monitoring.c python/evprof/_monitoring_tool.c \
 	python/evprof/_stream.c python/evprof/_names.c \
 	python/evprof/_events.c python/evprof/_tnotes.c python/evprof/_gate.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
-	python/evprof/_writer.h python/evprof/_names.h python/evprof/_monitoring.h \
+	python/evprof/_writer.h python/evprof/_reader.h python/evprof/_names.h \
+	python/evprof/_monitoring.h \
 	python/evprof/_frames311.h
 
 PY_TESTS = \

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "evprof.h"
+#include "_reader.h"
 #include "_writer.h"
 
 /* Events asked of the reader at a time: one section as writers cut them,
@@ -131,17 +132,8 @@ static PyObject *buffer_new(void *data, Py_ssize_t rows, Py_ssize_t cols,
 
 /* ---- TraceReader ------------------------------------------------------ */
 
-typedef struct {
-    PyObject_HEAD
-    evprof_trace_reader *r;
-    PyObject *path;  /* str, for messages */
-    PyObject *cut;   /* the reader's message when read(partial=True)
-                      * stopped at a cut, else NULL */
-    int busy;        /* reading with the GIL released */
-} TraceReader;
-
 /* Raises what fits a negative code of the reader, with its message. */
-static PyObject *raise_code(TraceReader *self, int code)
+PyObject *evp_reader_raise(TraceReader *self, int code)
 {
     const char *msg = self->r != NULL ? evprof_trace_reader_error(self->r)
                                       : "";
@@ -174,7 +166,7 @@ static PyObject *raise_code(TraceReader *self, int code)
     }
 }
 
-static int check_usable(TraceReader *self)
+int evp_reader_usable(TraceReader *self)
 {
     if (self->busy) {
         PyErr_SetString(PyExc_RuntimeError,
@@ -213,7 +205,7 @@ static int TraceReader_init(TraceReader *self, PyObject *args, PyObject *kw)
     Py_END_ALLOW_THREADS
     Py_DECREF(bytes);
     if (code < 0) {
-        raise_code(self, code);
+        evp_reader_raise(self, code);
         evprof_trace_reader_close(self->r);
         self->r = NULL;
         return -1;
@@ -226,7 +218,7 @@ static PyObject *TraceReader_info(TraceReader *self, PyObject *noarg)
     const evprof_trace_info *i;
 
     (void)noarg;
-    if (check_usable(self) < 0)
+    if (evp_reader_usable(self) < 0)
         return NULL;
     i = evprof_trace_reader_info(self->r);
     if (i == NULL) {
@@ -302,7 +294,7 @@ static PyObject *TraceReader_read(TraceReader *self, PyObject *args,
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|Op:read", kwlist, &progress,
                                      &partial))
         return NULL;
-    if (check_usable(self) < 0)
+    if (evp_reader_usable(self) < 0)
         return NULL;
     Py_CLEAR(self->cut);
     for (;;) {
@@ -324,7 +316,7 @@ static PyObject *TraceReader_read(TraceReader *self, PyObject *args,
             break;
         }
         if (got < 0) {
-            raise_code(self, (int)got);
+            evp_reader_raise(self, (int)got);
             goto fail;
         }
         if (got == 0)
@@ -384,7 +376,7 @@ static PyObject *TraceReader_meta(TraceReader *self, PyObject *key)
     PyObject *bytes;
     const char *value;
 
-    if (check_usable(self) < 0)
+    if (evp_reader_usable(self) < 0)
         return NULL;
     if (!PyUnicode_Check(key)) {
         PyErr_Format(PyExc_TypeError, "a META key is a str, not %s",
@@ -410,7 +402,7 @@ static PyObject *TraceReader_meta_pairs(TraceReader *self, PyObject *noarg)
     PyObject *list;
 
     (void)noarg;
-    if (check_usable(self) < 0)
+    if (evp_reader_usable(self) < 0)
         return NULL;
     n = evprof_trace_reader_meta_count(self->r);
     list = PyList_New((Py_ssize_t)n);
@@ -445,7 +437,7 @@ static PyObject *TraceReader_threads(TraceReader *self, PyObject *noarg)
     PyObject *list;
 
     (void)noarg;
-    if (check_usable(self) < 0)
+    if (evp_reader_usable(self) < 0)
         return NULL;
     n = evprof_trace_reader_thread_count(self->r);
     list = PyList_New((Py_ssize_t)n);
@@ -479,7 +471,7 @@ static PyObject *TraceReader_names(TraceReader *self, PyObject *noarg)
     PyObject *list;
 
     (void)noarg;
-    if (check_usable(self) < 0)
+    if (evp_reader_usable(self) < 0)
         return NULL;
     n = evprof_trace_reader_name_count(self->r);
     list = PyList_New((Py_ssize_t)n);
@@ -512,7 +504,7 @@ static PyObject *TraceReader_lines(TraceReader *self, PyObject *noarg)
     int64_t *v;
 
     (void)noarg;
-    if (check_usable(self) < 0)
+    if (evp_reader_usable(self) < 0)
         return NULL;
     n = evprof_trace_reader_line_count(self->r);
     if (n > PY_SSIZE_T_MAX / (3 * sizeof(*v)))
@@ -550,7 +542,7 @@ static PyObject *TraceReader_close(TraceReader *self, PyObject *noarg)
 static PyObject *TraceReader_get_lost(TraceReader *self, void *closure)
 {
     (void)closure;
-    if (check_usable(self) < 0)
+    if (evp_reader_usable(self) < 0)
         return NULL;
     return PyLong_FromUnsignedLongLong(evprof_trace_reader_lost(self->r));
 }
@@ -601,6 +593,17 @@ static PyMethodDef TraceReader_methods[] = {
       "order of the file." },
     { "lines", (PyCFunction)TraceReader_lines, METH_NOARGS,
       "lines(): an int64 (n, 3) TraceBuffer of key, offset, line." },
+    { "skim", (PyCFunction)evp_TraceReader_skim, METH_NOARGS,
+      "skim(): reads the tables, passing over the events sections\n"
+      "unread (a reader of its own then reads and checks the events);\n"
+      "returns (events, error): the events of the sections passed and\n"
+      "None, or the message of what stopped it (a cut, a damaged table)." },
+    { "read_into", (PyCFunction)(void (*)(void))evp_TraceReader_read_into,
+      METH_VARARGS | METH_KEYWORDS,
+      "read_into(events, thread=None, partial=False): reads the next\n"
+      "events into the writable int64 (k, 6) buffer events (and their\n"
+      "thread indices into the uint32 (k,) buffer thread); returns how\n"
+      "many, 0 at the end.  partial as for read()." },
     { "close", (PyCFunction)TraceReader_close, METH_NOARGS,
       "close(): closes the file (also done when the reader is freed)." },
     { NULL, NULL, 0, NULL }
