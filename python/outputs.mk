@@ -14,7 +14,8 @@ EVPROF_PY_SOURCES += \
 	python/evprof/progress.py \
 	python/evprof/summary.py \
 	python/evprof/timeline.py \
-	python/evprof/tracefile.py
+	python/evprof/tracefile.py \
+	python/evprof/_frame.py
 
 PY_TESTS += \
 	t/python/test_outputs_trace.py \
@@ -23,6 +24,7 @@ PY_TESTS += \
 	t/python/test_outputs_cli.py \
 	t/python/test_plot.py \
 	t/python/test_frame_columns.py \
+	t/python/test_frame_blocks.py \
 	t/python/test_cli_user.py \
 	t/python/test_readme.py
 

@@ -232,7 +232,6 @@ def read_trace(path, progress=None):
         the events and tables of its complete sections are read
     """
     import numpy
-    import pandas
     path = os.fspath(path)
     if os.path.isdir(path):
         # The reader would only see a read error.
@@ -240,41 +239,15 @@ def read_trace(path, progress=None):
                                 path)
     reader = _core_module().TraceReader(path)
     try:
-        head = reader.info()
         events, thread = reader.read(progress, partial=True)
         if reader.truncated is not None:
             warnings.warn(TraceTruncatedWarning(
                 '%s; the trace is read up to there' % reader.truncated),
                 stacklevel=_caller_level())
-        trace = Trace()
-        trace.info = {'version': '%d.%d' % (head['version_major'],
-                                            head['version_minor']),
-                      'clock': _CLOCK_NAMES.get(head['clock'], 'unknown'),
-                      'pid': head['pid'],
-                      'created_realtime_ns': head['created_realtime_ns'],
-                      'created_clock_ns': head['created_clock_ns']}
+        trace = _tables(reader)
         trace.events = numpy.asarray(events)
         if thread is not None:
             trace.thread = numpy.asarray(thread)
-        trace.threads = reader.threads()
-        # The last value of a key wins, as the C reader's meta().
-        pairs = reader.meta_pairs()
-        trace.meta.update(pairs)
-        trace.thread_name_history = _name_history(pairs)
-        names = reader.names()
-        if names:
-            key, kind, first, name, mod, file_ = zip(*names)
-            trace.names = pandas.DataFrame({
-                'key': numpy.array(key, dtype=numpy.int64),
-                'kind': numpy.array(kind, dtype=numpy.int32),
-                'first_line': numpy.array(first, dtype=numpy.int32),
-                'name': list(name), 'module': list(mod),
-                'file': list(file_)})
-        lines = numpy.asarray(reader.lines())
-        trace.lines = numpy.zeros(lines.shape[0], dtype=_line_dtype())
-        trace.lines['key'] = lines[:, 0]
-        trace.lines['offset'] = lines[:, 1]
-        trace.lines['line'] = lines[:, 2]
         trace.lost = reader.lost
         trace.truncated = reader.truncated
     finally:
@@ -282,158 +255,72 @@ def read_trace(path, progress=None):
     return trace
 
 
+def _tables(reader):
+    """A :class:`Trace` of the header and tables of *reader*, no events."""
+    import numpy
+    import pandas
+    head = reader.info()
+    trace = Trace()
+    trace.info = {'version': '%d.%d' % (head['version_major'],
+                                        head['version_minor']),
+                  'clock': _CLOCK_NAMES.get(head['clock'], 'unknown'),
+                  'pid': head['pid'],
+                  'created_realtime_ns': head['created_realtime_ns'],
+                  'created_clock_ns': head['created_clock_ns']}
+    trace.threads = reader.threads()
+    # The last value of a key wins, as the C reader's meta().
+    pairs = reader.meta_pairs()
+    trace.meta.update(pairs)
+    trace.thread_name_history = _name_history(pairs)
+    names = reader.names()
+    if names:
+        key, kind, first, name, mod, file_ = zip(*names)
+        trace.names = pandas.DataFrame({
+            'key': numpy.array(key, dtype=numpy.int64),
+            'kind': numpy.array(kind, dtype=numpy.int32),
+            'first_line': numpy.array(first, dtype=numpy.int32),
+            'name': list(name), 'module': list(mod),
+            'file': list(file_)})
+    lines = numpy.asarray(reader.lines())
+    trace.lines = numpy.zeros(lines.shape[0], dtype=_line_dtype())
+    trace.lines['key'] = lines[:, 0]
+    trace.lines['offset'] = lines[:, 1]
+    trace.lines['line'] = lines[:, 2]
+    return trace
+
+
 # ---- from a trace to the DataFrame ---------------------------------------
 
 
-class _NameTable:
-    """Names of the keys of a trace, looked up vectorised (index 0: none)."""
-
-    def __init__(self, trace, clean):
-        import numpy
-        names = trace.names.drop_duplicates('key', keep='last')
-        names = names.sort_values('key', kind='stable')
-        n = len(names) + 1
-        self.keys = names['key'].to_numpy(numpy.int64)
-        self.name = numpy.empty(n, dtype=object)
-        self.mod = numpy.empty(n, dtype=object)
-        self.first = numpy.full(n, -1, dtype=numpy.int64)
-        self.name[0] = ''
-        self.mod[0] = ''
-        kind = names['kind'].to_numpy()
-        first = names['first_line'].to_numpy(numpy.int64)
-        mods = names['module'].to_numpy(object)
-        files = names['file'].to_numpy(object)
-        is_code = kind == KIND_CODE
-        native = kind == KIND_NATIVE
-        cleaned = {}
-        for i, (nm, md, code) in enumerate(zip(names['name'], mods,
-                                               is_code), 1):
-            self.name[i] = nm
-            if native[i - 1] and files[i - 1]:
-                md = files[i - 1]  # a C function: its source file
-                code = True
-            if code:
-                if md not in cleaned:
-                    cleaned[md] = clean(md)
-                md = cleaned[md]
-            elif kind[i - 1] == KIND_BUILTIN and md == '':
-                md = None  # a builtin without __module__
-            self.mod[i] = md
-        self.first[1:] = numpy.where(
-            is_code | (native & (first > 0)), first, -1)
-        lines = trace.lines
-        self.line_of = dict(zip(
-            zip(lines['key'].tolist(), lines['offset'].tolist()),
-            lines['line'].tolist()))
-
-    def index(self, keys):
-        """Indexes of *keys* into the tables, 0 for unknown keys."""
-        import numpy
-        if self.keys.size == 0:
-            return numpy.zeros(keys.shape[0], dtype=numpy.int64)
-        pos = numpy.searchsorted(self.keys, keys)
-        pos = numpy.clip(pos, 0, self.keys.size - 1)
-        return numpy.where(self.keys[pos] == keys, pos + 1, 0)
-
-    def lines(self, idx, keys, offsets):
-        """
-        The line of each (key, offset); -1 when none is known.  One
-        dictionary look-up per distinct pair, not per event.
-        """
-        import numpy
-        out = numpy.full(keys.shape[0], -1, dtype=numpy.int64)
-        sel = numpy.flatnonzero(idx > 0)
-        if sel.size == 0 or not self.line_of:
-            return out
-        off = offsets[sel]
-        if (self.keys.size < 1 << 31 and int(off.min()) >= -(1 << 31)
-                and int(off.max()) < 1 << 31):
-            # Entry and offset packed in one int64: sorting them is ten
-            # times faster than sorting rows of two.
-            packed = (idx[sel] << 32) | (off & 0xFFFFFFFF)
-            upacked, inverse = numpy.unique(packed, return_inverse=True)
-            ukeys = self.keys[(upacked >> 32) - 1]
-            uoff = upacked & 0xFFFFFFFF
-            uoff[uoff >= 1 << 31] -= 1 << 32
-        else:
-            pairs = numpy.stack([keys[sel], off], 1)
-            upairs, inverse = numpy.unique(pairs, axis=0,
-                                           return_inverse=True)
-            ukeys, uoff = upairs[:, 0], upairs[:, 1]
-        get = self.line_of.get
-        ulines = numpy.array([get(pair, -1) for pair in zip(
-            ukeys.tolist(), uoff.tolist())], dtype=numpy.int64)
-        out[sel] = ulines[inverse.reshape(-1)]
-        return out
-
-
-def _columns(trace, clean):
-    """The DataFrame columns of the events of *trace* (as build_columns)."""
+def _builder(trace, n, clean_file_name, thread, domain, freed='zero'):
+    """A :class:`evprof._frame.FrameBuilder` of *n* events of *trace*."""
     import numpy
-    from ._report import assemble_columns
-    res = trace.events
-    table = _NameTable(trace, clean)
-    event = res[:, 2]
-    is_call = ((event >= 1) & (event <= 6))
-    from_key = numpy.where(is_call, res[:, 1], 0)
-    return assemble_columns(
-        event, table, table.index(res[:, 0]), table.index(res[:, 1]),
-        lambda from_idx: table.lines(from_idx, from_key, res[:, 4]))
-
-
-def _freed_sizes(res, mem):
-    """
-    value2 of the memory events *mem* of *res* (0 elsewhere), the size of
-    each freed block filled in where the file holds 0: a streamed trace
-    pairs its frees with their allocations when read.
-    """
-    import numpy
-    from ._report import fill_freed_sizes
-    out = numpy.where(mem, res[:, 5], 0)
-    free = mem & (res[:, 2] >= 1003)
-    if (free & (out == 0)).any():
-        out[mem] = fill_freed_sizes(res[mem])[:, 5]  # a copy of those rows
-    return out
-
-
-def _frame_data(trace, clean_file_name, thread, domain=False):
-    """The columns of :func:`trace_to_frame`, as a dict of arrays."""
-    import numpy
+    from ._frame import FrameBuilder, NameTable
     from ._names import thread_keys
     if clean_file_name is None:
         def clean_file_name(name):
             return name
     elif not callable(clean_file_name):
         raise TypeError("clean_file_name must be callable")
-    res = trace.events
-    mem = res[:, 2] >= 1000
-    data = {'time': res[:, 3].copy(),
-            'value1': numpy.where(mem, res[:, 4], 0),
-            'value2': _freed_sizes(res, mem)}
-    data.update(_columns(trace, clean_file_name))
-    data = {name: data[name] for name in COLUMNS}
-    if domain:
-        from ._report import domain_names
-        data['domain'] = domain_names(res[:, 2], res[:, 1])
+    idents = None
     if thread:
         idents = numpy.array(thread_keys(trace.threads) or [0],
                              dtype=numpy.int64)
-        if trace.thread is None:
-            data['thread'] = numpy.full(res.shape[0], idents[0],
-                                        dtype=numpy.int64)
-        else:
-            # Events of sections without thread indices get the first
-            # thread, as in a file without any.
-            index = trace.thread
-            if (index == NO_THREAD).any():
-                index = numpy.where(index == NO_THREAD, 0, index)
-            if index.size and int(index.max()) >= idents.size:
-                # A file cut before the THREADS entry of a thread: its
-                # ident is unknown (0).
-                idents = numpy.r_[idents, numpy.zeros(
-                    int(index.max()) + 1 - idents.size, numpy.int64)]
-            data['thread'] = idents[index]
-    return data
+    return FrameBuilder(n, NameTable(trace, clean_file_name), idents,
+                        domain, freed)
+
+
+def _frame_data(trace, clean_file_name, thread, domain=False):
+    """The columns of :func:`trace_to_frame`, as a dict of arrays."""
+    from ._frame import BLOCK
+    res = trace.events
+    n = res.shape[0]
+    b = _builder(trace, n, clean_file_name, thread, domain)
+    index = trace.thread if thread else None
+    for lo in range(0, n, BLOCK):
+        b.add(res[lo:lo + BLOCK],
+              None if index is None else index[lo:lo + BLOCK])
+    return b.finish()
 
 
 def _thread_names_by_key(trace):
@@ -471,7 +358,7 @@ def trace_to_frame(trace, clean_file_name=None, thread=False, domain=False):
     """
     import pandas
     data = _frame_data(trace, clean_file_name, thread, domain)
-    df = pandas.DataFrame(data, columns=list(data))
+    df = pandas.DataFrame(data, columns=list(data), copy=False)
     if thread:
         df.attrs['thread_names'] = _thread_names_by_key(trace)
     return df
@@ -493,16 +380,62 @@ def load(path, clean_file_name=None, thread=False, progress=None,
         the events of its complete sections
     """
     import pandas
-    trace = read_trace(path, progress=progress)
-    names = _thread_names_by_key(trace) if thread else None
-    data = _frame_data(trace, clean_file_name, thread, domain)
-    # The events are freed before pandas copies the columns into its
-    # blocks, the moment memory peaks.
-    del trace
-    df = pandas.DataFrame(data, columns=list(data))
-    if names is not None:
-        df.attrs['thread_names'] = names
+    data, trace = _load_columns(path, clean_file_name, thread, domain,
+                                progress)
+    df = pandas.DataFrame(data, columns=list(data), copy=False)
+    if thread:
+        df.attrs['thread_names'] = _thread_names_by_key(trace)
     return df
+
+
+def _load_columns(path, clean_file_name, thread, domain, progress,
+                  block=None):
+    """
+    The columns of :func:`load` and the :class:`Trace` of the tables of
+    the file (no events): a first reader reads the tables, passing over
+    the events, a second one the events, a block at a time into the
+    frame's columns (*block* events: :data:`evprof._frame.BLOCK`).
+    """
+    import numpy
+    from ._frame import BLOCK
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR),
+                                path)
+    block = block or BLOCK
+    core = _core_module()
+    reader = core.TraceReader(path)
+    try:
+        count, code, _ = reader.skim()
+        trace = _tables(reader)
+    finally:
+        reader.close()
+    if code not in (0, errno.ENODATA):
+        # Damage the first pass met: the reader of everything says what
+        # and where, in the order of the file.
+        trace = read_trace(path, progress=progress)
+        return _frame_data(trace, clean_file_name, thread, domain), trace
+    b = _builder(trace, count, clean_file_name, thread, domain)
+    events = numpy.empty((block, N_COLUMNS), dtype=numpy.int64)
+    index = numpy.empty(block, dtype=numpy.uint32) if thread else None
+    reader = core.TraceReader(path)
+    try:
+        done = 0
+        while True:
+            k = reader.read_into(events, index, partial=True)
+            if k == 0:
+                break
+            b.add(events[:k], None if index is None else index[:k])
+            done += k
+            if progress is not None:
+                progress(done)
+        if reader.truncated is not None:
+            warnings.warn(TraceTruncatedWarning(
+                '%s; the trace is read up to there' % reader.truncated),
+                stacklevel=_caller_level())
+    finally:
+        reader.close()
+    return b.finish(), trace
 
 
 # ---- from a profiler to a file -------------------------------------------
