@@ -120,6 +120,8 @@ class KeyTable:
         keys = keys - self.base
         return numpy.where((keys > 0) & (keys < self.size), keys, 0)
 
+    index = valid
+
     def lines(self, keys, offsets):
         """The line of each (code key, instruction offset); -1 for key 0."""
         out = numpy.full(keys.shape[0], -1, dtype=numpy.int64)

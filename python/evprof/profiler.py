@@ -17,12 +17,8 @@ from ._names import EVENT_MAPPING
 _DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4, 'numpy': 8, 'native': 16}
 _PYMEM = 7
 _IMPLS = ('python', 'pybind11', 'c')
-_COLUMNS = ['time', 'value1', 'value2', 'event', 'name', 'mod', 'lineno',
-            'from_name', 'from_mod', 'from_line']
-# Rows of the DataFrame built at a time: its columns are filled block by
-# block, so that the temporaries stay small beside the frame.
+# Events moved out of the C buffer at a time (at least).
 _FRAME_BLOCK = 1 << 16
-_OBJECT_COLUMNS = ('event', 'name', 'mod', 'from_name', 'from_mod')
 _PACKAGES = {'numpy': 'python3-numpy', 'pandas': 'python3-pandas'}
 
 
@@ -651,51 +647,33 @@ class EventProfiler:
             ``'native'``, ``'mmap'``), ``''`` for the other events
         """
         if self._stream is not None:
-            from .tracefile import trace_to_frame
             if clean_file_name is not None and not callable(clean_file_name):
                 raise TypeError("clean_file_name must be callable")
-            return trace_to_frame(self._stream._events(), clean_file_name,
-                                  thread, domain)
+            return self._stream.results(clean_file_name, thread, domain,
+                                        checked=False)
         if clean_file_name is None:
             clean_file_name = _identity
         elif not callable(clean_file_name):
             raise TypeError("clean_file_name must be callable")
         numpy = _need('numpy', 'retrieve_results')
         pandas = _need('pandas', 'retrieve_results')
-        from ._report import KeyTable, assemble_columns, domain_names
+        from ._frame import BLOCK, FrameBuilder
+        from ._report import KeyTable
         res, index = self._gather(empty_cache, thread)
         n = res.shape[0]
         table = KeyTable(self._buffer.registry(), self._buffer.key_base(),
                          clean_file_name)
+        thread_names = idents = None
+        if thread:
+            idents, thread_names = self._thread_keys(numpy)
         # The frame's columns are made once and filled a block of events
         # at a time; pandas takes them as they are (copy=False).
-        data = {}
-        names = list(_COLUMNS) + (['domain'] if domain else [])
-        for name in names:
-            data[name] = numpy.empty(
-                n, dtype=object if name in _OBJECT_COLUMNS
-                or name == 'domain' else numpy.int64)
-        for lo in range(0, n, _FRAME_BLOCK):
-            block = res[lo:lo + _FRAME_BLOCK]
-            hi = lo + block.shape[0]
-            mem = block[:, 2] >= 1000
-            data['time'][lo:hi] = block[:, 3]
-            numpy.multiply(block[:, 4], mem, out=data['value1'][lo:hi])
-            numpy.multiply(block[:, 5], mem, out=data['value2'][lo:hi])
-            cols = assemble_columns(
-                block[:, 2], table, table.valid(block[:, 0]),
-                table.valid(block[:, 1]),
-                lambda from_idx: table.lines(from_idx, block[:, 4]))
-            if domain:
-                cols['domain'] = domain_names(block[:, 2], block[:, 1])
-            for name, values in cols.items():
-                data[name][lo:hi] = values
-            del cols
-        thread_names = None
-        if thread:
-            keys, thread_names = self._thread_keys(numpy)
-            data['thread'] = keys[index]
+        frame = FrameBuilder(n, table, idents, domain)
+        for lo in range(0, n, BLOCK):
+            frame.add(res[lo:lo + BLOCK],
+                      None if index is None else index[lo:lo + BLOCK])
         del res, index
+        data = frame.finish()
         df = pandas.DataFrame(data, columns=list(data), copy=False)
         if thread_names is not None:
             df.attrs['thread_names'] = thread_names

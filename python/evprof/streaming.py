@@ -217,13 +217,24 @@ class Stream:
         res[res[:, 2] < 1000, 4:] = 0
         return res
 
-    def results(self, clean_file_name=None, thread=False):
-        """As :meth:`EventProfiler.retrieve_results`, from the file."""
+    def results(self, clean_file_name=None, thread=False, domain=False,
+                checked=True):
+        """
+        As :meth:`EventProfiler.retrieve_results`, from the file, a block
+        of events at a time (as :func:`evprof.load`).
+        """
+        import pandas
         from . import tracefile
+        self._check_readable()
         if clean_file_name is not None:
             if not callable(clean_file_name):
                 raise TypeError("clean_file_name must be callable")
-            from ._report import checked_clean
-            clean_file_name = checked_clean(clean_file_name)
-        return tracefile.trace_to_frame(self._events(), clean_file_name,
-                                        thread)
+            if checked:
+                from ._report import checked_clean
+                clean_file_name = checked_clean(clean_file_name)
+        data, trace = tracefile._load_columns(self.path, clean_file_name,
+                                              thread, domain, None)
+        df = pandas.DataFrame(data, columns=list(data), copy=False)
+        if thread:
+            df.attrs['thread_names'] = tracefile._thread_names_by_key(trace)
+        return df
