@@ -58,7 +58,7 @@ EXTRA_DIST += $(EVPROF_PY_SOURCES) $(PY_TESTS) t/python/evprof_test.py \
 	bench/bench_python.py bench/bench_pipeline.py bench/bench_native.py \
 	bench/bench_monitoring.py bench/workloads.py bench/build-cpython.sh \
 	doc/evprof-python.md bench/bench_ft.py
-EXTRA_DIST += bench/bench_numpy.py
+EXTRA_DIST += bench/bench_numpy.py bench/bench_frame.py
 
 DISTCHECK_CONFIGURE_FLAGS = PYTHON='$(PYTHON)'
 
@@ -298,10 +298,13 @@ bench-ft: lib/libevprof.a
 	test -n "$$found" || echo "bench-ft: skipped, no free-threaded CPython under $(EVPROF_PY_ROOT) (bench/build-cpython.sh 3.14.4 t)"
 
 # The whole pipeline a user waits for (run -o, report, convert, sizes,
-# a short block, memory held) beside cProfile and cat: several minutes.
+# a short block, memory held) beside cProfile and cat, then what building
+# the DataFrame costs beyond the frame (bench_frame.py): several minutes.
 bench-pipeline: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
 	  $(PYTHON) $(top_srcdir)/bench/bench_pipeline.py
+	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
+	  $(PYTHON) $(top_srcdir)/bench/bench_frame.py
 # numpy's array data recorded or not, beside the same run unprofiled.
 bench-numpy: python/evprof/_core.la
 	EVPROF_SRCDIR='$(abs_top_srcdir)' EVPROF_BUILDDIR='$(abs_top_builddir)' \
