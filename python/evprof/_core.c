@@ -638,6 +638,13 @@ static PyMethodDef Profiler_methods[] = {
      "read(events, threads=None, limit=-1, fill=True)\n--\n\n"
      "Copies the events held, oldest first, without taking them out;\n"
      "fills the sizes freed (value2 of frees); returns how many."},
+    {"read_blocks", (PyCFunction)(void (*)(void))evp_Profiler_read_blocks,
+     METH_VARARGS | METH_KEYWORDS,
+     "read_blocks(events, threads, callback, limit=-1, fill=True)\n--\n\n"
+     "Reads the events held, oldest first, a block at a time into\n"
+     "events (int64, k*6 items) and threads (uint32, k items, or None),\n"
+     "calling callback(count) after each block; fills the sizes freed;\n"
+     "returns how many were read."},
     {"write_trace", (PyCFunction)(void (*)(void))evp_Profiler_write_trace,
      METH_VARARGS | METH_KEYWORDS,
      "write_trace(writer, limit=-1, progress=None)\n--\n\n"

@@ -66,6 +66,9 @@ typedef struct {
     int mon_all;          /* events of every thread, not only mon_run's */
     uint64_t mon_run;     /* the mark of the thread that started */
     struct evp_stream *stream; /* streaming into a file, or NULL */
+    /* read_blocks() calls running: the buffer they read is not to be
+     * freed (reset) under them */
+    int reading;
 } Profiler;
 
 extern PyTypeObject evp_Profiler_Type;
@@ -113,6 +116,8 @@ PyObject *evp_Profiler_reset(Profiler *self, PyObject *noarg);
 
 /* _events.c: methods of Profiler */
 PyObject *evp_Profiler_read(Profiler *self, PyObject *args, PyObject *kw);
+PyObject *evp_Profiler_read_blocks(Profiler *self, PyObject *args,
+                                   PyObject *kw);
 PyObject *evp_Profiler_write_trace(Profiler *self, PyObject *args,
                                    PyObject *kw);
 

@@ -234,6 +234,92 @@ done:
     return PyLong_FromSize_t(n);
 }
 
+/* ---- read_blocks(events, threads, callback, limit=-1, fill=True) ----- */
+
+/* A DataFrame built a block at a time: the caller's block is all the
+ * memory the events take beyond where they are.  The buffer is kept
+ * (reset refused) while callbacks run. */
+PyObject *evp_Profiler_read_blocks(Profiler *self, PyObject *args,
+                                   PyObject *kw)
+{
+    static char *kwlist[] = {"events", "threads", "callback", "limit",
+                             "fill", NULL};
+    PyObject *oev, *oth, *callback;
+    Py_ssize_t limit = -1;
+    Py_buffer bev, bth = {0};
+    evprof_buffer_reader *r = NULL;
+    struct pmap live = {NULL, 0, 0};
+    size_t block, total = 0, max;
+    int fill = 1, rc;
+    int64_t got;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|np:read_blocks", kwlist,
+                                     &oev, &oth, &callback, &limit, &fill))
+        return NULL;
+    if (!PyCallable_Check(callback)) {
+        PyErr_SetString(PyExc_TypeError, "callback must be callable");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(oev, &bev, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
+                           | PyBUF_FORMAT) != 0)
+        return NULL;
+    if (oth != Py_None
+        && PyObject_GetBuffer(oth, &bth, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
+                              | PyBUF_FORMAT) != 0) {
+        PyBuffer_Release(&bev);
+        return NULL;
+    }
+    block = (size_t)bev.len / sizeof(evprof_event);
+    if (bev.itemsize != 8 || (size_t)bev.len % sizeof(evprof_event) != 0
+        || block == 0
+        || (oth != Py_None
+            && (bth.itemsize != 4 || (size_t)bth.len / 4 < block))) {
+        PyErr_SetString(PyExc_ValueError,
+                        "read_blocks needs an int64 buffer of k*6 items "
+                        "(k > 0) and a uint32 buffer of k items");
+        goto done;
+    }
+    max = limit >= 0 ? (size_t)limit : SIZE_MAX;
+    rc = evprof_buffer_reader_open(self->buf, &r);
+    if (rc != 0) {
+        reader_error(rc);
+        goto done;
+    }
+    self->reading++;
+    while (total < max) {
+        size_t want = max - total < block ? max - total : block;
+        PyObject *res;
+
+        got = evprof_buffer_read(r, bev.buf,
+                                 oth != Py_None ? bth.buf : NULL, want);
+        if (got < 0) {
+            reader_error(got);
+            break;
+        }
+        if (got == 0)
+            break;
+        if (fill && fill_freed(&live, bev.buf, (size_t)got) != 0) {
+            PyErr_NoMemory();
+            break;
+        }
+        total += (size_t)got;
+        res = PyObject_CallFunction(callback, "n", (Py_ssize_t)got);
+        if (res == NULL)
+            break;
+        Py_DECREF(res);
+    }
+    self->reading--;
+done:
+    evprof_buffer_reader_close(r);
+    map_free(&live);
+    PyBuffer_Release(&bev);
+    if (oth != Py_None)
+        PyBuffer_Release(&bth);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyLong_FromSize_t(total);
+}
+
 /* ---- write_trace(writer, limit=-1, progress=None) --------------------- */
 
 /* The (caller key, offset) pairs of the call events of ev[0..n) whose

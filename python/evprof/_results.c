@@ -171,6 +171,12 @@ int evp_reset(Profiler *self)
     evprof_buffer *b = evprof_buffer_new(self->size, EVPROF_GROW);
     evprof_buffer *old = EVP_LOAD(&self->buf);
 
+    if (self->reading) {
+        evprof_buffer_free(b);
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cannot reset a profiler while its events are read");
+        return -1;
+    }
     if (b == NULL) {
         PyErr_NoMemory();
         return -1;

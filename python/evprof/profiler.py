@@ -659,8 +659,9 @@ class EventProfiler:
         pandas = _need('pandas', 'retrieve_results')
         from ._frame import BLOCK, FrameBuilder
         from ._report import KeyTable
-        res, index = self._gather(empty_cache, thread)
-        n = res.shape[0]
+        # The events counted before the registry is read: each one's keys
+        # are in it.
+        n = self._held(empty_cache) + sum(len(m) for m in self._moved)
         table = KeyTable(self._buffer.registry(), self._buffer.key_base(),
                          clean_file_name)
         thread_names = idents = None
@@ -669,10 +670,22 @@ class EventProfiler:
         # The frame's columns are made once and filled a block of events
         # at a time; pandas takes them as they are (copy=False).
         frame = FrameBuilder(n, table, idents, domain)
-        for lo in range(0, n, BLOCK):
-            frame.add(res[lo:lo + BLOCK],
-                      None if index is None else index[lo:lo + BLOCK])
-        del res, index
+        if self._moved:
+            # Some were moved into arrays (the seed's cache): those and
+            # the buffer's, in one array with the freed sizes paired.
+            res, index = self._gather(empty_cache, thread)
+            for lo in range(0, res.shape[0], BLOCK):
+                frame.add(res[lo:lo + BLOCK],
+                          None if index is None else index[lo:lo + BLOCK])
+            del res, index
+        else:
+            # From the buffer's chunks into one block, a block at a time.
+            block = numpy.empty((BLOCK, _core.N_COLUMNS), dtype=numpy.int64)
+            index = numpy.empty(BLOCK, dtype=numpy.uint32) if thread else None
+
+            def add(k):
+                frame.add(block[:k], None if index is None else index[:k])
+            self._buffer.read_blocks(block, index, add, n)
         data = frame.finish()
         df = pandas.DataFrame(data, columns=list(data), copy=False)
         if thread_names is not None:

@@ -160,6 +160,37 @@ class TestBlocks(evprof_test.TempDir):
                 got, evprof.load(path, thread=thread, domain=True),
                 'retrieve_results')
 
+    def test_live_blocks(self):
+        # Block by block from the buffer's chunks, or from the arrays the
+        # seed's cache moved them into: the same frame.
+        prof = evprof.EventProfiler(impl='c', size=1000)
+        prof.start()
+        allocate(30000)
+        prof.stop()
+        want = prof.retrieve_results(thread=True, domain=True)
+        self.assertGreater(len(want), 65536)
+        prof._empty_cache()
+        self.assertTrue(prof._moved)
+        got = prof.retrieve_results(thread=True, domain=True)
+        self.assertSameFrame(got, want, 'moved')
+
+    def test_no_reset_while_read(self):
+        prof = evprof.EventProfiler(impl='c')
+        prof.start()
+        allocate(100)
+        prof.stop()
+        block = numpy.empty((16, 6), dtype=numpy.int64)
+        seen = []
+
+        def callback(k):
+            seen.append(k)
+            with self.assertRaisesRegex(RuntimeError, 'while its events'):
+                prof._buffer.reset()
+        n = prof._buffer.read_blocks(block, None, callback, 40)
+        self.assertEqual(n, 40)
+        self.assertEqual(seen, [16, 16, 8])
+        self.assertEqual(prof._buffer.count(), len(prof.retrieve_results()))
+
     def test_cut_files(self):
         prof = evprof.EventProfiler(impl='c')
         prof.start()
