@@ -367,8 +367,8 @@ static size_t cuts(size_t *at)
 
     for (i = 0; i < nsec; i++) {
         uint64_t s = sec[i].start, e = sec[i].end;
-        uint64_t c[] = { s, s + 1, s + 12, s + 23, s + 24, s + 25,
-                         (s + 24 + e) / 2, e - 1 };
+        uint64_t c[] = { s, s + 1, s + 12, s + 24, (s + 24 + e) / 2,
+                         e - 1 };
         size_t k;
 
         for (k = 0; k < sizeof(c) / sizeof(c[0]); k++)

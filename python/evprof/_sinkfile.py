@@ -94,10 +94,11 @@ class Output:
         if st is not None and not stat.S_ISREG(st.st_mode):
             return self.path
         where, base = os.path.split(target)
-        stem, ext = os.path.splitext(base)
         while True:
-            tmp = os.path.join(where, '.%s.%s.tmp%s'
-                               % (stem, secrets.token_hex(4), ext))
+            # The name ends as the output's does: a writer that goes by
+            # the suffix (matplotlib, pandas' compression) sees the same.
+            tmp = os.path.join(where, '.evprof-%s-%s'
+                               % (secrets.token_hex(4), base))
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                              | os.O_CLOEXEC, 0o666)
