@@ -19,7 +19,8 @@ t_sinks_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
 t_sinks_order_SOURCES = t/sinks-order.c t/sink-fixture.c t/sink-fixture.h
 t_sinks_order_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
 t_sink_memory_SOURCES = t/sink-memory.c t/sink-fixture.c t/sink-fixture.h
-t_sinks_cut_SOURCES = t/sinks-cut.c t/sink-fixture.c t/sink-fixture.h \
+t_sinks_cut_SOURCES = t/sinks-cut.c t/cut-trace.c t/cut-trace.h \
+	t/sink-fixture.c t/sink-fixture.h \
 	t/json-check.c t/json-check.h t/trace-craft.h
 t_sinks_cut_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
 EXTRA_DIST += t/sinks.proto
