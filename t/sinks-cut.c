@@ -1,8 +1,8 @@
 /*
  * The sinks on a trace cut off: a trace laid out as a stream writes one
  * (t/cut-trace.c: META, THREADS and NAMES before the events that use
- * them, more names and events after) is cut at every section boundary and inside each
- * section (its header, its payload).  Without `partial` each run is
+ * them, more names and events after) is cut at every section boundary
+ * and inside each section (its header, its payload).  Without `partial` each run is
  * -ENODATA naming the offset; with it, EVPROF_SINK_TRUNCATED, the stats
  * saying where, and an output identical to that of the same sections
  * closed by an END section: Chrome JSON that parses, a Perfetto trace
