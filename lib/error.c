@@ -15,6 +15,8 @@ const char *evprof_strerror(int code)
     switch (code) {
     case 0:
         return "success";
+    case EVPROF_SINK_TRUNCATED:
+        return "trace cut off: read up to its last complete section";
     case -EINVAL:
         return "invalid argument";
     case -ENOMEM:

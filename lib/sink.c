@@ -103,14 +103,22 @@ static int tick(void *ctx, uint64_t offset)
     return progress_call(pg, pg->base + offset);
 }
 
-/* The events of r, a block at a time, to the sink. */
+/* A trace cut off, read partially: its sections before the cut are the
+ * trace, and the reader's message, which says where, is kept. */
+static int cut_accepted(const evprof_trace_reader *r, int rc, int partial)
+{
+    return partial && rc == -ENODATA && r->cut;
+}
+
+/* The events of r, a block at a time, to the sink; with partial, a cut
+ * ends them as END would (EVPROF_SINK_TRUNCATED). */
 static int read_all(evprof_trace_reader *r, size_t block, progress *pg,
                     int (*fn)(void *, const evprof_event *, const uint32_t *,
                               size_t),
-                    void *state, char *err, size_t errlen)
+                    void *state, int partial, char *err, size_t errlen)
 {
     evprof__sink_reading s;
-    int rc;
+    int rc, cut = 0;
 
     memset(&s, 0, sizeof(s));
     s.r = r;
@@ -120,17 +128,24 @@ static int read_all(evprof_trace_reader *r, size_t block, progress *pg,
     s.tick = tick;
     s.tick_ctx = pg;
     if ((rc = evprof__sink_read(&s)) < 0) {
-        if (s.reader_error)
+        if (s.reader_error && cut_accepted(r, rc, partial)) {
+            reader_fail(r, rc, err, errlen);
+            cut = 1;
+        } else if (s.reader_error)
             return reader_fail(r, rc, err, errlen);
-        if (rc == -ECANCELED)
-            set_err(err, errlen, "stopped by its progress callback");
-        return rc;
+        else {
+            if (rc == -ECANCELED)
+                set_err(err, errlen, "stopped by its progress callback");
+            return rc;
+        }
     }
     /* The tables after the last events were read too: the pass is done. */
     pg->base += pg->size;
-    if ((rc = progress_call(pg, pg->base)) < 0)
+    if ((rc = progress_call(pg, pg->base)) < 0) {
         set_err(err, errlen, "stopped by its progress callback");
-    return rc;
+        return rc;
+    }
+    return cut ? EVPROF_SINK_TRUNCATED : 0;
 }
 
 /* Asks the reader for the sizes of freed blocks (value2 of free and
@@ -182,11 +197,11 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
     const evprof__sink_ops *ops = find_sink(sink);
     evprof_sink_options defaults;
     evprof__sink_ctx ctx;
-    evprof_trace_reader *r = NULL, *r2 = NULL;
+    evprof_trace_reader *r = NULL, *r2 = NULL, *ev = NULL;
     void *state = NULL;
     progress pg;
     size_t block;
-    int rc;
+    int rc, crc;
 
     set_err(err, errlen, "");
     if (trace_path == NULL || out == NULL) {
@@ -218,7 +233,11 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
      * tables stay valid for the sink), a reader of its own then reads and
      * checks the events. */
     if (ops->flags & EVPROF__SINK_TABLES) {
-        if ((rc = evprof__trace_reader_skim(r)) < 0) {
+        /* A cut file: the tables of its complete sections.  Where it was
+         * cut is the events reader's to say (a last events section
+         * failing its checksum is only checked there). */
+        if ((rc = evprof__trace_reader_skim(r)) < 0
+            && !cut_accepted(r, rc, opt->partial)) {
             reader_fail(r, rc, err, errlen);
             goto done;
         }
@@ -240,19 +259,25 @@ int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
     if ((ops->flags & EVPROF__SINK_TABLES)
         && (rc = open_reader(trace_path, &r2, err, errlen)) < 0)
         goto done;
+    ev = r2 != NULL ? r2 : r;
     if ((rc = ops->begin(&state, &ctx)) == 0)
-        rc = read_all(r2 != NULL ? r2 : r, block, &pg, ops->events,
-                      state, err, errlen);
-    if (rc == 0)
-        rc = ops->end(state, &ctx);
-    if (rc == 0 && (fflush(out) != 0 || ferror(out)))
+        rc = read_all(ev, block, &pg, ops->events, state, opt->partial,
+                      err, errlen);
+    if (rc >= 0 && (crc = ops->end(state, &ctx)) < 0)
+        rc = crc;
+    if (rc >= 0 && (fflush(out) != 0 || ferror(out)))
         rc = -EIO;
-    if (rc == 0 && opt->stats != NULL) {
-        opt->stats->events = evprof_trace_reader_events(r);
+    if (rc >= 0 && opt->stats != NULL) {
+        /* The events as the events reader counted them: at a cut, those
+         * of the complete sections. */
+        opt->stats->events = evprof_trace_reader_events(ev);
         opt->stats->lost = evprof_trace_reader_lost(r);
         opt->stats->threads = evprof_trace_reader_thread_count(r);
         opt->stats->clock = evprof_trace_reader_info(r)->clock;
         opt->stats->pid = evprof_trace_reader_info(r)->pid;
+        opt->stats->truncated = rc == EVPROF_SINK_TRUNCATED;
+        opt->stats->cut_offset = opt->stats->truncated ? ev->cut_at : 0;
+        opt->stats->cut_bytes = opt->stats->truncated ? ev->cut_bytes : 0;
     }
 done:
     if (rc < 0 && err != NULL && errlen > 0 && err[0] == '\0')
@@ -343,7 +368,7 @@ int evprof_sink_run_path(const char *trace_path, const char *sink,
         return rc;
     }
     rc = evprof_sink_run(trace_path, sink, f, opt, err, errlen);
-    if ((crc = out_close(f, regular)) < 0 && rc == 0) {
+    if ((crc = out_close(f, regular)) < 0 && rc >= 0) {
         rc = crc;
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s: %s", out_path, evprof_strerror(rc));

@@ -71,6 +71,9 @@ static size_t make_rows(summary *s, const evprof__sink_ctx *ctx,
         e->incl += e->incl_c * s->t_min;
         e->excl += e->excl_c * s->t_min;
     }
+    if (s->nstat == 0)
+        return 0; /* no events (a trace cut before its first): no rows,
+                   * and qsort must not be given a NULL array */
     qsort(s->stat, s->nstat, sizeof(*s->stat), cmp_by_triple);
     for (i = 0; i < s->nstat; i = j) {
         stat_entry row = s->stat[i];

@@ -37,6 +37,11 @@ struct evprof_trace_reader {
     int error;
     int done;
     char msg[256];
+    /* The file ends before its END section (-ENODATA): the good data ends
+     * at cut_at, cut_bytes more bytes (of a partial or unchecked last
+     * section) follow it and are not used. */
+    int cut;
+    uint64_t cut_at, cut_bytes;
     unsigned char *buf;       /* the payload of the current section */
     size_t cap;
     /* the EVENTS section being read */

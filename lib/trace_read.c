@@ -179,6 +179,11 @@ static int parse_end(evprof_trace_reader *r, uint64_t at, size_t len)
 static int cut_off(evprof_trace_reader *r, uint64_t at, const char *what,
                    size_t got, uint64_t len)
 {
+    if (r->error)
+        return r->error;
+    r->cut = 1;
+    r->cut_at = at;
+    r->cut_bytes = got;
     if (got == 0)
         return evprof__trace_fail(r, -ENODATA, "truncated at offset %" PRIu64
                     ": no END section; %" PRIu64 " events in complete "
@@ -187,6 +192,46 @@ static int cut_off(evprof_trace_reader *r, uint64_t at, const char *what,
                 ": no END section; %" PRIu64 " events in complete sections "
                 "read (then %zu of the %" PRIu64 " bytes of %s)", at,
                 r->events, got, len, what);
+}
+
+/*
+ * The last section of the file fails its checksum, its length intact: a
+ * section whose header reached the disk before all of its payload (a
+ * crash leaves the file's length with zeros or stale blocks past what
+ * was written).  A cut like any other, its `len` bytes unused.  The END
+ * section is not one: a file with an END section is complete, and a
+ * damaged one is corrupted.
+ */
+static int cut_unchecked(evprof_trace_reader *r, uint64_t at,
+                         const char *what, uint64_t len)
+{
+    if (r->error)
+        return r->error;
+    r->cut = 1;
+    r->cut_at = at;
+    r->cut_bytes = len;
+    return evprof__trace_fail(r, -ENODATA, "truncated at offset %" PRIu64
+                ": no END section; %" PRIu64 " events in complete sections "
+                "read (then the %" PRIu64 " bytes of %s failing its checksum, "
+                "the last of the file)", at, r->events, len, what);
+}
+
+/* Is the file read to its end?  The byte read, if any, is put back. */
+static int at_eof(evprof_trace_reader *r)
+{
+    int c = fgetc(r->f);
+
+    if (c == EOF)
+        return !ferror(r->f);
+    ungetc(c, r->f);
+    return 0;
+}
+
+/* "an EVENTS section", "a META section"... */
+static void section_what(char *what, size_t n, uint32_t type)
+{
+    snprintf(what, n, "a%s %s section",
+             strchr("EUu", type_name(type)[0]) ? "n" : "", type_name(type));
 }
 
 /*
@@ -259,14 +304,19 @@ int evprof__trace_next_section(evprof_trace_reader *r)
     if (k < len) {
         char what[32];
 
-        snprintf(what, sizeof(what), "a%s %s section",
-                 strchr("EUu", type_name(type)[0]) ? "n" : "",
-                 type_name(type));
+        section_what(what, sizeof(what), type);
         return cut_off(r, at, what, k + sizeof(h), len + sizeof(h));
     }
-    if (get_u32(h + 16) != evprof__crc32(0, r->buf, (size_t)len))
-        return evprof__trace_fail(r, -EBADMSG, "corrupted %s section at offset %" PRIu64
-                    " (checksum mismatch)", type_name(type), at);
+    if (get_u32(h + 16) != evprof__crc32(0, r->buf, (size_t)len)) {
+        char what[32];
+
+        if (type == SEC_END || !at_eof(r))
+            return evprof__trace_fail(r, -EBADMSG, "corrupted %s section at "
+                        "offset %" PRIu64 " (checksum mismatch)",
+                        type_name(type), at);
+        section_what(what, sizeof(what), type);
+        return cut_unchecked(r, at, what, len + sizeof(h));
+    }
     if (type != SEC_END)
         r->sections++;
     switch (type) {

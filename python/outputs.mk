@@ -12,6 +12,7 @@ EVPROF_PY_SOURCES += \
 	python/evprof/_plot_calls.py \
 	python/evprof/_plot_memory.py \
 	python/evprof/progress.py \
+	python/evprof/_sinkfile.py \
 	python/evprof/summary.py \
 	python/evprof/timeline.py \
 	python/evprof/tracefile.py \
@@ -19,6 +20,7 @@ EVPROF_PY_SOURCES += \
 
 PY_TESTS += \
 	t/python/test_outputs_trace.py \
+	t/python/test_cut.py \
 	t/python/test_outputs_chrome.py \
 	t/python/test_outputs_summary.py \
 	t/python/test_outputs_cli.py \

@@ -37,7 +37,19 @@ typedef struct evprof_sink_stats {
     size_t threads;     /* entries of the THREADS table */
     int clock;          /* EVPROF_CLOCK_* of the timestamps */
     int64_t pid;        /* the process that wrote the trace */
+    /* A trace cut off, read with the `partial` option: 1, the offset
+     * where its last complete section ends (the output covers the events
+     * before it) and the bytes after it, of a section cut short or
+     * failing its checksum, that were not used; else 0, 0, 0. */
+    int truncated;
+    uint64_t cut_offset;
+    uint64_t cut_bytes;
 } evprof_sink_stats;
+
+/* What evprof_sink_run returns for a trace cut off read with the
+ * `partial` option: the output is complete, made of the events and
+ * tables of the sections before the cut. */
+#define EVPROF_SINK_TRUNCATED 1
 
 typedef struct evprof_sink_options {
     int sort;           /* EVPROF_SORT_*: summary rows, largest first */
@@ -53,6 +65,12 @@ typedef struct evprof_sink_options {
      * then returns -ECANCELED. */
     int (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;
+    /* Nonzero: a trace that ends before its END section (its writer
+     * killed, a full disk), its last section cut short or failing its
+     * checksum, is read up to its last complete section, the output
+     * written whole from it, and the run returns EVPROF_SINK_TRUNCATED.
+     * 0 (the default): such a trace is an error, -ENODATA. */
+    int partial;
 } evprof_sink_options;
 
 /* Fills *opt with the defaults. */
@@ -67,13 +85,15 @@ const char *evprof_sink_name(size_t index);
 
 /*
  * Reads the trace file `trace_path` and writes what sink `sink` makes of
- * it to `out` (opt NULL: the defaults).  Returns 0, or a negative code:
+ * it to `out` (opt NULL: the defaults).  Returns 0, EVPROF_SINK_TRUNCATED
+ * for a trace cut off read with opt->partial, or a negative code:
  * -ENOENT for an unknown sink, the reader's code for a trace it refuses
- * (-EBADMSG, -EPROTO, -ENOENT, ...), -EIO or the errno of a failed write,
- * -ENOMEM.  When err is not NULL, a message saying what went wrong (the
- * reader's, for a damaged trace) is written to it, at most errlen bytes
- * with the NUL, "" on success.  Part of the output may have been written
- * when it fails.
+ * (-EBADMSG, -EPROTO, -ENOENT, -ENODATA for one cut off without partial,
+ * ...), -EIO or the errno of a failed write, -ENOMEM.  When err is not
+ * NULL, a message saying what went wrong (the reader's, for a damaged
+ * trace), or for EVPROF_SINK_TRUNCATED where the trace was cut, is
+ * written to it, at most errlen bytes with the NUL, "" on success.  Part
+ * of the output may have been written when it fails.
  */
 int evprof_sink_run(const char *trace_path, const char *sink, FILE *out,
                     const evprof_sink_options *opt, char *err,

@@ -64,25 +64,28 @@ static int call_progress(void *ctx, uint64_t done, uint64_t total)
 }
 
 /* sink_run(trace, sink, output, sort='inclusive', limit=30,
- * progress=None): a dict of what was read (events, lost, threads, clock,
- * pid); progress(done, total) is called with the bytes read, and stops
- * the run by raising (so does a signal handler's exception). */
+ * progress=None, partial=False): a dict of what was read (events, lost,
+ * threads, clock, pid, and truncated: None, or for a trace cut off read
+ * with partial the reader's message saying where, with cut_offset and
+ * cut_bytes); progress(done, total) is called with the bytes read, and
+ * stops the run by raising (so does a signal handler's exception). */
 PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"trace", "sink", "output", "sort", "limit",
-                             "progress", NULL};
+                             "progress", "partial", NULL};
     PyObject *otrace, *oout, *btrace = NULL, *bout = NULL, *oprog = Py_None;
     progress_ctx pctx = { NULL, NULL, 0 };
     const char *sink, *sort = "inclusive";
     long limit = 30;
+    int partial = 0;
     evprof_sink_options opt;
     evprof_sink_stats stats;
     char msg[512] = "";
     int rc;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OsO|slO:sink_run", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OsO|slOp:sink_run", kwlist,
                                      &otrace, &sink, &oout, &sort, &limit,
-                                     &oprog))
+                                     &oprog, &partial))
         return NULL;
     if (oprog != Py_None && !PyCallable_Check(oprog)) {
         PyErr_SetString(PyExc_TypeError, "progress must be callable or None");
@@ -95,6 +98,7 @@ PyObject *evp_sink_run(PyObject *mod, PyObject *args, PyObject *kw)
     evprof_sink_options_init(&opt);
     opt.limit = limit;
     opt.stats = &stats;
+    opt.partial = partial;
     opt.sort = evprof_sink_sort_key(sort);
     if (opt.sort < 0) {
         PyErr_Format(PyExc_ValueError, "unknown sort key %s", sort);
@@ -135,9 +139,13 @@ out:
     Py_DECREF(bout);
     if (PyErr_Occurred())
         return NULL;
-    return Py_BuildValue("{s:K,s:K,s:n,s:i,s:L}", "events",
+    return Py_BuildValue("{s:K,s:K,s:n,s:i,s:L,s:z,s:K,s:K}", "events",
                          (unsigned long long)stats.events, "lost",
                          (unsigned long long)stats.lost, "threads",
                          (Py_ssize_t)stats.threads, "clock", stats.clock,
-                         "pid", (long long)stats.pid);
+                         "pid", (long long)stats.pid, "truncated",
+                         rc == EVPROF_SINK_TRUNCATED ? msg : NULL,
+                         "cut_offset",
+                         (unsigned long long)stats.cut_offset, "cut_bytes",
+                         (unsigned long long)stats.cut_bytes);
 }

@@ -335,19 +335,24 @@ def _stream_path(opts, fmt):
     return path, False
 
 
-def _summary_lines(trace, opts, stats):
-    """The summary of the streamed trace, by the library's summary sink."""
+def _summary_lines(trace, opts, stats, say_cut):
+    """
+    The summary of the streamed trace, by the library's summary sink; a
+    trace cut off (a full disk) is read up to the cut, which *say_cut*
+    says.
+    """
     import tempfile
     from . import _core
     fd, tmp = tempfile.mkstemp(prefix='evprof-summary-', suffix='.txt')
     os.close(fd)
     try:
         got = _core.sink_run(trace, 'summary', tmp, sort=opts.sort,
-                             limit=opts.limit)
+                             limit=opts.limit, partial=True)
         with open(tmp, encoding='utf-8', errors='surrogateescape') as f:
             table = f.read()
     finally:
         os.unlink(tmp)
+    say_cut(got['truncated'])
     threads = max(got['threads'], 1)
     lost = got['lost'] + (stats['names_lost'] if stats else 0)
     head = 'evprof: %d events, %d thread%s, %s' % (
@@ -364,16 +369,29 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
     summary sink.
     """
     import evprof
-    from . import _core
+    from . import _sinkfile
     from .outputs import frame_too_big
     from .progress import Progress
     frame = []
     events = (prof._stream.stats or {}).get('events', 0)
     kept = []
+    said = []
+
+    def say_cut(message):
+        # A trace cut short (a full disk): said once, however many
+        # outputs read it.
+        if message and not said:
+            said.append(message)
+            print(_sinkfile.cut_line(trace, message), file=err)
+
+    def read_trace():
+        with _sinkfile.CutSaid(say_cut):
+            return evprof.tracefile.read_trace(trace)
 
     def timeline():
         if not frame:
-            frame.append(prof.retrieve_results(thread=True, domain=True))
+            with _sinkfile.CutSaid(say_cut):
+                frame.append(prof.retrieve_results(thread=True, domain=True))
         return frame[0]
 
     def too_big(what, out):
@@ -396,15 +414,17 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
                 hint = ("'%s report %s' prints its summary, "
                         "evprof.load() reads it" % (_prog(), out))
             elif fmt in ('perfetto', 'chrome'):
-                _core.sink_run(trace, fmt, out)
+                say_cut(_sinkfile.run(trace, fmt, out)['truncated'])
                 hint = ('open it in https://ui.perfetto.dev'
                         + (' or chrome://tracing' if fmt == 'chrome'
                            else ''))
             elif too_big('the CSV', out):
                 hint = None
             else:
-                timeline().to_csv(out, index=False, chunksize=100000,
-                                  errors='surrogateescape')
+                df = timeline()
+                with _sinkfile.Output(out) as tmp:
+                    df.to_csv(tmp, index=False, chunksize=100000,
+                              errors='surrogateescape')
                 hint = 'one line an event'
             bar(1, 1)
         if hint is not None:
@@ -412,14 +432,17 @@ def _write_outputs(prof, opts, fmt, err, program, trace, written):
             print('evprof: timeline written to %s (%s)' % (out, hint),
                   file=err)
     if opts.plot and not too_big('the picture', opts.plot):
-        names = evprof.tracefile.thread_names(
-            evprof.tracefile.read_trace(trace))
-        evprof.plot.plot_timeline(timeline(), opts.plot, thread_names=names,
-                                  title=_printable('evprof: %s' % program))
+        names = evprof.tracefile.thread_names(read_trace())
+        df = timeline()
+        with _sinkfile.Output(opts.plot) as tmp:
+            evprof.plot.plot_timeline(df, tmp, thread_names=names,
+                                      title=_printable('evprof: %s'
+                                                       % program))
         written.append(opts.plot)
         print('evprof: picture written to %s' % opts.plot, file=err)
     if fmt is None and not opts.plot:
-        head, table, _ = _summary_lines(trace, opts, prof._stream.stats)
+        head, table, _ = _summary_lines(trace, opts, prof._stream.stats,
+                                        say_cut)
         out = sys.stdout
         if out is None or out.closed:
             # The program closed its stdout (python3 -m json.tool does):
@@ -754,22 +777,29 @@ def _check_modules(what, modules):
                 ' '.join(m for m, _ in missing)))
 
 
-def _load(path, progress=None):
+def _load(path, err, progress=None):
+    """The Trace of *path*; a trace cut off is read up to the cut, which
+    one line on *err* says."""
     import evprof
+    from . import _sinkfile
     if not os.path.exists(path):
         raise UsageError('%s: no such file' % path)
     if os.path.isdir(path):
         raise UsageError('%s: is a directory' % path)
-    return evprof.tracefile.read_trace(path, progress=progress)
+    with _sinkfile.CutSaid(
+            lambda msg: print(_sinkfile.cut_line(path, msg), file=err)):
+        return evprof.tracefile.read_trace(path, progress=progress)
 
 
-def _sink(path, sink, out, label, **kwargs):
+def _sink(path, sink, out, label, err, **kwargs):
     """
     Runs the library's sink on the trace *path* (a block of events at a
     time: memory follows the names and threads of the trace, not its
-    length), with a progress bar on a terminal; returns its stats.
+    length) into the file *out*, complete or not at all, with a progress
+    bar on a terminal; returns its stats.  A trace cut off is read up to
+    the cut, which one line on *err* says.
     """
-    from . import _core
+    from . import _sinkfile
     from .progress import Progress
     if not os.path.exists(path):
         raise UsageError('%s: no such file' % path)
@@ -777,10 +807,13 @@ def _sink(path, sink, out, label, **kwargs):
         raise UsageError('%s: is a directory' % path)
     with Progress(label) as bar:
         progress = bar if bar.enabled else None
-        return _core.sink_run(path, sink, out, progress=progress, **kwargs)
+        stats = _sinkfile.run(path, sink, out, progress=progress, **kwargs)
+    if stats['truncated']:
+        print(_sinkfile.cut_line(path, stats['truncated']), file=err)
+    return stats
 
 
-def _cmd_report(opts, out):
+def _cmd_report(opts, out, err):
     import tempfile
     from . import tracefile
     if opts.limit < 0:
@@ -789,7 +822,7 @@ def _cmd_report(opts, out):
     os.close(fd)
     try:
         stats = _sink(opts.file, 'summary', tmp,
-                      'evprof: reading %s' % opts.file, sort=opts.sort,
+                      'evprof: reading %s' % opts.file, err, sort=opts.sort,
                       limit=opts.limit)
         with open(tmp, encoding='utf-8', errors='surrogateescape') as f:
             table = f.read()
@@ -809,6 +842,7 @@ def _cmd_report(opts, out):
 
 def _cmd_convert(opts, err):
     import evprof
+    from ._sinkfile import Output
     from .outputs import frame_too_big
     from .progress import Progress
     out = opts.output or os.path.splitext(opts.file)[0] + \
@@ -824,18 +858,19 @@ def _cmd_convert(opts, err):
         # A copy, once read whole: a file that is not a valid trace is
         # refused, not copied.
         import shutil
-        _load(opts.file)
-        shutil.copyfile(opts.file, out)
+        _load(opts.file, err)
+        with Output(out) as tmp:
+            shutil.copyfile(opts.file, tmp)
         print('evprof: %s written' % out, file=err)
         return 0
     if opts.format in ('chrome', 'perfetto'):
         # Streamed by the library's sinks: memory bounded by the names
         # and threads of the trace, whatever its length.
-        _sink(opts.file, opts.format, out, 'evprof: writing %s' % out)
+        _sink(opts.file, opts.format, out, 'evprof: writing %s' % out, err)
         print('evprof: %s written' % out, file=err)
         return 0
     with Progress('evprof: reading %s' % opts.file) as bar:
-        trace = _load(opts.file, progress=lambda n: bar(n, None))
+        trace = _load(opts.file, err, progress=lambda n: bar(n, None))
     what = 'the CSV' if opts.format == 'csv' else 'the picture'
     why = frame_too_big(trace.events.shape[0], what)
     if why is not None:
@@ -846,13 +881,13 @@ def _cmd_convert(opts, err):
         return DATA_ERROR
     df = evprof.tracefile.trace_to_frame(trace, thread=True, domain=True)
     names = evprof.tracefile.thread_names(trace)
-    with Progress('evprof: writing %s' % out) as bar:
+    with Progress('evprof: writing %s' % out) as bar, Output(out) as tmp:
         if opts.format == 'csv':
-            df.to_csv(out, index=False, chunksize=100000,
+            df.to_csv(tmp, index=False, chunksize=100000,
                       errors='surrogateescape')
         else:
             evprof.plot.plot_timeline(
-                df, out, thread_names=names,
+                df, tmp, thread_names=names,
                 title=_printable('evprof: %s' % trace.meta.get(
                     'program', opts.file)))
     print('evprof: %s written' % out, file=err)
@@ -873,7 +908,7 @@ def main(argv=None, out=None, err=None):
             raise UsageError("expected a command: run, report or convert "
                              "(see '%s --help')" % _prog())
         if opts.command == 'report':
-            return _cmd_report(opts, out)
+            return _cmd_report(opts, out, err)
         return _cmd_convert(opts, err)
     except UsageError as exc:
         print('evprof: error: %s' % exc, file=err)

@@ -11,7 +11,9 @@ need numpy and pandas.
 """
 import os
 import threading
+import warnings
 
+from . import _sinkfile
 from . import tracefile as _tracefile
 
 
@@ -92,17 +94,32 @@ def _count_trace_events(path):
             tail = data[-4:]
 
 
+def _warn_cut(prof, stats, what):
+    """A TraceTruncatedWarning when the sink read a trace cut off (the
+    file of a stream stopped by a full disk)."""
+    if stats['truncated']:
+        stream = getattr(prof, '_stream', None)
+        warnings.warn(_tracefile.TraceTruncatedWarning(
+            '%s: %s; %s covers the events up to there'
+            % (stream.path if stream is not None else 'the trace',
+               stats['truncated'], what)),
+            stacklevel=_tracefile._caller_level())
+
+
 def to_chrome_trace(self, path, progress=None):
     """
     Writes the timeline into *path* as Chrome Trace Event JSON, to open in
     Perfetto (ui.perfetto.dev) or chrome://tracing.  Returns the number of
-    trace events written.
+    trace events written.  The file appears complete or not at all.
+
+    :warns TraceTruncatedWarning: the profiler's trace file is cut off (a
+        full disk stopped its stream): the JSON holds the events up to
+        the cut
     """
-    from . import _core
     with _Scratch(self) as trace:
         if progress is not None:
             progress(0, None)
-        _core.sink_run(trace, 'chrome', os.fspath(path))
+        _warn_cut(self, _sinkfile.run(trace, 'chrome', path), 'the JSON')
     n = _count_trace_events(path)
     if progress is not None:
         progress(n, n)
@@ -115,6 +132,10 @@ def summary(self, sort='inclusive'):
     allocations, bytes allocated and net bytes, as a DataFrame
     (see :func:`evprof.summary.summary`), computed by the library's
     summary sink.
+
+    :warns TraceTruncatedWarning: the profiler's trace file is cut off (a
+        full disk stopped its stream): the table counts the events up to
+        the cut
     """
     import tempfile
     from . import _core
@@ -126,10 +147,12 @@ def summary(self, sort='inclusive'):
         fd, out = tempfile.mkstemp(prefix='evprof-', suffix='.tsv')
         os.close(fd)
         try:
-            _core.sink_run(trace, 'summary-tsv', out, sort=sort, limit=0)
+            got = _core.sink_run(trace, 'summary-tsv', out, sort=sort,
+                                 limit=0, partial=True)
             table = from_tsv(out)
         finally:
             os.unlink(out)
+    _warn_cut(self, got, 'the summary')
     # Allocations made outside any recorded call (threads not profiled):
     # named plainly, as evprof run's summary names them.
     table.loc[table['name'] == '', 'name'] = UNNAMED
