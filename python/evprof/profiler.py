@@ -41,6 +41,14 @@ _running = weakref.WeakSet()
 _threadnames.install(_running.data)
 
 
+def _running_now():
+    """The profilers running, as a list taken at once: a signal handler
+    that starts or stops one between two steps of an iteration over the
+    WeakSet itself would change it under that iteration."""
+    return [prof for prof in (ref() for ref in list(_running.data))
+            if prof is not None]
+
+
 class _AtExit:
     """
     What atexit stops first: *_buffer* is that of the profiler started
@@ -76,7 +84,7 @@ def _stop_all(holder, ours):
     if ours is not None and first is not None:
         first._outer = None
         first._stop_done(ours)
-    for prof in list(_running):
+    for prof in _running_now():
         try:
             if prof._started:
                 prof.stop()
@@ -90,7 +98,7 @@ def _stop_all(holder, ours):
 def _after_fork_in_child():
     # The child has a copy of each running profiler that nobody would
     # read: it stops, drops what it inherited, and may start again.
-    for prof in list(_running):
+    for prof in _running_now():
         prof._buffer.after_fork()
         prof._moved = []
         prof._moved_threads = []
@@ -336,7 +344,7 @@ class EventProfiler:
         # time of this run, and resumed by its stop: each records its own
         # part, and the outer one says where it paused.
         me = threading.get_ident()
-        outer = [other for other in list(_running)
+        outer = [other for other in _running_now()
                  if other is not self and other._started
                  and other._thread == me]
         if outer:

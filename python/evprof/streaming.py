@@ -29,6 +29,14 @@ DEFAULT_BUDGET = 16 << 20
 
 # Streams running, told of each thread started (see _note_threads).
 _streams = weakref.WeakSet()
+
+
+def _streams_now():
+    # Taken at once, for the reason of profiler._running_now.
+    return [s for s in (ref() for ref in list(_streams.data))
+            if s is not None]
+
+
 _patched = []
 
 
@@ -46,7 +54,7 @@ def _note_threads():
     def start_and_name(thread, *args, **kwargs):
         start(thread, *args, **kwargs)
         if _streams and thread.ident is not None:
-            for stream in list(_streams):
+            for stream in _streams_now():
                 stream.name_threads({thread.ident: thread.name})
     start_and_name.__doc__ = start.__doc__
     start_and_name.__wrapped__ = start
@@ -65,7 +73,7 @@ def _live_thread_names():
 
 def _after_fork_in_child():
     # The file is the parent's: the child's copy of a stream is inert.
-    for stream in list(_streams):
+    for stream in _streams_now():
         stream.state = 'forked'
         stream.buffer = None
     _streams.clear()
