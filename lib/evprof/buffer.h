@@ -105,14 +105,33 @@ struct evprof__chunk {
     evprof_event *ev;
 };
 
-/* One per thread: the chunk it writes for the buffer it used last. */
+/* One per thread: the chunk it writes for the buffer it used last.  The
+ * fast path tells that buffer by its uid alone (never reused, never 0). */
 struct evprof__tcache {
     const evprof_buffer *buf;
     uint64_t uid;
     struct evprof__chunk *chunk;
 };
 
-EVPROF_TLS_EXTERN(struct evprof__tcache, evprof__tcache);
+struct evprof__inflight;
+
+/*
+ * What the inline fast paths of a thread read and write on each event, in
+ * one thread-local block: one TLS address computation an event (from a
+ * shared object, a load from the GOT each variable), not one a variable.
+ * Its other fields are named by macros where they belong (evprof__context
+ * and evprof__in_hook in hook.h, the others in the library's sources).
+ */
+struct evprof__tls {
+    struct evprof__tcache tcache;
+    int64_t context;                  /* evprof_context_set (hook.h) */
+    struct evprof__inflight *inflight; /* inflight-private.h */
+    const void *unlogged_free;        /* takeback-private.h */
+    int in_hook;                      /* evprof_hook_active (hook.h) */
+    int inflight_shared;              /* inflight-private.h */
+};
+
+EVPROF_TLS_EXTERN(struct evprof__tls, evprof__tls);
 
 int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
                      int64_t event, int64_t value1, int64_t value2);
@@ -145,11 +164,11 @@ EVPROF_NOINSTR EVPROF_INLINE int evprof_log(evprof_buffer *b,
 {
     /* The thread-local cache is named, not taken by address: GCC 12's
      * UndefinedBehaviorSanitizer takes a TLS address for a null one. */
-    if (EVPROF_LIKELY(b != NULL && evprof__tcache.buf == b
-                      && evprof__tcache.uid
+    if (EVPROF_LIKELY(b != NULL
+                      && evprof__tls.tcache.uid
                          == ((const struct evprof__buffer_head *)
                              (const void *)b)->uid)) {
-        struct evprof__chunk *c = evprof__tcache.chunk;
+        struct evprof__chunk *c = evprof__tls.tcache.chunk;
         uint64_t h = c->head;
         if (EVPROF_LIKELY(h < c->limit)) {
             /* Orders these stores after the previous publication of head,
