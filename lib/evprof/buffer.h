@@ -183,6 +183,46 @@ EVPROF_NOINSTR EVPROF_INLINE int evprof_log(evprof_buffer *b,
     return evprof__log_slow(b, id_frame, id_arg, event, value1, value2);
 }
 
+/*
+ * evprof_log's fast path alone, for a caller that keeps its own fast path
+ * free of calls (no register to save): 1 when the event is logged, 0 when
+ * it would take a call (b NULL, another buffer logged last, a full chunk,
+ * a clock other than the TSC), nothing done then.  Not part of the API.
+ */
+EVPROF_NOINSTR EVPROF_INLINE int evprof__log_fast(evprof_buffer *b,
+    int64_t id_frame, int64_t id_arg, int64_t event,
+    int64_t value1, int64_t value2)
+{
+#if EVPROF_HAVE_TSC
+    struct evprof__chunk *c;
+    uint64_t h;
+
+    if (EVPROF_UNLIKELY(b == NULL
+                        || evprof__tls.tcache.uid
+                           != ((const struct evprof__buffer_head *)
+                               (const void *)b)->uid
+                        || evprof__clock.source != EVPROF_CLOCK_TSC))
+        return 0;
+    c = evprof__tls.tcache.chunk;
+    h = c->head;
+    if (EVPROF_UNLIKELY(h >= c->limit))
+        return 0;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    evprof__store(c->ev + (h - c->base), id_frame, id_arg, event,
+                  evprof__clock_tsc_ns(), value1, value2);
+    __atomic_store_n(&c->head, h + 1, __ATOMIC_RELEASE);
+    return 1;
+#else
+    (void)b;
+    (void)id_frame;
+    (void)id_arg;
+    (void)event;
+    (void)value1;
+    (void)value2;
+    return 0;
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif

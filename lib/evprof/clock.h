@@ -67,16 +67,24 @@ __extension__ typedef unsigned __int128 evprof__u128;
  * beside the vDSO's work, and the TSC path does not take it. */
 int64_t evprof__clock_monotonic(void) EVPROF_NOINSTR;
 
+#if EVPROF_HAVE_TSC
+/* The TSC read now, in nanoseconds (the source is EVPROF_CLOCK_TSC). */
+EVPROF_NOINSTR EVPROF_INLINE int64_t evprof__clock_tsc_ns(void)
+{
+    uint64_t d = (uint64_t)__rdtsc() - evprof__clock.tsc0;
+
+    return evprof__clock.ns0
+        + (int64_t)(((evprof__u128)d * evprof__clock.mult)
+                    >> EVPROF__CLOCK_SHIFT);
+}
+#endif
+
 /* Monotonic nanoseconds (never going backwards within a thread). */
 EVPROF_NOINSTR EVPROF_INLINE int64_t evprof_clock_ns(void)
 {
 #if EVPROF_HAVE_TSC
-    if (EVPROF_LIKELY(evprof__clock.source == EVPROF_CLOCK_TSC)) {
-        uint64_t d = (uint64_t)__rdtsc() - evprof__clock.tsc0;
-        return evprof__clock.ns0
-            + (int64_t)(((evprof__u128)d * evprof__clock.mult)
-                        >> EVPROF__CLOCK_SHIFT);
-    }
+    if (EVPROF_LIKELY(evprof__clock.source == EVPROF_CLOCK_TSC))
+        return evprof__clock_tsc_ns();
 #endif
     return evprof__clock_monotonic();
 }

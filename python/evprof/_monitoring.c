@@ -341,33 +341,39 @@ static inline PyThreadState *this_thread(void)
 # endif
 }
 
-/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
- * unwinds; its caller is the frame below. */
-static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
-                        PyObject *kwnames)
+/* The caller of a Python event: the first complete frame record below
+ * that of `code`, or NULL; `code` is on top and complete (the event is at
+ * or past its RESUME), or gone already (its unwinding), and the first
+ * complete frame is the caller's. */
+static inline _PyInterpreterFrame *py_caller(PyThreadState *ts,
+                                             const PyCodeObject *code)
 {
-    MonCallback *cb = (MonCallback *)obj;
+    _PyInterpreterFrame *f = top_frame(ts);
+
+    if (f == NULL)
+        return NULL;
+    return _PyFrame_GetFirstComplete(
+        frame_executable(f) == (const void *)code ? f->previous : f);
+}
+
+/* PY_*(code, offset, ...): mon_py's work in full, out of line, for
+ * whatever its fast path leaves (a key not kept, a run not started on
+ * this thread, an offset int to hold, a chunk to start). */
+static __attribute__((noinline)) PyObject *
+mon_py_slow(MonCallback *cb, PyObject *const *args)
+{
     Profiler *self = cb->prof;
     struct mon_thread *t;
-    _PyInterpreterFrame *f, *back = NULL;
+    _PyInterpreterFrame *back;
     PyCodeObject *code;
     int64_t k, bk = 0, lasti = -1;
 
-    (void)kwnames;
-    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
-        Py_RETURN_NONE;
     t = wanted(self, args);
     if (t == NULL || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
     code = (PyCodeObject *)args[0];
     k = code_key(self, t, 0, code);
-    /* The frame of `code` is on top, and complete: the event is at or
-     * past its RESUME.  Or it is gone already (its unwinding), and the
-     * first complete frame is the caller's. */
-    f = top_frame(this_thread());
-    if (f != NULL)
-        back = _PyFrame_GetFirstComplete(
-            frame_executable(f) == (const void *)code ? f->previous : f);
+    back = py_caller(this_thread(), code);
     /* The frames below the program's (run_code's caller, on a build
      * where they cannot be set aside) are no caller of its code. */
     if (back != NULL && (const void *)back != t->bottom) {
@@ -381,7 +387,54 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     Py_RETURN_NONE;
 }
 
-/* A builtin called at `offset` of `code`: mon_c's work, out of line. */
+/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
+ * unwinds; its caller is the frame below.  The fast path makes one call
+ * (the thread state), and none after it: every key found among those
+ * kept, logged by evprof__log_fast, else all of it is mon_py_slow's, so
+ * that few registers are saved. */
+static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
+                        PyObject *kwnames)
+{
+    MonCallback *cb = (MonCallback *)obj;
+    Profiler *self = cb->prof;
+    struct mon_thread *t = &mon_thread;
+    _PyInterpreterFrame *back;
+    PyThreadState *ts;
+    PyCodeObject *code;
+    int64_t k, bk = 0, lasti = -1;
+
+    (void)kwnames;
+    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
+                        || t->run != SHARED(self->mon_run)))
+        return mon_py_slow(cb, args);
+    ts = this_thread();
+    code = (PyCodeObject *)args[0];
+    if (EVPROF_UNLIKELY(!PyCode_Check(code)))
+        Py_RETURN_NONE;
+    t = &mon_thread;
+    if (EVPROF_UNLIKELY(t->code[0] != (uintptr_t)code))
+        return mon_py_slow(cb, args);
+    k = t->code_key[0];
+    back = py_caller(ts, code);
+    if (back != NULL && (const void *)back != t->bottom) {
+        if (EVPROF_UNLIKELY(t->code[1] != (uintptr_t)frame_code(back)))
+            return mon_py_slow(cb, args);
+        bk = t->code_key[1];
+        lasti = frame_offset(back);
+    }
+    if (EVPROF_UNLIKELY(!evprof__log_fast(SHARED(self->buf), k, bk,
+                                          cb->event, lasti, cb->flag)))
+        return mon_py_slow(cb, args);
+    evprof_context_set(cb->event == EVPROF_CALL ? k : bk);
+    Py_RETURN_NONE;
+}
+
+/* A builtin called at `offset` of `code`: mon_c's work in full, out of
+ * line, for whatever its fast path leaves. */
 static __attribute__((noinline)) PyObject *
 mon_builtin(MonCallback *cb, PyObject *const *args)
 {
@@ -416,10 +469,73 @@ mon_hold_only(Profiler *self, PyObject *offset)
     Py_RETURN_NONE;
 }
 
+/* The offset int of a callback, when it is 0 or a one-digit positive int
+ * (every offset under 2**30 bytes): 1 and *off, else 0.  The int's layout
+ * read directly, as PyUnstable_Long_CompactValue does, without its
+ * assertions. */
+static inline int small_offset(PyObject *o, int64_t *off)
+{
+    uintptr_t tag;
+
+    if (!PyLong_CheckExact(o))
+        return 0;
+    tag = ((PyLongObject *)o)->long_value.lv_tag;
+    if (tag == (uintptr_t)1 << _PyLong_NON_SIZE_BITS) {
+        *off = (int64_t)((PyLongObject *)o)->long_value.ob_digit[0];
+        return 1;
+    }
+    if (tag == 1) { /* zero: no digit, the sign's bits 1 */
+        *off = 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* What mon_c calls, not a Python function: logged here when its keys are
+ * kept, without a call (so few registers saved), else by mon_builtin. */
+static __attribute__((noinline)) PyObject *
+mon_builtin_fast(MonCallback *cb, PyObject *const *args)
+{
+    Profiler *self = cb->prof;
+    struct mon_thread *t = &mon_thread;
+    PyObject *fn = args[2];
+    uintptr_t p;
+    size_t i;
+    int64_t k, bk, off;
+
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
+                        || t->run != SHARED(self->mon_run)))
+        return mon_builtin(cb, args);
+    if (EVPROF_UNLIKELY(!PyCode_Check(args[0])))
+        Py_RETURN_NONE;
+    /* builtin_key's test, the exact types only (a subclass, or what is
+     * no builtin, is mon_builtin's to tell). */
+    if (EVPROF_LIKELY(Py_IS_TYPE(fn, &PyCFunction_Type)))
+        p = (uintptr_t)((PyCFunctionObject *)fn)->m_ml | 1;
+    else if (Py_IS_TYPE(fn, &PyMethodDescr_Type) && args[3] != missing)
+        p = (uintptr_t)((PyMethodDescrObject *)fn)->d_method | 1;
+    else
+        return mon_builtin(cb, args);
+    i = (p >> 5) & (N_FN - 1);
+    if (EVPROF_UNLIKELY(t->fn[i] != p
+                        || t->code[1] != (uintptr_t)args[0]
+                        || !small_offset(args[1], &off)))
+        return mon_builtin(cb, args);
+    k = t->fn_key[i];
+    bk = t->code_key[1];
+    if (EVPROF_UNLIKELY(!evprof__log_fast(SHARED(self->buf), k, bk,
+                                          cb->event, off, 0)))
+        return mon_builtin(cb, args);
+    evprof_context_set(bk);
+    Py_RETURN_NONE;
+}
+
 /* CALL, C_RETURN, C_RAISE(code, offset, callable, arg0).  The most
  * frequent call, of a Python function, is not reported (its PY_START is)
  * and returns here, before any register is saved; the rest is
- * mon_builtin's. */
+ * mon_builtin_fast's. */
 static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
                        PyObject *kwnames)
 {
@@ -431,7 +547,7 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
             return mon_hold_only(((MonCallback *)obj)->prof, args[1]);
         Py_RETURN_NONE;
     }
-    return mon_builtin((MonCallback *)obj, args);
+    return mon_builtin_fast((MonCallback *)obj, args);
 }
 
 static void MonCallback_dealloc(MonCallback *cb)
