@@ -14,7 +14,7 @@
 
 #include "buffer-private.h"
 
-_Thread_local struct evprof__tcache evprof__tcache
+_Thread_local struct evprof__tls evprof__tls
     __attribute__((tls_model("initial-exec")));
 
 /* Never reused, unlike pthread_t values and buffer addresses. */
@@ -148,8 +148,8 @@ void evprof_buffer_free(evprof_buffer *b)
     if (b->next_all != NULL)
         b->next_all->prev_all = b->prev_all;
     pthread_mutex_unlock(&all_lock);
-    if (evprof__tcache.buf == b)
-        memset(&evprof__tcache, 0, sizeof(evprof__tcache));
+    if (evprof__tls.tcache.buf == b)
+        memset(&evprof__tls.tcache, 0, sizeof(evprof__tls.tcache));
     for (t = b->threads; t != NULL; t = tnext) {
         tnext = t->next;
         for (c = t->oldest; c != NULL; c = cnext) {
@@ -254,7 +254,7 @@ static struct chunk *make_room(evprof_buffer *b, struct chunk *c, uint64_t h,
             *code = -ENOMEM;
             return NULL;
         }
-        evprof__tcache.chunk = &n->pub;
+        evprof__tls.tcache.chunk = &n->pub;
         return n;
     }
 }
@@ -262,7 +262,7 @@ static struct chunk *make_room(evprof_buffer *b, struct chunk *c, uint64_t h,
 static int log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
                     int64_t event, int64_t value1, int64_t value2)
 {
-    struct evprof__tcache *tc = &evprof__tcache;
+    struct evprof__tcache *tc = &evprof__tls.tcache;
     struct chunk *c;
     uint64_t h;
     int code = 0;
@@ -327,9 +327,9 @@ int evprof_buffer_prepare(evprof_buffer *b, size_t nevents)
     pthread_mutex_unlock(&b->lock);
     if (c == NULL)
         return -ENOMEM;
-    evprof__tcache.buf = b;
-    evprof__tcache.uid = b->head.uid;
-    evprof__tcache.chunk = &c->pub;
+    evprof__tls.tcache.buf = b;
+    evprof__tls.tcache.uid = b->head.uid;
+    evprof__tls.tcache.chunk = &c->pub;
     /* Only this thread writes the chunk, and the slots after head were
      * never written in its first lap: free to scribble on.  One write a
      * page commits it. */
@@ -363,10 +363,10 @@ void evprof__buffer_trim(evprof_buffer *b)
     long page = sysconf(_SC_PAGESIZE);
 
     if (b == NULL || b->head.policy != EVPROF_GROW
-        || evprof__tcache.buf != b || evprof__tcache.uid != b->head.uid
+        || evprof__tls.tcache.buf != b || evprof__tls.tcache.uid != b->head.uid
         || page <= 0)
         return;
-    c = (struct chunk *)(void *)evprof__tcache.chunk;
+    c = (struct chunk *)(void *)evprof__tls.tcache.chunk;
     if (c->pub.ev == (evprof_event *)(void *)(c + 1))
         return; /* a small chunk, in malloc's memory: on small pages */
     sigfillset(&all);

@@ -94,7 +94,7 @@ static int calibrate(void)
     ratio = (double)(ns1 - ns0) / (double)(tsc1 - tsc0);
     if (ratio < 0.01 || ratio > 100.0)
         return 0;
-    evprof__clock.shift = 32;
+    evprof__clock.shift = EVPROF__CLOCK_SHIFT;
     evprof__clock.mult = (uint64_t)(ratio * 4294967296.0 + 0.5);
     evprof__clock.tsc0 = tsc1;
     evprof__clock.ns0 = ns1;

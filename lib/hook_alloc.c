@@ -11,17 +11,10 @@
 #include "inflight-private.h"
 #include "takeback-private.h"
 
-_Thread_local int64_t evprof__context
-    __attribute__((tls_model("initial-exec")));
-
-/* Set while this thread runs a hook, so a nested hook call (the inner family
- * falling through to another hooked family, or the slow path of evprof_log
- * allocating) forwards without logging. */
-_Thread_local int evprof__in_hook __attribute__((tls_model("initial-exec")));
+/* evprof__in_hook is set while this thread runs a hook, so a nested hook
+ * call (the inner family falling through to another hooked family, or the
+ * slow path of evprof_log allocating) forwards without logging. */
 #define in_hook evprof__in_hook
-
-_Thread_local const void *evprof__unlogged_free
-    __attribute__((tls_model("initial-exec")));
 
 struct evprof_alloc_hook {
     evprof_allocator inner;

@@ -44,9 +44,12 @@ struct evprof__inflight {
     char pad[64 - sizeof(unsigned long) - 2 * sizeof(int)];
 };
 
-/* The calling thread's slot; NULL until its first call in flight. */
-extern _Thread_local struct evprof__inflight *evprof__inflight_self
-    __attribute__((tls_model("initial-exec")));
+/* The calling thread's own slot; NULL until its first call in flight,
+ * and for a thread without one, which evprof__inflight_shared marks (it
+ * takes the slow path, the shared slot).  In the thread's block
+ * (evprof/buffer.h): the fast path reads one word of it. */
+#define evprof__inflight_self (evprof__tls.inflight)
+#define evprof__inflight_shared (evprof__tls.inflight_shared)
 /* 1 when membarrier orders the writers: their fence is a compiler barrier
  * (set once, before the first slot is handed out). */
 extern int evprof__inflight_light;
@@ -69,7 +72,7 @@ evprof__inflight_enter(int may_register)
 {
     struct evprof__inflight *s = evprof__inflight_self;
 
-    if (EVPROF_UNLIKELY(s == NULL || s->shared))
+    if (EVPROF_UNLIKELY(s == NULL))
         return evprof__inflight_enter_slow(may_register);
     __atomic_store_n(&s->calls,
                      __atomic_load_n(&s->calls, __ATOMIC_RELAXED) + 1,

@@ -25,8 +25,6 @@
 
 #include "inflight-private.h"
 
-_Thread_local struct evprof__inflight *evprof__inflight_self
-    __attribute__((tls_model("initial-exec")));
 int evprof__inflight_light;
 
 /* Threads beyond this many alive at once share the shared slot. */
@@ -110,7 +108,8 @@ EVPROF_NOINSTR static void release(void *p)
 {
     struct evprof__inflight *s = p;
 
-    evprof__inflight_self = &shared_slot;
+    evprof__inflight_self = NULL;
+    evprof__inflight_shared = 1;
     __atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
 }
 
@@ -181,16 +180,17 @@ EVPROF_NOINSTR static struct evprof__inflight *take_slot(void)
 
 struct evprof__inflight *evprof__inflight_enter_slow(int may_register)
 {
-    struct evprof__inflight *s = evprof__inflight_self;
+    struct evprof__inflight *s;
 
-    if (s == NULL && may_register) {
+    if (!evprof__inflight_shared && may_register) {
         pthread_once(&once, init);
         s = key_ok ? take_slot() : NULL;
         if (s != NULL && pthread_setspecific(key, s) != 0) {
             __atomic_store_n(&s->used, 0, __ATOMIC_RELEASE);
             s = NULL;
         }
-        evprof__inflight_self = s != NULL ? s : &shared_slot;
+        evprof__inflight_self = s;
+        evprof__inflight_shared = s == NULL;
         if (s != NULL)
             return evprof__inflight_enter(0);
     }

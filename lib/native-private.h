@@ -54,7 +54,8 @@ evprof__native_clock(const struct evprof__clock_state *c)
 #if EVPROF_HAVE_TSC
     if (EVPROF_LIKELY(c->source == EVPROF_CLOCK_TSC)) {
         uint64_t d = (uint64_t)__rdtsc() - c->tsc0;
-        return c->ns0 + (int64_t)(((evprof__u128)d * c->mult) >> c->shift);
+        return c->ns0 + (int64_t)(((evprof__u128)d * c->mult)
+                                  >> EVPROF__CLOCK_SHIFT);
     }
 #endif
     return evprof__clock_monotonic();

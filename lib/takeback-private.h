@@ -28,9 +28,8 @@
 
 /* A block whose allocation was taken back: the allocator hook forwards
  * the calling thread's next free of it without logging it (and clears
- * this).  Defined in hook_alloc.c. */
-extern _Thread_local const void *evprof__unlogged_free
-    __attribute__((tls_model("initial-exec")));
+ * this).  In the thread's block (evprof/buffer.h). */
+#define evprof__unlogged_free (evprof__tls.unlogged_free)
 
 /* The swap of evprof__take_back_mallocs on a full chunk c, whose head
  * was h, with the calling thread's signals blocked: 1, or 0 when an event
@@ -57,10 +56,10 @@ EVPROF_NOINSTR static inline int evprof__take_back_mallocs(
     unsigned i;
 
     if (b == NULL || n == 0 || n > EVPROF__TAKE_BACK_MAX
-        || bh->policy != EVPROF_GROW || evprof__tcache.buf != b
-        || evprof__tcache.uid != bh->uid)
+        || bh->policy != EVPROF_GROW || evprof__tls.tcache.buf != b
+        || evprof__tls.tcache.uid != bh->uid)
         return 0;
-    c = evprof__tcache.chunk;
+    c = evprof__tls.tcache.chunk;
     h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
     if (h - c->base < n)
         return 0;
@@ -112,10 +111,10 @@ EVPROF_NOINSTR static inline int evprof__malloc_to_event(
     evprof_event *e;
     uint64_t h;
 
-    if (b == NULL || bh->policy != EVPROF_GROW || evprof__tcache.buf != b
-        || evprof__tcache.uid != bh->uid)
+    if (b == NULL || bh->policy != EVPROF_GROW || evprof__tls.tcache.buf != b
+        || evprof__tls.tcache.uid != bh->uid)
         return 0;
-    c = evprof__tcache.chunk;
+    c = evprof__tls.tcache.chunk;
     h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
     if (h == c->base)
         return 0;

@@ -18,7 +18,7 @@ int evprof__take_back_full(struct evprof__chunk *c, uint64_t h, unsigned n)
     sigfillset(&all);
     if (pthread_sigmask(SIG_BLOCK, &all, &old) != 0)
         return 0;
-    done = evprof__tcache.chunk == c
+    done = evprof__tls.tcache.chunk == c
         && __atomic_compare_exchange_n(&c->head, &h, h - n, 0,
                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED);
     (void)pthread_sigmask(SIG_SETMASK, &old, NULL);

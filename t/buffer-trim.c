@@ -88,7 +88,7 @@ int main(void)
     ok(1, "trim before the thread's first event does nothing");
 
     log_range(b, 0, FIRST);
-    c = evprof__tcache.chunk;
+    c = evprof__tls.tcache.chunk;
     past = (const char *)(c->ev + (c->head - c->base));
     end = (const char *)(c->ev + CAPACITY);
     evprof__buffer_trim(b);
@@ -121,13 +121,13 @@ int main(void)
         if (ring2 == NULL)
             bail("evprof_buffer_new: %s", strerror(errno));
         log_range(ring2, 0, 1);
-        ok(evprof__tcache.chunk->ev != was, "a ring gets fresh memory");
+        ok(evprof__tls.tcache.chunk->ev != was, "a ring gets fresh memory");
         next = evprof_buffer_new(CAPACITY, EVPROF_GROW);
         if (next == NULL)
             bail("evprof_buffer_new: %s", strerror(errno));
         is_int(0, check_all(next, 0), "a new buffer reads nothing");
         log_range(next, 0, 1000);
-        ok(evprof__tcache.chunk->ev == was,
+        ok(evprof__tls.tcache.chunk->ev == was,
            "the next GROW buffer's chunk is the one freed");
         is_int(1000, check_all(next, 1000),
                "it reads its own events, none of the old ones");

@@ -105,14 +105,33 @@ struct evprof__chunk {
     evprof_event *ev;
 };
 
-/* One per thread: the chunk it writes for the buffer it used last. */
+/* One per thread: the chunk it writes for the buffer it used last.  The
+ * fast path tells that buffer by its uid alone (never reused, never 0). */
 struct evprof__tcache {
     const evprof_buffer *buf;
     uint64_t uid;
     struct evprof__chunk *chunk;
 };
 
-EVPROF_TLS_EXTERN(struct evprof__tcache, evprof__tcache);
+struct evprof__inflight;
+
+/*
+ * What the inline fast paths of a thread read and write on each event, in
+ * one thread-local block: one TLS address computation an event (from a
+ * shared object, a load from the GOT each variable), not one a variable.
+ * Its other fields are named by macros where they belong (evprof__context
+ * and evprof__in_hook in hook.h, the others in the library's sources).
+ */
+struct evprof__tls {
+    struct evprof__tcache tcache;
+    int64_t context;                  /* evprof_context_set (hook.h) */
+    struct evprof__inflight *inflight; /* inflight-private.h */
+    const void *unlogged_free;        /* takeback-private.h */
+    int in_hook;                      /* evprof_hook_active (hook.h) */
+    int inflight_shared;              /* inflight-private.h */
+};
+
+EVPROF_TLS_EXTERN(struct evprof__tls, evprof__tls);
 
 int evprof__log_slow(evprof_buffer *b, int64_t id_frame, int64_t id_arg,
                      int64_t event, int64_t value1, int64_t value2);
@@ -145,11 +164,11 @@ EVPROF_NOINSTR EVPROF_INLINE int evprof_log(evprof_buffer *b,
 {
     /* The thread-local cache is named, not taken by address: GCC 12's
      * UndefinedBehaviorSanitizer takes a TLS address for a null one. */
-    if (EVPROF_LIKELY(b != NULL && evprof__tcache.buf == b
-                      && evprof__tcache.uid
+    if (EVPROF_LIKELY(b != NULL
+                      && evprof__tls.tcache.uid
                          == ((const struct evprof__buffer_head *)
                              (const void *)b)->uid)) {
-        struct evprof__chunk *c = evprof__tcache.chunk;
+        struct evprof__chunk *c = evprof__tls.tcache.chunk;
         uint64_t h = c->head;
         if (EVPROF_LIKELY(h < c->limit)) {
             /* Orders these stores after the previous publication of head,
@@ -162,6 +181,46 @@ EVPROF_NOINSTR EVPROF_INLINE int evprof_log(evprof_buffer *b,
         }
     }
     return evprof__log_slow(b, id_frame, id_arg, event, value1, value2);
+}
+
+/*
+ * evprof_log's fast path alone, for a caller that keeps its own fast path
+ * free of calls (no register to save): 1 when the event is logged, 0 when
+ * it would take a call (b NULL, another buffer logged last, a full chunk,
+ * a clock other than the TSC), nothing done then.  Not part of the API.
+ */
+EVPROF_NOINSTR EVPROF_INLINE int evprof__log_fast(evprof_buffer *b,
+    int64_t id_frame, int64_t id_arg, int64_t event,
+    int64_t value1, int64_t value2)
+{
+#if EVPROF_HAVE_TSC
+    struct evprof__chunk *c;
+    uint64_t h;
+
+    if (EVPROF_UNLIKELY(b == NULL
+                        || evprof__tls.tcache.uid
+                           != ((const struct evprof__buffer_head *)
+                               (const void *)b)->uid
+                        || evprof__clock.source != EVPROF_CLOCK_TSC))
+        return 0;
+    c = evprof__tls.tcache.chunk;
+    h = c->head;
+    if (EVPROF_UNLIKELY(h >= c->limit))
+        return 0;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    evprof__store(c->ev + (h - c->base), id_frame, id_arg, event,
+                  evprof__clock_tsc_ns(), value1, value2);
+    __atomic_store_n(&c->head, h + 1, __ATOMIC_RELEASE);
+    return 1;
+#else
+    (void)b;
+    (void)id_frame;
+    (void)id_arg;
+    (void)event;
+    (void)value1;
+    (void)value2;
+    return 0;
+#endif
 }
 
 #ifdef __cplusplus

@@ -33,7 +33,8 @@ enum {
 /* Internal: read by the inline clock, written once by evprof_clock_init. */
 struct evprof__clock_state {
     int source;      /* 0 until evprof_clock_init, then EVPROF_CLOCK_* */
-    uint32_t shift;  /* ns = ns0 + ((tsc - tsc0) * mult) >> shift */
+    uint32_t shift;  /* ns = ns0 + ((tsc - tsc0) * mult) >> shift; shift
+                        is EVPROF__CLOCK_SHIFT, a constant to the clock */
     uint64_t mult;
     uint64_t tsc0;
     int64_t ns0;
@@ -57,21 +58,33 @@ double evprof_clock_ns_per_tick(void);
 __extension__ typedef unsigned __int128 evprof__u128;
 #endif
 
+/* The calibration's shift, always this: a shift by a constant is one
+ * instruction on each timestamp, by a variable four. */
+#define EVPROF__CLOCK_SHIFT 32
+
 /* clock_gettime(CLOCK_MONOTONIC) in ns.  Out of line, so that the header
  * needs no POSIX feature macro under strict -std=c11; the call is small
  * beside the vDSO's work, and the TSC path does not take it. */
 int64_t evprof__clock_monotonic(void) EVPROF_NOINSTR;
 
+#if EVPROF_HAVE_TSC
+/* The TSC read now, in nanoseconds (the source is EVPROF_CLOCK_TSC). */
+EVPROF_NOINSTR EVPROF_INLINE int64_t evprof__clock_tsc_ns(void)
+{
+    uint64_t d = (uint64_t)__rdtsc() - evprof__clock.tsc0;
+
+    return evprof__clock.ns0
+        + (int64_t)(((evprof__u128)d * evprof__clock.mult)
+                    >> EVPROF__CLOCK_SHIFT);
+}
+#endif
+
 /* Monotonic nanoseconds (never going backwards within a thread). */
 EVPROF_NOINSTR EVPROF_INLINE int64_t evprof_clock_ns(void)
 {
 #if EVPROF_HAVE_TSC
-    if (EVPROF_LIKELY(evprof__clock.source == EVPROF_CLOCK_TSC)) {
-        uint64_t d = (uint64_t)__rdtsc() - evprof__clock.tsc0;
-        return evprof__clock.ns0
-            + (int64_t)(((evprof__u128)d * evprof__clock.mult)
-                        >> evprof__clock.shift);
-    }
+    if (EVPROF_LIKELY(evprof__clock.source == EVPROF_CLOCK_TSC))
+        return evprof__clock_tsc_ns();
 #endif
     return evprof__clock_monotonic();
 }

@@ -31,7 +31,8 @@ typedef struct evprof_allocator {
  * what the thread is running (the Python profile hook: the current code
  * object's key) sets it, so each allocation says who made it.  0 by default.
  */
-EVPROF_TLS_EXTERN(int64_t, evprof__context);
+/* A field of the thread's block (buffer.h). */
+#define evprof__context (evprof__tls.context)
 
 EVPROF_NOINSTR static inline void evprof_context_set(int64_t id)
 {
@@ -128,8 +129,9 @@ int evprof_hook_active(void);
 
 /* ---- function hooks -------------------------------------------------- */
 
-/* Internal: the flag behind evprof_hook_active (set while a hook runs). */
-EVPROF_TLS_EXTERN(int, evprof__in_hook);
+/* Internal: the flag behind evprof_hook_active (set while a hook runs),
+ * in the thread's block (buffer.h). */
+#define evprof__in_hook (evprof__tls.in_hook)
 
 /*
  * Manual instrumentation: log that the calling thread enters (EVPROF_CALL)

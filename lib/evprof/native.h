@@ -100,7 +100,7 @@ int evprof_native_attach_buffer(const evprof_native_buffer_sink *sink);
 EVPROF_NOINSTR static inline void
 evprof__native_thread(evprof_native_thread *out)
 {
-    out->tcache = &evprof__tcache;
+    out->tcache = &evprof__tls.tcache;
     out->in_hook = &evprof__in_hook;
     out->context = &evprof__context;
 }

@@ -40,15 +40,8 @@
 
 #if EVP_MONITORING
 
-/* The interpreter's frame record (_PyInterpreterFrame): read only. */
-# define Py_BUILD_CORE 1
-# if PY_VERSION_HEX >= 0x030E0000
-#  include "internal/pycore_interpframe.h"
-# else
-#  include "internal/pycore_frame.h"
-# endif
-# undef Py_BUILD_CORE
 
+# include "_monitoring_frames.h"
 # include "takeback-private.h"
 
 /* sys.monitoring.MISSING: the arg0 of a call without arguments. */
@@ -190,57 +183,6 @@ static __attribute__((noinline)) void new_run(struct mon_thread *t,
     t->run = run;
 }
 
-/* ---- frames ------------------------------------------------------------
- *
- * Through the interpreter's own inline readers, which know each version's
- * record: 3.12's f_code, 3.13's f_executable, 3.14's f_executable as a
- * tagged stack reference and its per-thread bytecode copies of a
- * free-threaded build (instr_ptr points into the thread's copy).  Entry
- * frames and frames not yet started are skipped as "incomplete".
- */
-
-/* The top frame record, complete or not. */
-static inline _PyInterpreterFrame *top_frame(PyThreadState *ts)
-{
-# if PY_VERSION_HEX >= 0x030D0000
-    return ts->current_frame;
-# else
-    return ts->cframe->current_frame;
-# endif
-}
-
-/* What a frame record, complete or not, runs, as an address only: None
- * in an entry frame (3.12: the interpreter's trampoline), never the
- * program's code.  Read without the checks of _PyFrame_GetCode (which
- * asserts a code object, in a build with assertions). */
-static inline const void *frame_executable(const _PyInterpreterFrame *f)
-{
-# if PY_VERSION_HEX >= 0x030E0000
-    return (const void *)(f->f_executable.bits & ~(uintptr_t)Py_TAG_BITS);
-# elif PY_VERSION_HEX >= 0x030D0000
-    return f->f_executable;
-# else
-    return f->f_code;
-# endif
-}
-
-static inline PyCodeObject *frame_code(_PyInterpreterFrame *f)
-{
-# if PY_VERSION_HEX >= 0x030D0000
-    return _PyFrame_GetCode(f);
-# else
-    return f->f_code;
-# endif
-}
-
-/* The offset in bytes of the instruction f runs, as PyFrame_GetLasti. */
-static inline int64_t frame_offset(_PyInterpreterFrame *f)
-{
-    int i = _PyInterpreterFrame_LASTI(f);
-
-    return i < 0 ? -1 : (int64_t)i * (int64_t)sizeof(_Py_CODEUNIT);
-}
-
 /* ---- the offset, allocated by the dispatch ------------------------------
  *
  * CPython passes each callback the offset as an int object, made for the
@@ -332,42 +274,24 @@ static inline struct mon_thread *wanted(Profiler *self,
     return t;
 }
 
-static inline PyThreadState *this_thread(void)
+/* PY_*(code, offset, ...): mon_py's work in full, out of line, for
+ * whatever its fast path leaves (a key not kept, a run not started on
+ * this thread, an offset int to hold, a chunk to start). */
+static __attribute__((noinline)) PyObject *
+mon_py_slow(MonCallback *cb, PyObject *const *args)
 {
-# if PY_VERSION_HEX >= 0x030D0000
-    return PyThreadState_GetUnchecked();
-# else
-    return _PyThreadState_UncheckedGet();
-# endif
-}
-
-/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
- * unwinds; its caller is the frame below. */
-static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
-                        PyObject *kwnames)
-{
-    MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
     struct mon_thread *t;
-    _PyInterpreterFrame *f, *back = NULL;
+    _PyInterpreterFrame *back;
     PyCodeObject *code;
     int64_t k, bk = 0, lasti = -1;
 
-    (void)kwnames;
-    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
-        Py_RETURN_NONE;
     t = wanted(self, args);
     if (t == NULL || !PyCode_Check(args[0]))
         Py_RETURN_NONE;
     code = (PyCodeObject *)args[0];
     k = code_key(self, t, 0, code);
-    /* The frame of `code` is on top, and complete: the event is at or
-     * past its RESUME.  Or it is gone already (its unwinding), and the
-     * first complete frame is the caller's. */
-    f = top_frame(this_thread());
-    if (f != NULL)
-        back = _PyFrame_GetFirstComplete(
-            frame_executable(f) == (const void *)code ? f->previous : f);
+    back = py_caller(this_thread(), code);
     /* The frames below the program's (run_code's caller, on a build
      * where they cannot be set aside) are no caller of its code. */
     if (back != NULL && (const void *)back != t->bottom) {
@@ -381,7 +305,54 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     Py_RETURN_NONE;
 }
 
-/* A builtin called at `offset` of `code`: mon_c's work, out of line. */
+/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
+ * unwinds; its caller is the frame below.  The fast path makes one call
+ * (the thread state), and none after it: every key found among those
+ * kept, logged by evprof__log_fast, else all of it is mon_py_slow's, so
+ * that few registers are saved. */
+static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
+                        PyObject *kwnames)
+{
+    MonCallback *cb = (MonCallback *)obj;
+    Profiler *self = cb->prof;
+    struct mon_thread *t = &mon_thread;
+    _PyInterpreterFrame *back;
+    PyThreadState *ts;
+    PyCodeObject *code;
+    int64_t k, bk = 0, lasti = -1;
+
+    (void)kwnames;
+    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
+                        || t->run != SHARED(self->mon_run)))
+        return mon_py_slow(cb, args);
+    ts = this_thread();
+    code = (PyCodeObject *)args[0];
+    if (EVPROF_UNLIKELY(!PyCode_Check(code)))
+        Py_RETURN_NONE;
+    t = &mon_thread;
+    if (EVPROF_UNLIKELY(t->code[0] != (uintptr_t)code))
+        return mon_py_slow(cb, args);
+    k = t->code_key[0];
+    back = py_caller(ts, code);
+    if (back != NULL && (const void *)back != t->bottom) {
+        if (EVPROF_UNLIKELY(t->code[1] != (uintptr_t)frame_code(back)))
+            return mon_py_slow(cb, args);
+        bk = t->code_key[1];
+        lasti = frame_offset(back);
+    }
+    if (EVPROF_UNLIKELY(!evprof__log_fast(SHARED(self->buf), k, bk,
+                                          cb->event, lasti, cb->flag)))
+        return mon_py_slow(cb, args);
+    evprof_context_set(cb->event == EVPROF_CALL ? k : bk);
+    Py_RETURN_NONE;
+}
+
+/* A builtin called at `offset` of `code`: mon_c's work in full, out of
+ * line, for whatever its fast path leaves. */
 static __attribute__((noinline)) PyObject *
 mon_builtin(MonCallback *cb, PyObject *const *args)
 {
@@ -416,10 +387,51 @@ mon_hold_only(Profiler *self, PyObject *offset)
     Py_RETURN_NONE;
 }
 
+/* What mon_c calls, not a Python function: logged here when its keys are
+ * kept, without a call (so few registers saved), else by mon_builtin. */
+static __attribute__((noinline)) PyObject *
+mon_builtin_fast(MonCallback *cb, PyObject *const *args)
+{
+    Profiler *self = cb->prof;
+    struct mon_thread *t = &mon_thread;
+    PyObject *fn = args[2];
+    uintptr_t p;
+    size_t i;
+    int64_t k, bk, off;
+
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
+                        || t->run != SHARED(self->mon_run)))
+        return mon_builtin(cb, args);
+    if (EVPROF_UNLIKELY(!PyCode_Check(args[0])))
+        Py_RETURN_NONE;
+    /* builtin_key's test, the exact types only (a subclass, or what is
+     * no builtin, is mon_builtin's to tell). */
+    if (EVPROF_LIKELY(Py_IS_TYPE(fn, &PyCFunction_Type)))
+        p = (uintptr_t)((PyCFunctionObject *)fn)->m_ml | 1;
+    else if (Py_IS_TYPE(fn, &PyMethodDescr_Type) && args[3] != missing)
+        p = (uintptr_t)((PyMethodDescrObject *)fn)->d_method | 1;
+    else
+        return mon_builtin(cb, args);
+    i = (p >> 5) & (N_FN - 1);
+    if (EVPROF_UNLIKELY(t->fn[i] != p
+                        || t->code[1] != (uintptr_t)args[0]
+                        || !small_offset(args[1], &off)))
+        return mon_builtin(cb, args);
+    k = t->fn_key[i];
+    bk = t->code_key[1];
+    if (EVPROF_UNLIKELY(!evprof__log_fast(SHARED(self->buf), k, bk,
+                                          cb->event, off, 0)))
+        return mon_builtin(cb, args);
+    evprof_context_set(bk);
+    Py_RETURN_NONE;
+}
+
 /* CALL, C_RETURN, C_RAISE(code, offset, callable, arg0).  The most
  * frequent call, of a Python function, is not reported (its PY_START is)
  * and returns here, before any register is saved; the rest is
- * mon_builtin's. */
+ * mon_builtin_fast's. */
 static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
                        PyObject *kwnames)
 {
@@ -431,7 +443,7 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
             return mon_hold_only(((MonCallback *)obj)->prof, args[1]);
         Py_RETURN_NONE;
     }
-    return mon_builtin((MonCallback *)obj, args);
+    return mon_builtin_fast((MonCallback *)obj, args);
 }
 
 static void MonCallback_dealloc(MonCallback *cb)
