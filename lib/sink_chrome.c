@@ -87,14 +87,18 @@ static char *put_text(evprof__out *o, char *p, const char *s, size_t n)
 
 /* A prefix, in whole chunks: what goes past its end lies in the slack
  * and is overwritten by the fields after it. */
-static char *put_prefix(evprof__out *o, char *p, const pfx *x)
+static inline char *put_prefix(evprof__out *o, char *p, const pfx *x)
 {
-    size_t i;
+    const char *s = x->s, *end = s + x->n;
+    char *d = p;
 
     if (x->n > EVPROF__OUT_SLACK / 2)
         return put_text(o, p, x->s, x->n);
-    for (i = 0; i < x->n; i += PFX_CHUNK)
-        memcpy(p + i, x->s + i, PFX_CHUNK);
+    do {
+        memcpy(d, s, PFX_CHUNK);
+        d += PFX_CHUNK;
+        s += PFX_CHUNK;
+    } while (s < end);
     return p + x->n;
 }
 
@@ -154,7 +158,7 @@ static int64_t prefix_of(chrome *c, int64_t key, int builtin)
 {
     int64_t i;
 
-    if (c->nprefix > 0 && key == c->last_key && builtin == c->last_builtin)
+    if (key == c->last_key && builtin == c->last_builtin)
         return c->last_prefix;
     if ((i = evprof__imap_get(&c->prefix_idx[builtin], key)) < 0
         && (i = make_prefix(c, key, builtin)) < 0)
@@ -179,40 +183,35 @@ static inline int push(cthread *t, uint32_t prefix, int64_t start)
 /* A duration: most are under a microsecond, or under a millisecond. */
 static inline char *put_dur(char *p, int64_t ns)
 {
-    if (ns >= 0 && ns < 1000) {
-        p[0] = '0';
-        p[1] = '.';
+    if ((uint64_t)ns < 1000) {
+        memcpy(p, "0.", 2);
         return evprof__put_3(p + 2, (unsigned)ns);
     }
-    if (ns >= 0 && ns < 1000000) {
+    if ((uint64_t)ns < 1000000) {
         unsigned us = (unsigned)ns / 1000;
 
-        if (us >= 100)
-            p = evprof__put_3(p, us);
-        else if (us >= 10) {
-            p[0] = (char)('0' + us / 10);
-            p[1] = (char)('0' + us % 10);
-            p += 2;
-        } else
-            *p++ = (char)('0' + us);
-        *p++ = '.';
-        return evprof__put_3(p, (unsigned)ns % 1000);
+        p = evprof__put_1to3(p, us);
+        *p = '.';
+        return evprof__put_3(p + 1, (unsigned)ns - us * 1000);
     }
     return evprof__put_us(p, ns);
 }
 
-static inline void slice(chrome *c, const cthread *t, uint32_t prefix,
-                         int64_t start, int64_t end)
+/* The literals of a record end with a NUL that the next field writes
+ * over: whole 8- and 4-byte stores. */
+static inline __attribute__((always_inline)) void
+slice(chrome *c, const cthread *t, uint32_t prefix, int64_t start,
+      int64_t end)
 {
     char *p = evprof__out_room(&c->o);
 
     p = put_prefix(&c->o, p, &c->prefix[prefix]);
     memcpy(p, t->tid, sizeof(t->tid));
     p = evprof__put_ts(p + t->tidlen, start, &c->us);
-    p = EVPROF__PUTS(p, ",\"dur\":");
-    p = put_dur(p, end - start);
-    p = EVPROF__PUTS(p, "},\n");
-    evprof__out_done(&c->o, p);
+    memcpy(p, ",\"dur\":", 8);
+    p = put_dur(p + 7, end - start);
+    memcpy(p, "},\n", 4);
+    evprof__out_done(&c->o, p + 3);
 }
 
 static void counter(chrome *c, cthread *t)
@@ -286,6 +285,7 @@ static int chrome_begin(void **state, const evprof__sink_ctx *ctx)
     if (c == NULL)
         return -ENOMEM;
     c->ctx = ctx;
+    c->last_builtin = -1; /* no key looked up yet */
     *state = c;
     if ((rc = evprof__out_init(&c->o, ctx->out)) < 0)
         return rc;
@@ -325,6 +325,46 @@ static void marker(chrome *c, const cthread *t, const char *what,
     evprof__out_done(&c->o, p);
 }
 
+/* An event other than the call of a Python function whose prefix is the
+ * last one looked up, and than the return of an open frame. */
+static int other(chrome *c, cthread *t, const evprof_event *e)
+{
+    int64_t code = e->event;
+
+    if (evprof__is_open(code)) {
+        int64_t x = prefix_of(c, e->id_frame, code == EVPROF_C_CALL);
+
+        if (x < 0 || push(t, (uint32_t)x, e->time) < 0)
+            return -ENOMEM;
+    } else if (evprof__is_close(code)) {
+        if (t->depth > 0) {
+            const cframe *f = &t->stack[--t->depth];
+
+            slice(c, t, f->prefix, f->start, e->time);
+        } else { /* open before the thread's first event */
+            int64_t x = prefix_of(c, e->id_frame, evprof__is_builtin(code));
+
+            if (x < 0)
+                return -ENOMEM;
+            slice(c, t, (uint32_t)x, t->first, e->time);
+        }
+    } else if (evprof__is_memory(code)) {
+        /* The last value at each timestamp. */
+        if (t->have_pend && e->time != t->pend_t)
+            counter(c, t);
+        t->bytes += e->value2;
+        t->pend_t = e->time;
+        t->have_pend = 1;
+    } else if (code == EVPROF_PROFILER_START)
+        marker(c, t, "start", e->time);
+    else if (code == EVPROF_PROFILER_SORT)
+        marker(c, t, "stop", e->time);
+    return 0;
+}
+
+/* The two events of nearly every call, a Python call (recursion and
+ * loops call the function looked up last) and a return, are handled
+ * inline; the rest in other(). */
 static int chrome_events(void *state, const evprof_event *ev,
                          const uint32_t *thread, size_t n)
 {
@@ -335,46 +375,28 @@ static int chrome_events(void *state, const evprof_event *ev,
 
     for (i = 0; i < n; i++) {
         const evprof_event *e = &ev[i];
-        int64_t code = e->event;
 
-        if (t == NULL || thread[i] != at) {
+        /* A thread's first event comes after another thread's, or
+         * first in its block. */
+        if (thread[i] != at || i == 0) {
             at = thread[i];
             t = &c->thread[evprof__slot(c->nslots, at)];
-        }
-        if (!t->seen) {
-            t->seen = 1;
-            t->first = e->time;
+            if (!t->seen) {
+                t->seen = 1;
+                t->first = e->time;
+            }
         }
         t->last = e->time;
-        if (evprof__is_open(code)) {
-            int64_t x = prefix_of(c, e->id_frame, code == EVPROF_C_CALL);
+        if (e->event == EVPROF_CALL && e->id_frame == c->last_key
+            && c->last_builtin == 0 && t->depth < t->cap) {
+            t->stack[t->depth].prefix = c->last_prefix;
+            t->stack[t->depth++].start = e->time;
+        } else if (e->event == EVPROF_RETURN && t->depth > 0) {
+            const cframe *f = &t->stack[--t->depth];
 
-            if (x < 0 || push(t, (uint32_t)x, e->time) < 0)
-                return -ENOMEM;
-        } else if (evprof__is_close(code)) {
-            if (t->depth > 0) {
-                const cframe *f = &t->stack[--t->depth];
-
-                slice(c, t, f->prefix, f->start, e->time);
-            } else { /* open before the thread's first event */
-                int64_t x = prefix_of(c, e->id_frame,
-                                      evprof__is_builtin(code));
-
-                if (x < 0)
-                    return -ENOMEM;
-                slice(c, t, (uint32_t)x, t->first, e->time);
-            }
-        } else if (evprof__is_memory(code)) {
-            /* The last value at each timestamp. */
-            if (t->have_pend && e->time != t->pend_t)
-                counter(c, t);
-            t->bytes += e->value2;
-            t->pend_t = e->time;
-            t->have_pend = 1;
-        } else if (code == EVPROF_PROFILER_START)
-            marker(c, t, "start", e->time);
-        else if (code == EVPROF_PROFILER_SORT)
-            marker(c, t, "stop", e->time);
+            slice(c, t, f->prefix, f->start, e->time);
+        } else if (other(c, t, e) < 0)
+            return -ENOMEM;
     }
     return c->o.error;
 }

@@ -17,6 +17,20 @@
 
 #include "sink_out.h"
 
+#define D10(a, b) a b "0" a b "1" a b "2" a b "3" a b "4" a b "5" a b "6" \
+    a b "7" a b "8" a b "9"
+#define D100(a) D10(a, "0") D10(a, "1") D10(a, "2") D10(a, "3") \
+    D10(a, "4") D10(a, "5") D10(a, "6") D10(a, "7") D10(a, "8") D10(a, "9")
+
+const char evprof__d3[3001] = D100("0") D100("1") D100("2") D100("3")
+    D100("4") D100("5") D100("6") D100("7") D100("8") D100("9");
+
+void evprof__us_cache_set(evprof__us_cache *c, uint64_t ms)
+{
+    c->n = (size_t)(evprof__put_u64(c->s, ms) - c->s);
+    c->ms = ms;
+}
+
 struct evprof__out_writer {
     pthread_t thread;
     pthread_mutex_t lock;

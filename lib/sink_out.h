@@ -58,6 +58,27 @@ static inline char *evprof__put(char *p, const char *s, size_t n)
 
 #define EVPROF__PUTS(p, lit) evprof__put((p), (lit), sizeof(lit) - 1)
 
+/* "000" to "999", three characters each, then a NUL: a number under
+ * 1000 is one load and one store of four bytes (the fourth is written
+ * over by what follows), no division. */
+extern const char evprof__d3[3001];
+
+/* Three digits of v < 1000; writes a fourth byte, at the return. */
+static inline char *evprof__put_3(char *p, unsigned v)
+{
+    memcpy(p, evprof__d3 + 3 * v, 4);
+    return p + 3;
+}
+
+/* v < 1000 without its leading zeros ("0" for 0); writes four bytes. */
+static inline char *evprof__put_1to3(char *p, unsigned v)
+{
+    unsigned skip = (v < 10) + (v < 100);
+
+    memcpy(p, evprof__d3 + 3 * v + skip, 4);
+    return p + 3 - skip;
+}
+
 /* Digits of v in decimal. */
 static inline size_t evprof__digits(uint64_t v)
 {
@@ -113,53 +134,42 @@ static inline char *evprof__put_us(char *p, int64_t ns)
         *p++ = '-';
     p = evprof__put_u64(p, a / 1000);
     p[0] = '.';
-    p[1] = (char)('0' + f / 100);
-    p[2] = (char)('0' + f / 10 % 10);
-    p[3] = (char)('0' + f % 10);
+    memcpy(p + 1, evprof__d3 + 3 * f, 3);
     return p + 4;
 }
 
 /* The same for timestamps, which share their leading digits: the
- * milliseconds are formatted once for as long as they stay the same,
- * the rest (three digits of us, three of ns) from a table of pairs. */
+ * milliseconds are formatted once for as long as they stay the same
+ * (zeroed, the cache holds none: ms is at least 1 where it is used),
+ * the microseconds and nanoseconds taken from evprof__d3. */
 typedef struct evprof__us_cache {
     uint64_t ms;        /* of the digits in s */
     char s[24];
-    size_t n;           /* 0: nothing cached */
+    size_t n;
 } evprof__us_cache;
 
-/* Three digits of v < 1000. */
-static inline char *evprof__put_3(char *p, unsigned v)
-{
-    static const char d2[] =
-        "00010203040506070809101112131415161718192021222324252627282930313233"
-        "34353637383940414243444546474849505152535455565758596061626364656667"
-        "6869707172737475767778798081828384858687888990919293949596979899";
-    unsigned lo = v % 100;
+/* The milliseconds of ns into c (a new millisecond: once in hundreds of
+ * timestamps); kept out of line. */
+void evprof__us_cache_set(evprof__us_cache *c, uint64_t ms);
 
-    p[0] = (char)('0' + v / 100);
-    p[1] = d2[2 * lo];
-    p[2] = d2[2 * lo + 1];
-    return p + 3;
-}
-
-static inline char *evprof__put_ts(char *p, int64_t ns, evprof__us_cache *c)
+static inline __attribute__((always_inline)) char *
+evprof__put_ts(char *p, int64_t ns, evprof__us_cache *c)
 {
     uint64_t ms;
-    unsigned rest;
+    unsigned rest, us;
 
-    if (ns < 1000000)
+    if (__builtin_expect(ns < 1000000, 0))
         return evprof__put_us(p, ns);
     ms = (uint64_t)ns / 1000000;
-    rest = (unsigned)((uint64_t)ns % 1000000);
-    if (c->n == 0 || c->ms != ms) {
-        c->n = (size_t)(evprof__put_u64(c->s, ms) - c->s);
-        c->ms = ms;
-    }
+    rest = (unsigned)((uint64_t)ns - ms * 1000000);
+    if (__builtin_expect(c->ms != ms, 0))
+        evprof__us_cache_set(c, ms);
     memcpy(p, c->s, sizeof(c->s)); /* a fixed size: no call */
-    p = evprof__put_3(p + c->n, rest / 1000);
-    *p++ = '.';
-    return evprof__put_3(p, rest % 1000);
+    p += c->n;
+    us = rest / 1000;
+    p = evprof__put_3(p, us);
+    *p = '.';
+    return evprof__put_3(p + 1, rest - us * 1000);
 }
 
 #endif /* EVPROF_SINK_OUT_H */

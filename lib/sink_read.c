@@ -3,8 +3,12 @@
  * their own.  The reader decodes the next block while the sink formats
  * the last one (the CPU a sink spends is then the larger of the two, on
  * two cores): three blocks go round between the two threads, so memory
- * stays three blocks whatever the trace's length.  When no thread can be
- * made, the blocks are read and handed over in turn on the caller's.
+ * stays three blocks whatever the trace's length.  A block is an
+ * EVENTS_PACKED section, decoded straight into it (a copy of every event
+ * through the reader's array costs a tenth of a sink's time), so it grows
+ * to the largest section (TRACE_PACKED_MAX_EVENTS at most, 3 MiB), or the
+ * block size asked for of EVENTS sections.  When no thread can be made,
+ * the blocks are read and handed over in turn on the caller's.
  */
 #include <config.h>
 
@@ -19,6 +23,7 @@
 typedef struct block {
     evprof_event *ev;
     uint32_t *th;
+    size_t cap;          /* events ev and th hold */
     int64_t n;           /* events, 0 at the end, or the reader's error */
     uint64_t offset;     /* of the reader once they were read */
 } block;
@@ -50,7 +55,8 @@ static void *decode_main(void *arg)
             break;
         }
         pthread_mutex_unlock(&p->lock);
-        n = evprof_trace_read_events(p->r, b->ev, b->th, p->size);
+        n = evprof__trace_read_whole(p->r, &b->ev, &b->th, &b->cap,
+                                     p->size);
         b->n = n;
         b->offset = p->r->offset;
         pthread_mutex_lock(&p->lock);
@@ -67,14 +73,14 @@ static void *decode_main(void *arg)
 }
 
 /* In turn on one thread. */
-static int read_inline(evprof__sink_reading *s, evprof_event *ev,
-                       uint32_t *th)
+static int read_inline(evprof__sink_reading *s, block *b)
 {
     int64_t n;
     int rc;
 
-    while ((n = evprof_trace_read_events(s->r, ev, th, s->block)) > 0) {
-        if ((rc = s->events(s->state, ev, th, (size_t)n)) < 0)
+    while ((n = evprof__trace_read_whole(s->r, &b->ev, &b->th, &b->cap,
+                                         s->block)) > 0) {
+        if ((rc = s->events(s->state, b->ev, b->th, (size_t)n)) < 0)
             return rc;
         if ((rc = s->tick(s->tick_ctx, s->r->offset)) < 0)
             return rc;
@@ -102,18 +108,19 @@ int evprof__sink_read(evprof__sink_reading *s)
             rc = -ENOMEM;
             goto done;
         }
+        p.b[i].cap = p.size;
     }
     if (pthread_mutex_init(&p.lock, NULL) != 0) {
-        rc = read_inline(s, p.b[0].ev, p.b[0].th);
+        rc = read_inline(s, &p.b[0]);
         goto done;
     }
     if (pthread_cond_init(&p.cond, NULL) != 0) {
         pthread_mutex_destroy(&p.lock);
-        rc = read_inline(s, p.b[0].ev, p.b[0].th);
+        rc = read_inline(s, &p.b[0]);
         goto done;
     }
     if (pthread_create(&thread, NULL, decode_main, &p) != 0) {
-        rc = read_inline(s, p.b[0].ev, p.b[0].th);
+        rc = read_inline(s, &p.b[0]);
         goto done_sync;
     }
     for (;;) {

@@ -119,6 +119,14 @@ int evprof__trace_parse_packed(evprof_trace_reader *r, uint64_t at,
                                size_t len);
 int evprof__trace_unpack_saved(evprof_trace_reader *r);
 
+/* For a reader of every event that can grow its arrays (the sinks'):
+ * the events of one EVENTS_PACKED section whole, decoded straight into
+ * ev and thread, grown to hold them (*cap events, at most
+ * TRACE_PACKED_MAX_EVENTS), or up to `want` events of EVENTS sections,
+ * as evprof_trace_read_events gives them; 0 at the end, or the error. */
+int64_t evprof__trace_read_whole(evprof_trace_reader *r, evprof_event **ev,
+                                 uint32_t **thread, size_t *cap, size_t want);
+
 /* Frees what the table sections left. */
 void evprof__trace_tables_free(evprof_trace_reader *r);
 

@@ -23,20 +23,25 @@ static const int64_t class_code[16] = {
 };
 
 /* A varint of at most 10 bytes (the tenth 0 or 1) from p, with `end`
- * checked at every byte; NULL when it runs past end or past 64 bits. */
-static inline const unsigned char *get_varint(const unsigned char *p,
-                                              const unsigned char *end,
-                                              uint64_t *v)
+ * checked at every byte when `checked` (else the caller knows that 10
+ * bytes are there); NULL when it runs past end or past 64 bits. */
+static inline __attribute__((always_inline)) const unsigned char *
+varint(const unsigned char *p, const unsigned char *end, uint64_t *v,
+       int checked)
 {
     uint64_t x = 0;
     unsigned shift;
 
-    if (p < end && *p < 0x80) {
+    if ((!checked || p < end) && *p < 0x80) {
         *v = *p;
         return p + 1;
     }
+    if (!checked && p[1] < 0x80) { /* a time delta of 128 ns or more */
+        *v = (uint64_t)(p[0] & 0x7F) | (uint64_t)p[1] << 7;
+        return p + 2;
+    }
     for (shift = 0; shift < 64; shift += 7) {
-        if (p == end)
+        if (checked && p == end)
             return NULL;
         x |= (uint64_t)(*p & 0x7F) << shift;
         if (*p++ < 0x80) {
@@ -47,6 +52,13 @@ static inline const unsigned char *get_varint(const unsigned char *p,
         }
     }
     return NULL;
+}
+
+static inline const unsigned char *get_varint(const unsigned char *p,
+                                              const unsigned char *end,
+                                              uint64_t *v)
+{
+    return varint(p, end, v, 1);
 }
 
 static inline uint64_t unzigzag(uint64_t z)
@@ -97,12 +109,83 @@ static int runs(const unsigned char **pp, const unsigned char *start,
     return 0;
 }
 
+/* The event at p into *out, its class's last values in last, the time in
+ * *time; the byte after it, or NULL with *what saying which field is bad.
+ * Unchecked, the caller knows that a whole event's bytes at most
+ * (TRACE_PACKED_EVENT_MAX) are there: no test of the end at every
+ * byte. */
+static inline __attribute__((always_inline)) const unsigned char *
+event(const unsigned char *p, const unsigned char *end, evprof_event *out,
+      uint64_t (*last)[4], uint64_t *time, const char **what, int checked)
+{
+    unsigned tag, cls;
+    uint64_t *l, d;
+
+    if (checked && p == end) {
+        *what = "events missing";
+        return NULL;
+    }
+    tag = *p++;
+    cls = tag & 0x0F;
+    l = last[cls];
+    if (cls == PACKED_CLASS_OTHER) {
+        if ((p = varint(p, end, &d, checked)) == NULL) {
+            *what = "bad event code";
+            return NULL;
+        }
+        out->event = (int64_t)unzigzag(d);
+    } else {
+        out->event = class_code[cls];
+    }
+    if ((p = varint(p, end, &d, checked)) == NULL) {
+        *what = "bad event time";
+        return NULL;
+    }
+    *time += d;
+    out->time = (int64_t)*time;
+    /* Each changed column's delta, in column order. */
+    if (tag & 0x10) {
+        if ((p = varint(p, end, &d, checked)) == NULL) {
+            *what = "bad event id_frame";
+            return NULL;
+        }
+        l[0] += unzigzag(d);
+    }
+    if (tag & 0x20) {
+        if ((p = varint(p, end, &d, checked)) == NULL) {
+            *what = "bad event id_arg";
+            return NULL;
+        }
+        l[1] += unzigzag(d);
+    }
+    if (tag & 0x40) {
+        if ((p = varint(p, end, &d, checked)) == NULL) {
+            *what = "bad event value1";
+            return NULL;
+        }
+        l[2] += unzigzag(d);
+    }
+    if (tag & 0x80) {
+        if ((p = varint(p, end, &d, checked)) == NULL) {
+            *what = "bad event value2";
+            return NULL;
+        }
+        l[3] += unzigzag(d);
+    }
+    out->id_frame = (int64_t)l[0];
+    out->id_arg = (int64_t)l[1];
+    out->value1 = (int64_t)l[2];
+    out->value2 = (int64_t)l[3];
+    return p;
+}
+
 int evprof__trace_unpack(const unsigned char *start, size_t len,
                          evprof_event *out, uint32_t *thread,
                          uint64_t *max_thread, char *msg, size_t msglen)
 {
-    const unsigned char *p = start + 8, *end = start + len, *at;
-    uint64_t last[16][4] = {{0}}, time = 0, count, i, d;
+    const unsigned char *p = start + 8, *end = start + len, *at = p;
+    uint64_t last[16][4] = {{0}}, time = 0, count, i = 0;
+    const char *what = NULL;
     uint32_t flags;
 
     *max_thread = 0;
@@ -114,53 +197,18 @@ int evprof__trace_unpack(const unsigned char *start, size_t len,
     } else if (thread != NULL) {
         for (i = 0; i < count; i++)
             thread[i] = UINT32_MAX;
+        i = 0;
     }
-    for (i = 0; i < count; i++) {
-        unsigned tag, cls;
-        uint64_t *l;
-
+    /* While a whole event fits, unchecked; the last ones checked. */
+    for (; i < count && end - p >= TRACE_PACKED_EVENT_MAX; i++) {
         at = p;
-        if (p == end)
-            return bad(msg, msglen, start, at, "events missing");
-        tag = *p++;
-        cls = tag & 0x0F;
-        l = last[cls];
-        if (cls == PACKED_CLASS_OTHER) {
-            if ((p = get_varint(p, end, &d)) == NULL)
-                return bad(msg, msglen, start, at, "bad event code");
-            out[i].event = (int64_t)unzigzag(d);
-        } else {
-            out[i].event = class_code[cls];
-        }
-        if ((p = get_varint(p, end, &d)) == NULL)
-            return bad(msg, msglen, start, at, "bad event time");
-        time += d;
-        out[i].time = (int64_t)time;
-        /* Each changed column's delta, in column order. */
-        if (tag & 0x10) {
-            if ((p = get_varint(p, end, &d)) == NULL)
-                return bad(msg, msglen, start, at, "bad event id_frame");
-            l[0] += unzigzag(d);
-        }
-        if (tag & 0x20) {
-            if ((p = get_varint(p, end, &d)) == NULL)
-                return bad(msg, msglen, start, at, "bad event id_arg");
-            l[1] += unzigzag(d);
-        }
-        if (tag & 0x40) {
-            if ((p = get_varint(p, end, &d)) == NULL)
-                return bad(msg, msglen, start, at, "bad event value1");
-            l[2] += unzigzag(d);
-        }
-        if (tag & 0x80) {
-            if ((p = get_varint(p, end, &d)) == NULL)
-                return bad(msg, msglen, start, at, "bad event value2");
-            l[3] += unzigzag(d);
-        }
-        out[i].id_frame = (int64_t)l[0];
-        out[i].id_arg = (int64_t)l[1];
-        out[i].value1 = (int64_t)l[2];
-        out[i].value2 = (int64_t)l[3];
+        if ((p = event(p, end, &out[i], last, &time, &what, 0)) == NULL)
+            return bad(msg, msglen, start, at, what);
+    }
+    for (; i < count; i++) {
+        at = p;
+        if ((p = event(p, end, &out[i], last, &time, &what, 1)) == NULL)
+            return bad(msg, msglen, start, at, what);
     }
     if (p != end)
         return bad(msg, msglen, start, p, "data after the last event");

@@ -193,6 +193,36 @@ int64_t evprof_trace_read_events(evprof_trace_reader *r, evprof_event *out,
     return n;
 }
 
+int64_t evprof__trace_read_whole(evprof_trace_reader *r, evprof_event **ev,
+                                 uint32_t **thread, size_t *cap, size_t want)
+{
+    size_t need;
+
+    if (r->error)
+        return r->error;
+    while (r->ev_left == 0 && !r->done)
+        if (evprof__trace_next_section(r))
+            return r->error;
+    if (r->done)
+        return 0;
+    /* A packed section not decoded yet goes whole into the arrays: no
+     * copy through the reader's own. */
+    need = r->pending ? (size_t)r->ev_left : want;
+    if (need > *cap) {
+        evprof_event *e = realloc(*ev, need * sizeof(**ev));
+        uint32_t *t;
+
+        if (e == NULL)
+            return evprof__trace_fail(r, -ENOMEM, "out of memory");
+        *ev = e;
+        if ((t = realloc(*thread, need * sizeof(**thread))) == NULL)
+            return evprof__trace_fail(r, -ENOMEM, "out of memory");
+        *thread = t;
+        *cap = need;
+    }
+    return evprof_trace_read_events(r, *ev, *thread, need);
+}
+
 int evprof_trace_reader_set_flags(evprof_trace_reader *r, unsigned flags)
 {
     if (r == NULL || (flags & ~(unsigned)EVPROF_READ_FREED_SIZES))

@@ -17,7 +17,6 @@ is not a valid trace gives one line and exit status 1.
 import argparse
 import os
 import sys
-import traceback
 
 # The summary's name for the allocations made outside any recorded call
 # (by threads whose calls are not recorded: without --threads, every
@@ -42,7 +41,38 @@ class UsageError(Exception):
     """A bad command line: one line, exit status 2."""
 
 
+def _columns():
+    """
+    The terminal's width as shutil.get_terminal_size() gives it (COLUMNS,
+    else the width of stdout's terminal, else 80), for the help: argparse
+    would import shutil for it on every command line, which costs more
+    than the rest of a convert's start.
+    """
+    try:
+        columns = int(os.environ['COLUMNS'])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    def __init__(self, prog, indent_increment=2, max_help_position=24,
+                 width=None):
+        if width is None:
+            width = _columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault('formatter_class', _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         raise UsageError(message)
 
@@ -510,6 +540,7 @@ def _cmd_run(argv, err):
         _check_modules('--plot', _PICTURE_MODULES)
     if fmt == 'csv':
         _check_modules('the CSV', _FRAME_MODULES)
+    import traceback  # for `run` alone: convert and report go without
     try:
         program_target = _Target(kind, name, args)
     except SyntaxError as exc:
@@ -626,6 +657,7 @@ def _profile_into(trace, opts, memory, target, program, err):
     KeyboardInterrupt ended it).  A trace that cannot be created is a
     usage error, before the target runs.
     """
+    import traceback  # imported before the program runs: no event
     import warnings
     import evprof
     prof = evprof.EventProfiler(size=opts.size, impl=opts.impl,

@@ -139,20 +139,19 @@ def _domain_mask(memory):
     return mask
 
 
-def _gate(kind, func):
+def _gate(kind, func, shown=None):
     """
     *func* as a method of *kind* ``'start'`` or ``'stop'`` whose call is
-    no event of the run it starts or stops (see python/evprof/_gate.c);
-    its signature is the caller's (a stop's Python half gets what end()
-    returned as its second argument).
+    no event of the run it starts or stops (see python/evprof/_gate.c).
+    A stop's Python half gets what end() returned as its second argument,
+    which the caller does not pass: *shown*, a function of the caller's
+    signature, is what inspect and help() find behind the gate (through
+    ``__wrapped__``; inspect itself is not imported, which would cost more
+    than the rest of ``import evprof``).
     """
-    import inspect
-    sig = inspect.signature(func)
-    if kind == 'stop':
-        params = list(sig.parameters.values())
-        sig = sig.replace(parameters=params[:1] + params[2:])
     gate = _core.gate(kind, func)
-    func.__signature__ = sig
+    if shown is not None:
+        func.__wrapped__ = shown
     return gate
 
 
@@ -458,7 +457,7 @@ class EventProfiler:
         return None
 
     _stop_done = stop
-    stop = _gate('stop', stop)
+    stop = _gate('stop', stop, lambda self: None)
 
     def __del__(self):
         # A profiler dropped while running uninstalls itself.
@@ -750,7 +749,8 @@ class WithEventProfiler:
             clean_file_name=self.clean_file_name)
         return resume
 
-    __exit__ = _gate('stop', __exit__)
+    __exit__ = _gate('stop', __exit__,
+                     lambda self, typ, value, traceback: None)
 
     @property
     def report(self):
