@@ -21,12 +21,13 @@
 #include "_core.h"
 #include "buffer-private.h"
 
-/* Events of the first chunk begin() commits beyond the page of its
- * header: none.  Committing pages of a fresh chunk costs a page fault
- * each (microseconds on a virtual machine), which the events pay as they
- * reach them; begin() pays for the thread's record and the chunk's
- * allocation alone, the same at any size. */
-#define PREPARED_EVENTS 0
+/* Events of the thread's chunk begin() commits: the first, where the
+ * start marker goes.  Its page is a huge page in a big chunk (2 MiB
+ * zeroed by the kernel, hundreds of microseconds on a virtual machine):
+ * committed before the marker's timestamp is taken, it is paid by
+ * start() and not by the timeline, whose zero is then the caller's
+ * next event.  The pages after are paid by the events that reach them. */
+#define PREPARED_EVENTS 1
 
 /* ---- methods ----------------------------------------------------------- */
 
