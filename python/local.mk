@@ -25,7 +25,8 @@ EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_numpy.c python/evprof/_native.c \
 	python/evprof/_monitoring.c python/evprof/_monitoring_tool.c \
 	python/evprof/_stream.c python/evprof/_names.c \
-	python/evprof/_events.c python/evprof/_tnotes.c python/evprof/_gate.c
+	python/evprof/_events.c python/evprof/_tnotes.c python/evprof/_gate.c \
+	python/evprof/_gate_run.c python/evprof/_runs.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h python/evprof/_names.h python/evprof/_monitoring.h \

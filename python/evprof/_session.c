@@ -191,6 +191,7 @@ PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw)
     Py_INCREF(token);
     self->token = token;
     leave(self);
+    evp_runs_began(self);
     evp_drop_now(&d);
     Py_RETURN_NONE;
 undo_marker:
@@ -244,6 +245,7 @@ static PyObject *end(Profiler *self, PyObject *frame)
     evp_drop_later(&d, self->token);
     self->token = NULL;
     leave(self);
+    evp_runs_ended(self);
     evp_drop_now(&d);
     return PyBool_FromLong(ours);
 }
@@ -317,6 +319,7 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     evp_drop_later(&d, self->token);
     self->token = NULL;
     leave(self);
+    evp_runs_ended(self);
     self->forked = 1;
     evp_drop_now(&d);
     Py_RETURN_TRUE;
@@ -328,6 +331,7 @@ PyObject *evp_after_fork(PyObject *mod, PyObject *noarg)
 {
     (void)mod;
     (void)noarg;
+    evp_runs_after_fork();
     evp_memory_after_fork();
     evp_numpy_after_fork();
     evp_native_after_fork();
