@@ -220,10 +220,5 @@ class Stream:
     def results(self, clean_file_name=None, thread=False):
         """As :meth:`EventProfiler.retrieve_results`, from the file."""
         from . import tracefile
-        if clean_file_name is not None:
-            if not callable(clean_file_name):
-                raise TypeError("clean_file_name must be callable")
-            from ._report import checked_clean
-            clean_file_name = checked_clean(clean_file_name)
         return tracefile.trace_to_frame(self._events(), clean_file_name,
                                         thread)

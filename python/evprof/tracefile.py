@@ -405,6 +405,9 @@ def _frame_data(trace, clean_file_name, thread, domain=False):
             return name
     elif not callable(clean_file_name):
         raise TypeError("clean_file_name must be callable")
+    else:
+        from ._report import checked_clean
+        clean_file_name = checked_clean(clean_file_name)
     res = trace.events
     mem = res[:, 2] >= 1000
     data = {'time': res[:, 3].copy(),
