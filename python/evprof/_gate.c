@@ -162,12 +162,13 @@ PyObject *evp_gate_stop_run(PyObject *obj, PyObject *frame)
 static _Thread_local Profiler *paused_here;
 static PyObject *resume_func;
 
-/* Sets aside the run recording this thread, if any: that profiler (a new
- * reference), NULL when none, or -1 with an exception. */
-static int pause_here(PyObject *frame, Profiler **paused)
+/* Sets aside the run recording this thread, if any and not obj's own (a
+ * second start, refused by the Python half): that profiler (a new
+ * reference) in *paused, NULL when none.  Always 0. */
+static int pause_here(PyObject *obj, PyObject *frame, Profiler **paused)
 {
     Profiler *rec = evp_runs_here();
-    PyObject *args, *r;
+    PyObject *args, *r, *own;
     int in = evprof__in_hook;
 
     *paused = NULL;
@@ -175,13 +176,25 @@ static int pause_here(PyObject *frame, Profiler **paused)
         return 0;
     /* What the gate allocates is not the caller's. */
     evprof__in_hook = 1;
+    own = PyObject_GetAttr(obj, str_buffer);
+    if (own == NULL)
+        PyErr_Clear();
+    Py_XDECREF(own);
+    if (own == (PyObject *)rec) {
+        evprof__in_hook = in;
+        Py_DECREF(rec);
+        return 0;
+    }
     args = PyTuple_Pack(1, frame);
     r = args != NULL ? evp_Profiler_end(rec, args) : NULL;
     Py_XDECREF(args);
     evprof__in_hook = in;
     if (r == NULL) {
+        /* That run is busy starting or stopping (this gate called from
+         * inside it: a finalizer run by the collector): it stays on. */
+        PyErr_Clear();
         Py_DECREF(rec);
-        return -1;
+        return 0;
     }
     if (r == Py_None)
         Py_CLEAR(rec);   /* ended meanwhile */
@@ -255,7 +268,7 @@ static PyObject *gate_vectorcall(PyObject *callable, PyObject *const *args,
             return NULL;
     }
     /* Another run on this thread (the stop's own is over): set aside. */
-    if (pause_here(frame, &paused) != 0) {
+    if (pause_here(obj, frame, &paused) != 0) {
         Py_XDECREF(ours);
         return NULL;
     }

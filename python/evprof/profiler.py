@@ -500,6 +500,9 @@ class EventProfiler:
         except Exception:  # pragma: no cover
             pass
 
+    # Called in the run of another profiler: not on its timeline.
+    __del__ = _gate('quiet', __del__)
+
     def _python_hook(self):
         # self.log_event, without keeping self alive: a profiler dropped
         # while running is collected (and stopped by __del__).
