@@ -243,11 +243,6 @@ t_python__allocext_la_SOURCES = t/python/allocext.c
 t_python__allocext_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 t_python__allocext_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere -export-symbols-regex '^PyInit__allocext$$'
-# The library again, as a libtool convenience library: a shared module
-# linked with a static archive is not portable (libtool warns).
-noinst_LTLIBRARIES = lib/libevprof-pic.la
-lib_libevprof_pic_la_SOURCES = $(lib_libevprof_a_SOURCES)
-lib_libevprof_pic_la_CFLAGS = $(AM_CFLAGS)
 
 AM_TESTS_ENVIRONMENT += \
 	EVPROF_SRCDIR='$(abs_top_srcdir)'; \
