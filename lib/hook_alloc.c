@@ -167,6 +167,7 @@ evprof_alloc_hook *evprof_alloc_hook_new(const evprof_allocator *inner,
         errno = ENOMEM;
         return NULL;
     }
+    evprof__inflight_prepare();
     h->inner = *inner;
     h->buffer = b;
     h->tag = tag;

@@ -19,6 +19,21 @@ lib_libevprof_instrument_a_SOURCES = lib/instrument.c lib/symbols.c \
 INSTRUMENT_LIBS = lib/libevprof-instrument.a lib/libevprof.a \
 	$(LIBDW_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 
+# Both libraries again, as libtool convenience libraries (PIC), for the
+# shared objects built here (the Python extension, the test plugin): a
+# shared object linked with a static archive is not portable (libtool
+# warns).  The instrument one only for the tests.
+noinst_LTLIBRARIES = lib/libevprof-pic.la
+lib_libevprof_pic_la_SOURCES = $(lib_libevprof_a_SOURCES)
+lib_libevprof_pic_la_CFLAGS = $(AM_CFLAGS)
+check_LTLIBRARIES = lib/libevprof-instrument-pic.la
+lib_libevprof_instrument_pic_la_SOURCES = \
+	$(lib_libevprof_instrument_a_SOURCES)
+lib_libevprof_instrument_pic_la_CFLAGS = \
+	$(lib_libevprof_instrument_a_CFLAGS)
+INSTRUMENT_PIC_LIBS = lib/libevprof-instrument-pic.la lib/libevprof-pic.la \
+	$(LIBDW_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+
 pkgconfig_DATA += lib/evprof-instrument.pc
 DISTCLEANFILES += lib/evprof-instrument.pc
 
@@ -46,13 +61,13 @@ t_instr_prog_LDADD = $(INSTRUMENT_LIBS)
 # A shared object built with -finstrument-functions, with its own copy of
 # evprof-instrument and without, and a program that is not instrumented to
 # load it (t/instrument runs them).
-check_LTLIBRARIES = t/instr-plugin.la t/instr-plugin-bare.la
+check_LTLIBRARIES += t/instr-plugin.la t/instr-plugin-bare.la
 PLUGIN_LDFLAGS = -module -rpath /nowhere -avoid-version -shared
 t_instr_plugin_la_SOURCES = t/instr-plugin.c
 t_instr_plugin_la_CPPFLAGS = $(AM_CPPFLAGS) -DEVPROF_TEST_COPY
 t_instr_plugin_la_CFLAGS = $(AM_CFLAGS) -g $(INSTRUMENT_CFLAGS)
 t_instr_plugin_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-t_instr_plugin_la_LIBADD = $(INSTRUMENT_LIBS)
+t_instr_plugin_la_LIBADD = $(INSTRUMENT_PIC_LIBS)
 t_instr_plugin_bare_la_SOURCES = t/instr-plugin.c
 t_instr_plugin_bare_la_CFLAGS = $(AM_CFLAGS) -g $(INSTRUMENT_CFLAGS)
 t_instr_plugin_bare_la_LDFLAGS = $(PLUGIN_LDFLAGS)

@@ -54,6 +54,14 @@ struct evprof__inflight {
  * (set once, before the first slot is handed out). */
 extern int evprof__inflight_light;
 
+/*
+ * The process's setup, done once: registering for membarrier waits for
+ * every CPU to pass a quiescent state (milliseconds on a loaded virtual
+ * machine), so it is done where a hook is made, never on the first call
+ * of a hook, which would pay it on the timeline.
+ */
+void evprof__inflight_prepare(void) EVPROF_NOINSTR;
+
 /* A slot for the calling thread (registered on first use, or the shared
  * one); `may_register` 0 when the caller must not make pthread calls
  * (inside mmap). */

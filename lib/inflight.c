@@ -178,6 +178,11 @@ EVPROF_NOINSTR static struct evprof__inflight *take_slot(void)
     }
 }
 
+void evprof__inflight_prepare(void)
+{
+    pthread_once(&once, init);
+}
+
 struct evprof__inflight *evprof__inflight_enter_slow(int may_register)
 {
     struct evprof__inflight *s;

@@ -26,7 +26,8 @@ EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_numpy.c python/evprof/_native.c \
 	python/evprof/_monitoring.c python/evprof/_monitoring_tool.c \
 	python/evprof/_stream.c python/evprof/_names.c \
-	python/evprof/_events.c python/evprof/_tnotes.c python/evprof/_gate.c
+	python/evprof/_events.c python/evprof/_tnotes.c python/evprof/_gate.c \
+	python/evprof/_gate_run.c python/evprof/_runs.c
 EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h python/evprof/_reader.h python/evprof/_names.h \
@@ -244,11 +245,6 @@ t_python__allocext_la_SOURCES = t/python/allocext.c
 t_python__allocext_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
 t_python__allocext_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere -export-symbols-regex '^PyInit__allocext$$'
-# The library again, as a libtool convenience library: a shared module
-# linked with a static archive is not portable (libtool warns).
-noinst_LTLIBRARIES = lib/libevprof-pic.la
-lib_libevprof_pic_la_SOURCES = $(lib_libevprof_a_SOURCES)
-lib_libevprof_pic_la_CFLAGS = $(AM_CFLAGS)
 
 AM_TESTS_ENVIRONMENT += \
 	EVPROF_SRCDIR='$(abs_top_srcdir)'; \

@@ -10,6 +10,10 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
+#ifdef __linux__
+# include <linux/membarrier.h>
+# include <sys/syscall.h>
+#endif
 
 #include <evprof.h>
 
@@ -69,6 +73,23 @@ static void *allocator(void *arg)
     return NULL;
 }
 
+/* The library's own (lib/inflight-private.h): whether membarrier orders
+ * the hooks' writers. */
+extern int evprof__inflight_light;
+
+/* Whether this kernel has the private expedited membarrier. */
+static int membarrier_here(void)
+{
+#if defined(__linux__) && defined(__NR_membarrier)
+    long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0);
+
+    return cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+        && (cmds & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED);
+#else
+    return 0;
+#endif
+}
+
 int main(void)
 {
     evprof_allocator libc = { NULL, c_malloc, c_calloc, c_realloc, c_free };
@@ -80,12 +101,17 @@ int main(void)
     int i, k, cycles = getenv("EVPROF_TEST_FORKS") ? 200 : 3000, bad = 0;
     size_t logged = 0;
 
-    plan(8);
+    plan(10);
     if (b == NULL)
         bail("buffer");
+    is_int(0, evprof__inflight_light, "no membarrier before a hook is made");
     h = evprof_alloc_hook_new(&libc, b, 0);
     if (h == NULL || evprof_alloc_hook_allocator(h, &wrapped) != 0)
         bail("hook");
+    /* Registered when the hook is made, not on its first call (which
+     * would wait for every CPU, on the timeline). */
+    is_int(membarrier_here(), evprof__inflight_light,
+           "membarrier registered when the hook is made");
     is_int(-EINVAL, evprof_alloc_hook_quiesce(NULL), "quiesce NULL");
     (void)evprof_alloc_hook_enable(h, 1);
     is_int(-EBUSY, evprof_alloc_hook_quiesce(h), "quiesce while on: -EBUSY");

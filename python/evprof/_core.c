@@ -33,6 +33,7 @@
 
 #include "_core.h"
 #include "_writer.h"
+#include "inflight-private.h"
 
 /* The key of a code object, registered on first sight. */
 static inline int64_t code_key(Profiler *self, PyCodeObject *code)
@@ -493,6 +494,10 @@ static int Profiler_init(Profiler *self, PyObject *args, PyObject *kw)
     }
     self->size = (size_t)size;
     self->domains = domains;
+    /* The allocator hooks' one-time setup, here rather than in the
+     * first start(), after the run's first timestamp. */
+    if (domains != 0)
+        evprof__inflight_prepare();
     return 0;
 }
 

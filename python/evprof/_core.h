@@ -180,6 +180,16 @@ PyObject *evp_Profiler_take_forked(Profiler *self, PyObject *noarg);
 PyObject *evp_Profiler_call(PyObject *self, PyObject *args, PyObject *kw);
 /* _gate.c */
 int evp_gate_add(PyObject *m);
+/* _gate.c's steps, for _gate_run.c. */
+int evp_gate_start_run(PyObject *prep, PyObject *frame);
+PyObject *evp_gate_stop_run(PyObject *obj, PyObject *frame);
+int evp_gate_run_add(PyObject *m);
+
+/* _runs.c: the run recording each thread (a new reference, or NULL). */
+void evp_runs_began(Profiler *prof);
+void evp_runs_ended(Profiler *prof);
+Profiler *evp_runs_here(void);
+void evp_runs_after_fork(void);
 int64_t evp_code_key(Profiler *self, PyCodeObject *code);
 
 int evp_session_traverse(Profiler *self, visitproc visit, void *arg);

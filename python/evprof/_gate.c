@@ -14,25 +14,21 @@
  * (a profiler it had paused), begun as its last step.  Nothing is
  * checked per event.
  *
- * run_code(prof, code, globals) runs a module's code between such a start
- * and stop, from C, as the interpreter runs a script: the frames of the
- * caller (the command line, runpy) are set aside meanwhile, so that the
- * module's code has no caller, its traceback starts at its own first line
- * and the profile at its <module>.  The frames stay where they are on the
- * thread's stack; only the thread's pointer to the innermost one is set to
- * NULL during the run and put back after, as it is while the interpreter
- * runs a script's main module.  Not on a free-threaded build, whose
- * collector walks the frames of each thread, nor on 3.14, whose frame
- * records this file has not been checked against: there the caller
- * stays, and the sys.monitoring callbacks see the module's code as
- * called by no one (_monitoring.c, "bottom").
+ * A gate called while another run records the calling thread (an
+ * outer profiler: the command line's, or the program's own) sets that run
+ * aside first (_runs.c), so that nothing of the gate is on that timeline
+ * either: a start leaves it paused (its stop resumes it), a stop or a
+ * 'quiet' gate (a constructor of evprof) begins it again as its last step.
+ * The Python half of a start finds the run it paused with gate_paused().
+ *
+ * run_code(), the command line's run of a script, is _gate_run.c.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include "_core.h"
 
-enum { GATE_START, GATE_STOP };
+enum { GATE_START, GATE_STOP, GATE_QUIET };
 
 typedef struct {
     PyObject_HEAD
@@ -67,7 +63,7 @@ static PyObject *caller_frame(void)
  * do their part) are handed to on_post(messages), the only Python code
  * that may then run on the timeline.  0, or -1 with an exception.
  */
-static int start_run(PyObject *prep, PyObject *frame)
+int evp_gate_start_run(PyObject *prep, PyObject *frame)
 {
     PyObject *args, *r, *on_fail, *post, *msgs;
     Py_ssize_t i;
@@ -141,7 +137,7 @@ static int start_run(PyObject *prep, PyObject *frame)
 /* The stop of obj's run, if obj._buffer runs: end() on behalf of `frame`;
  * its result (True: our hooks were in place, False: replaced meanwhile),
  * or None when no run was going on; NULL with an exception. */
-static PyObject *stop_run(PyObject *obj, PyObject *frame)
+PyObject *evp_gate_stop_run(PyObject *obj, PyObject *frame)
 {
     PyObject *buf, *args, *r;
 
@@ -160,6 +156,87 @@ static PyObject *stop_run(PyObject *obj, PyObject *frame)
     return r;
 }
 
+/* The run a gate of this thread set aside, while its Python half runs
+ * (gate_paused()); what gate_resume_with() gave: owner(profiler) -> what
+ * begins that run again (a start's prep), or None. */
+static _Thread_local Profiler *paused_here;
+static PyObject *resume_func;
+
+/* Sets aside the run recording this thread, if any and not obj's own (a
+ * second start, refused by the Python half): that profiler (a new
+ * reference) in *paused, NULL when none.  Always 0. */
+static int pause_here(PyObject *obj, PyObject *frame, Profiler **paused)
+{
+    Profiler *rec = evp_runs_here();
+    PyObject *args, *r, *own;
+    int in = evprof__in_hook;
+
+    *paused = NULL;
+    if (rec == NULL)
+        return 0;
+    /* What the gate allocates is not the caller's. */
+    evprof__in_hook = 1;
+    own = PyObject_GetAttr(obj, str_buffer);
+    if (own == NULL)
+        PyErr_Clear();
+    Py_XDECREF(own);
+    if (own == (PyObject *)rec) {
+        evprof__in_hook = in;
+        Py_DECREF(rec);
+        return 0;
+    }
+    args = PyTuple_Pack(1, frame);
+    r = args != NULL ? evp_Profiler_end(rec, args) : NULL;
+    Py_XDECREF(args);
+    evprof__in_hook = in;
+    if (r == NULL) {
+        /* That run is busy starting or stopping (this gate called from
+         * inside it: a finalizer run by the collector): it stays on. */
+        PyErr_Clear();
+        Py_DECREF(rec);
+        return 0;
+    }
+    if (r == Py_None)
+        Py_CLEAR(rec);   /* ended meanwhile */
+    Py_DECREF(r);
+    *paused = rec;
+    return 0;
+}
+
+/* Begins again the run pause_here() set aside, as the gate's last step;
+ * steals the reference.  An exception pending is kept: a failure to
+ * resume is then unraisable. */
+static int resume(Profiler *paused, PyObject *frame)
+{
+    PyObject *prep;
+    saved_error e;
+    int rc = 0, in, pending;
+
+    if (paused == NULL)
+        return 0;
+    pending = PyErr_Occurred() != NULL;
+    error_save(&e);
+    in = evprof__in_hook;
+    if (resume_func != NULL)
+        prep = PyObject_CallFunctionObjArgs(resume_func, (PyObject *)paused,
+                                            NULL);
+    else {
+        Py_INCREF(Py_None);
+        prep = Py_None;
+    }
+    Py_DECREF(paused);
+    if (prep == NULL || evp_gate_start_run(prep, frame) != 0) {
+        rc = -1;
+        if (pending)
+            PyErr_WriteUnraisable(resume_func);
+    }
+    Py_XDECREF(prep);
+    evprof__in_hook = in;
+    if (pending || rc == 0)
+        error_restore(&e);
+    return pending ? 0 : rc;
+}
+
 /* ---- the gate object --------------------------------------------------- */
 
 static PyObject *gate_vectorcall(PyObject *callable, PyObject *const *args,
@@ -170,6 +247,7 @@ static PyObject *gate_vectorcall(PyObject *callable, PyObject *const *args,
     int in;
     PyObject *obj, *frame = caller_frame(), *res, *ours = NULL;
     PyObject **argv;
+    Profiler *paused, *outer_paused;
 
     nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
     if (g->self != NULL) {
@@ -185,16 +263,23 @@ static PyObject *gate_vectorcall(PyObject *callable, PyObject *const *args,
         n--;
     }
     if (g->kind == GATE_STOP) {
-        ours = stop_run(obj, frame);
+        ours = evp_gate_stop_run(obj, frame);
         if (ours == NULL)
             return NULL;
+    }
+    /* Another run on this thread (the stop's own is over): set aside. */
+    if (pause_here(obj, frame, &paused) != 0) {
+        Py_XDECREF(ours);
+        return NULL;
     }
     /* func(obj, [ours,] *args, **kw) */
     total = 1 + (ours != NULL) + n + nkw;
     argv = PyMem_Malloc((size_t)(total + 1) * sizeof(PyObject *));
     if (argv == NULL) {
         Py_XDECREF(ours);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        resume(paused, frame);
+        return NULL;
     }
     argv[1] = obj;
     i = 2;
@@ -202,16 +287,34 @@ static PyObject *gate_vectorcall(PyObject *callable, PyObject *const *args,
         argv[i++] = ours;
     if (n + nkw > 0)
         memcpy(argv + i, args, (size_t)(n + nkw) * sizeof(PyObject *));
+    outer_paused = paused_here;
+    paused_here = paused;
     res = PyObject_Vectorcall(g->func, argv + 1,
                               (size_t)(total - nkw)
                               | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+    paused_here = outer_paused;
     PyMem_Free(argv);
     Py_XDECREF(ours);
-    /* A stop may give back a run to begin: the one it had paused. */
-    if (res == NULL || (g->kind != GATE_START && !PyTuple_Check(res)))
-        return res;
+    if (res == NULL) {
+        resume(paused, frame);
+        return NULL;
+    }
+    /* A stop may give back a run to begin: the one it had paused; a
+     * start begins its own, and the run it set aside stays so until its
+     * stop, which gives that one back. */
+    if (g->kind == GATE_QUIET
+        || (g->kind == GATE_STOP && !PyTuple_Check(res))
+        || (g->kind == GATE_START && res == Py_None)) {
+        if (resume(paused, frame) != 0) {
+            Py_DECREF(res);
+            return NULL;
+        }
+        if (g->kind != GATE_START)
+            return res;
+    } else
+        Py_XDECREF(paused);
     in = evprof__in_hook;
-    if (start_run(res, frame) != 0) {
+    if (evp_gate_start_run(res, frame) != 0) {
         Py_DECREF(res);
         evprof__in_hook = in;
         return NULL;
@@ -334,7 +437,7 @@ static PyTypeObject Gate_Type = {
     .tp_descr_get = gate_descr_get,
 };
 
-/* gate(kind, func): kind 'start' or 'stop'. */
+/* gate(kind, func): kind 'start', 'stop' or 'quiet'. */
 static PyObject *make_gate(PyObject *mod, PyObject *args)
 {
     const char *kind;
@@ -351,131 +454,50 @@ static PyObject *make_gate(PyObject *mod, PyObject *args)
         return gate_new(GATE_START, func, NULL);
     if (strcmp(kind, "stop") == 0)
         return gate_new(GATE_STOP, func, NULL);
+    if (strcmp(kind, "quiet") == 0)
+        return gate_new(GATE_QUIET, func, NULL);
     PyErr_Format(PyExc_ValueError, "unknown gate kind %R (expected "
-                 "'start' or 'stop')", PyTuple_GET_ITEM(args, 0));
+                 "'start', 'stop' or 'quiet')", PyTuple_GET_ITEM(args, 0));
     return NULL;
 }
 
-/* ---- run_code ---------------------------------------------------------- */
-
-#if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030E0000
-# define CAN_DETACH 1
-#else
-# define CAN_DETACH 0
-#endif
-
-/* Sets the thread's frames aside (see the top of the file); what
- * attach() puts back. */
-static void *detach(PyThreadState *ts)
+/* gate_paused(): the profiler whose run the gate under way in this
+ * thread set aside, or None. */
+static PyObject *gate_paused(PyObject *mod, PyObject *noarg)
 {
-    void *f = NULL;
-
-#if !CAN_DETACH
-    (void)ts;
-#elif PY_VERSION_HEX >= 0x030D0000
-    f = ts->current_frame;
-    ts->current_frame = NULL;
-#elif PY_VERSION_HEX >= 0x030B0000
-    f = ts->cframe->current_frame;
-    ts->cframe->current_frame = NULL;
-#else
-    f = ts->frame;
-    ts->frame = NULL;
-#endif
-    return f;
-}
-
-static void attach(PyThreadState *ts, void *f)
-{
-#if !CAN_DETACH
-    (void)ts;
-    (void)f;
-#elif PY_VERSION_HEX >= 0x030D0000
-    ts->current_frame = f;
-#elif PY_VERSION_HEX >= 0x030B0000
-    ts->cframe->current_frame = f;
-#else
-    ts->frame = f;
-#endif
-}
-
-/*
- * run_code(prof, code, globals): runs the module code object `code` in
- * `globals` between a start and a stop of prof (its methods' Python
- * halves prof._start_prep() and prof._stop_done(ours)), the code without
- * a caller.  Returns None or raises what the code raised, after the stop.
- */
-static PyObject *run_code(PyObject *mod, PyObject *args)
-{
-    PyObject *prof, *code, *globals, *func, *prep, *res, *ours, *done;
-    PyThreadState *ts;
-    saved_error e;
-    void *frames;
-    const void *bottom;
-    int in, rc;
-
     (void)mod;
-    if (!PyArg_ParseTuple(args, "OO!O!:run_code", &prof, &PyCode_Type,
-                          &code, &PyDict_Type, &globals))
+    (void)noarg;
+    if (paused_here == NULL)
+        Py_RETURN_NONE;
+    Py_INCREF(paused_here);
+    return (PyObject *)paused_here;
+}
+
+/* gate_resume_with(func): func(profiler) gives what begins a run set
+ * aside again (a start's prep), or None. */
+static PyObject *gate_resume_with(PyObject *mod, PyObject *func)
+{
+    (void)mod;
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "func must be callable");
         return NULL;
-    func = PyFunction_New(code, globals);
-    if (func == NULL)
-        return NULL;
-    prep = PyObject_CallMethod(prof, "_start_prep", NULL);
-    if (prep == NULL)
-        goto fail;
-    in = evprof__in_hook;
-    rc = start_run(prep, Py_None);
-    if (rc == 0 && prep != Py_None) {
-        /* What the interpreter allocates to enter the module's frame
-         * belongs to the module, as after its call. */
-        evprof_context_set(evp_code_key(
-            (Profiler *)PyTuple_GET_ITEM(prep, 0), (PyCodeObject *)code));
     }
-    Py_DECREF(prep);
-    evprof__in_hook = in;
-    if (rc != 0)
-        goto fail;
-    ts = PyThreadState_Get();
-    bottom = evp_monitoring_hide_callers();
-    frames = detach(ts);
-    res = PyObject_CallObject(func, NULL);
-    attach(ts, frames);
-    evp_monitoring_set_bottom(bottom);
-    error_save(&e);
-    ours = stop_run(prof, Py_None);
-    done = ours != NULL ? PyObject_CallMethod(prof, "_stop_done", "O", ours)
-                        : NULL;
-    Py_XDECREF(ours);
-    if (done == NULL) {
-        /* The stop failed: the code's own exception comes first. */
-        if (e.a != NULL || e.b != NULL)
-            PyErr_WriteUnraisable(prof);
-        else {
-            Py_XDECREF(res);
-            Py_DECREF(func);
-            return NULL;
-        }
-    }
-    Py_XDECREF(done);
-    error_restore(&e);
-    Py_DECREF(func);
-    if (res == NULL)
-        return NULL;
-    Py_DECREF(res);
+    Py_INCREF(func);
+    Py_XSETREF(resume_func, func);
     Py_RETURN_NONE;
-fail:
-    Py_DECREF(func);
-    return NULL;
 }
 
 static PyMethodDef gate_methods[] = {
     {"gate", make_gate, METH_VARARGS,
-     "gate(kind, func): a method (kind 'start' or 'stop') whose call is "
-     "no event of the run it starts or stops; func is its Python half."},
-    {"run_code", run_code, METH_VARARGS,
-     "run_code(prof, code, globals): runs a module's code under prof, "
-     "without a caller; raises what it raised, after the stop."},
+     "gate(kind, func): a method (kind 'start', 'stop' or 'quiet') whose "
+     "call is no event of the run it starts or stops, nor of the one it "
+     "sets aside; func is its Python half."},
+    {"gate_paused", gate_paused, METH_NOARGS,
+     "gate_paused(): the profiler whose run the gate under way in this "
+     "thread set aside, or None."},
+    {"gate_resume_with", gate_resume_with, METH_O,
+     "gate_resume_with(func): func(profiler) gives what begins a run set "
+     "aside by a gate again, or None."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -490,5 +512,5 @@ int evp_gate_add(PyObject *m)
     }
     if (PyModule_AddFunctions(m, gate_methods) < 0)
         return -1;
-    return PyModule_AddIntConstant(m, "CAN_DETACH", CAN_DETACH);
+    return evp_gate_run_add(m);
 }

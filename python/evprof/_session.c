@@ -21,12 +21,13 @@
 #include "_core.h"
 #include "buffer-private.h"
 
-/* Events of the first chunk begin() commits beyond the page of its
- * header: none.  Committing pages of a fresh chunk costs a page fault
- * each (microseconds on a virtual machine), which the events pay as they
- * reach them; begin() pays for the thread's record and the chunk's
- * allocation alone, the same at any size. */
-#define PREPARED_EVENTS 0
+/* Events of the thread's chunk begin() commits: the first, where the
+ * start marker goes.  Its page is a huge page in a big chunk (2 MiB
+ * zeroed by the kernel, hundreds of microseconds on a virtual machine):
+ * committed before the marker's timestamp is taken, it is paid by
+ * start() and not by the timeline, whose zero is then the caller's
+ * next event.  The pages after are paid by the events that reach them. */
+#define PREPARED_EVENTS 1
 
 /* ---- methods ----------------------------------------------------------- */
 
@@ -190,6 +191,7 @@ PyObject *evp_Profiler_begin(Profiler *self, PyObject *args, PyObject *kw)
     Py_INCREF(token);
     self->token = token;
     leave(self);
+    evp_runs_began(self);
     evp_drop_now(&d);
     Py_RETURN_NONE;
 undo_marker:
@@ -243,6 +245,7 @@ static PyObject *end(Profiler *self, PyObject *frame)
     evp_drop_later(&d, self->token);
     self->token = NULL;
     leave(self);
+    evp_runs_ended(self);
     evp_drop_now(&d);
     return PyBool_FromLong(ours);
 }
@@ -316,6 +319,7 @@ PyObject *evp_Profiler_after_fork(Profiler *self, PyObject *noarg)
     evp_drop_later(&d, self->token);
     self->token = NULL;
     leave(self);
+    evp_runs_ended(self);
     self->forked = 1;
     evp_drop_now(&d);
     Py_RETURN_TRUE;
@@ -327,6 +331,7 @@ PyObject *evp_after_fork(PyObject *mod, PyObject *noarg)
 {
     (void)mod;
     (void)noarg;
+    evp_runs_after_fork();
     evp_memory_after_fork();
     evp_numpy_after_fork();
     evp_native_after_fork();

@@ -10,6 +10,8 @@ import sys
 import warnings
 import weakref
 
+from . import _core
+
 # The profiler waiting for numpy (a weakref), or None.  No lock: start()
 # and stop() may be interrupted anywhere by a signal handler's exception,
 # which would leave a lock held; single assignments under the GIL are
@@ -55,8 +57,7 @@ class _Finder:
     """Finds nothing itself: gives numpy's package a loader that tells
     us when numpy is imported."""
 
-    @staticmethod
-    def find_spec(name, path=None, target=None):
+    def find_spec(self, name, path=None, target=None):
         if name != 'numpy' or _waiting is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
@@ -64,6 +65,10 @@ class _Finder:
             return None
         spec.loader = _Loader(spec.loader)
         return spec
+
+    # Asked at each import of the profiled program: not on its timeline
+    # (see _gate.c).
+    find_spec = _core.gate('quiet', find_spec)
 
 
 _FINDER = _Finder()

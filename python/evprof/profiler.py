@@ -14,6 +14,8 @@ import weakref
 from . import _core, _threadnames, numpy_data
 from ._names import EVENT_MAPPING
 
+_PACKAGE_DIR = os.path.dirname(__file__)
+
 _DOMAINS = {'raw': 1, 'mem': 2, 'obj': 4, 'numpy': 8, 'native': 16}
 _PYMEM = 7
 _IMPLS = ('python', 'pybind11', 'c')
@@ -158,6 +160,28 @@ def _gate(kind, func, shown=None):
 atexit.register(functools.partial(_gate('stop', _stop_all), _at_exit))
 
 
+def _owner(buffer):
+    """The profiler of *buffer* (a run a gate set aside), or None."""
+    if buffer is None:
+        return None
+    for prof in list(_running):
+        if prof._buffer is buffer:
+            return prof
+    return None
+
+
+def _resume(buffer):
+    # What begins again the run a gate set aside (see _gate.c): that of a
+    # profiler still meant to run, else nothing.
+    prof = _owner(buffer)
+    if prof is None or prof._started:
+        return None
+    return prof._begin_args()
+
+
+_core.gate_resume_with(_resume)
+
+
 def _identity(name):
     return name
 
@@ -256,6 +280,10 @@ class EventProfiler:
         self._buffer = _core.Profiler(size, domains & _PYMEM,
                                       backend=backend)
 
+    # Called in a run of another profiler, the constructor is not on its
+    # timeline (see _gate.c).
+    __init__ = _gate('quiet', __init__)
+
     @property
     def n_columns(self):
         """Number of int64 stored per event (columns of the raw results)."""
@@ -339,19 +367,20 @@ class EventProfiler:
         if self._started:
             raise RuntimeError(
                 "The profiler was already started. It cannot be done again.")
-        # A profiler already running in this thread is paused for the
-        # time of this run, and resumed by its stop: each records its own
-        # part, and the outer one says where it paused.
+        # A profiler already running in this thread was paused by the
+        # gate, before this half ran, for the time of this run, and is
+        # resumed by its stop: each records its own part, and the outer
+        # one says where it paused.
         me = threading.get_ident()
-        outer = [other for other in _running_now()
-                 if other is not self and other._started
-                 and other._thread == me]
-        if outer:
-            outer = outer[0]
+        outer = _owner(_core.gate_paused())
+        if outer is not None:
+            # The program's line (WithEventProfiler's __enter__ is ours).
             where = sys._getframe(1)
+            while (where.f_back is not None and os.path.dirname(
+                    where.f_code.co_filename) == _PACKAGE_DIR):
+                where = where.f_back
             outer._paused_by.append(
                 '%s:%d' % (where.f_code.co_filename, where.f_lineno))
-            outer._buffer.end(where)
             self._outer = outer
             outer._inner = self
         self._thread = me
@@ -415,9 +444,16 @@ class EventProfiler:
         # run (end()) before it is called; *ours* is what end() returned,
         # None when no run was going on.
         inner = self._inner
-        if ours is None and inner is not None and inner._buffer.running:
+        if (ours is None and inner is not None
+                and inner._buffer is _core.gate_paused()):
             # Paused by a profiler started in its run and still running
-            # (the program left it on): that one ends here, first.
+            # (the program left it on), which the gate has just ended:
+            # that one stops here, first.
+            inner._outer = None
+            inner._stop_done(True)
+            ours = True
+        elif ours is None and inner is not None and inner._buffer.running:
+            # The same, the inner one running in another thread.
             inner._outer = None
             inner.stop()
             ours = True
@@ -466,6 +502,9 @@ class EventProfiler:
                 self.stop()
         except Exception:  # pragma: no cover
             pass
+
+    # Called in the run of another profiler: not on its timeline.
+    __del__ = _gate('quiet', __del__)
 
     def _python_hook(self):
         # self.log_event, without keeping self alive: a profiler dropped
@@ -656,8 +695,7 @@ class EventProfiler:
         if self._stream is not None:
             if clean_file_name is not None and not callable(clean_file_name):
                 raise TypeError("clean_file_name must be callable")
-            return self._stream.results(clean_file_name, thread, domain,
-                                        checked=False)
+            return self._stream.results(clean_file_name, thread, domain)
         if clean_file_name is None:
             clean_file_name = _identity
         elif not callable(clean_file_name):
@@ -730,6 +768,8 @@ class WithEventProfiler:
         self.impl = impl
         self.memory = memory
         self.threads = threads
+
+    __init__ = _gate('quiet', __init__)
 
     def __enter__(self):
         # The Python half of the gate below (see EventProfiler.start):

@@ -225,8 +225,7 @@ class Stream:
         res[res[:, 2] < 1000, 4:] = 0
         return res
 
-    def results(self, clean_file_name=None, thread=False, domain=False,
-                checked=True):
+    def results(self, clean_file_name=None, thread=False, domain=False):
         """
         As :meth:`EventProfiler.retrieve_results`, from the file, a block
         of events at a time (as :func:`evprof.load`).
@@ -234,12 +233,8 @@ class Stream:
         import pandas
         from . import tracefile
         self._check_readable()
-        if clean_file_name is not None:
-            if not callable(clean_file_name):
-                raise TypeError("clean_file_name must be callable")
-            if checked:
-                from ._report import checked_clean
-                clean_file_name = checked_clean(clean_file_name)
+        if clean_file_name is not None and not callable(clean_file_name):
+            raise TypeError("clean_file_name must be callable")
         data, trace = tracefile._load_columns(self.path, clean_file_name,
                                               thread, domain, None)
         df = pandas.DataFrame(data, columns=list(data), copy=False)

@@ -302,6 +302,9 @@ def _builder(trace, n, clean_file_name, thread, domain, freed='zero'):
             return name
     elif not callable(clean_file_name):
         raise TypeError("clean_file_name must be callable")
+    else:
+        from ._report import checked_clean
+        clean_file_name = checked_clean(clean_file_name)
     idents = None
     if thread:
         idents = numpy.array(thread_keys(trace.threads) or [0],

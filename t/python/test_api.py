@@ -174,6 +174,24 @@ class TestApi(unittest.TestCase):
             self.assertEqual(list(df.columns), COLUMNS)
             self.assertIn('f4', set(df['name']))
 
+    def test_start_is_the_last_step(self):
+        # With memory recording on (the default), the start marker is the
+        # last thing start() does: the next event is the caller's first
+        # call, nothing of evprof's setup between them (a fresh profiler,
+        # its first chunk, its allocator hooks made and installed).
+        for impl in IMPLS:
+            for memory in (True, ['obj'], False):
+                with self.subTest(impl=impl, memory=memory):
+                    prof = EventProfiler(impl=impl, memory=memory)
+                    prof.start()
+                    f2()
+                    prof.stop()
+                    df = prof.retrieve_results()
+                    self.assertEqual(df['event'].iloc[0], 'profiler_start')
+                    self.assertEqual(
+                        (df['event'].iloc[1], df['name'].iloc[1]),
+                        ('call', 'f2'), df.head().to_string())
+
     def test_with_raise(self):
         for impl in IMPLS:
             prof = WithEventProfiler(impl=impl)

@@ -196,6 +196,100 @@ class TestRunUser(evprof_test.TempDir):
         df = evprof.load(self.path('n.evt'))
         self.assertIn('outside', set(df['name']))
 
+    def assertNoEvprof(self, df, user):
+        """df (an outer profile) has the functions *user* and no frame of
+        evprof: no function of a file of the package, no start or stop,
+        as callee or caller."""
+        calls = df[df['event'].isin(['call', 'c_call', 'return',
+                                     'c_return'])]
+        self.assertLessEqual(set(user), set(calls['name']))
+        ours = df[df['mod'].map(lambda m: str(m).startswith(PACKAGE))
+                  | df['from_mod'].map(
+                      lambda m: str(m).startswith(PACKAGE))]
+        self.assertEqual(len(ours), 0, ours[
+            ['event', 'name', 'mod', 'from_name']].to_string())
+        names = set(calls['name'])
+        self.assertFalse(names & {'start', 'stop', 'Profiler.end',
+                                  'Profiler.begin', '_start_prep',
+                                  '_stop_done'},
+                         names)
+        # The bookkeeping of evprof's start (a WeakSet) neither.
+        weak = calls[calls['mod'].map(
+            lambda m: str(m).endswith('_weakrefset.py'))]
+        self.assertEqual(len(weak), 0, weak[['event', 'name']].to_string())
+
+    def test_nested_profilers_leave_no_frame(self):
+        # A program that profiles itself, in every way, under evprof run:
+        # the outer profile shows its functions, nothing of the inner
+        # profilers' machinery.
+        prog = self.script('nested.py', '''\
+            import cProfile
+            import sys
+            import evprof
+
+            def inner():
+                return sum(range(10))
+
+            def between():
+                return 2
+
+            def outside():
+                return 3
+
+            impl = sys.argv[1]
+            p = evprof.EventProfiler(impl=impl, output='inner1.evt')
+            p.start()
+            inner()
+            p.stop()
+            between()
+            with evprof.WithEventProfiler(impl=impl):
+                inner()
+            between()
+            cp = cProfile.Profile()
+            cp.enable()
+            inner()
+            cp.disable()
+            outside()
+            ''')
+        for impl in ('c', 'python'):
+            with self.subTest(impl=impl):
+                rc, _, err = self.evprof('run', '-o', 'n.evt', prog, impl)
+                self.assertEqual(rc, 0, err)
+                df = evprof.load(self.path('n.evt'))
+                self.assertNoEvprof(df, ['<module>', 'between'])
+                # Nothing of evprof's setup between the start marker and
+                # the program's first event.
+                head = df[['event', 'name']].values.tolist()[:2]
+                self.assertEqual(head, [['profiler_start', ''],
+                                        ['call', '<module>']])
+                self.assertIn('inner', set(
+                    evprof.load(self.path('inner1.evt'))['name']))
+
+    def test_nested_api_leaves_no_frame(self):
+        # The same with the API: an outer profiler running while the code
+        # builds, starts and stops its own.
+        def inner():
+            return sum(range(10))
+
+        def between():
+            return 2
+
+        for impl in ('c', 'python'):
+            with self.subTest(impl=impl):
+                outer = evprof.EventProfiler(impl=impl)
+                outer.start()
+                p = evprof.EventProfiler(impl=impl)
+                p.start()
+                inner()
+                p.stop()
+                between()
+                with evprof.WithEventProfiler(impl=impl):
+                    inner()
+                between()
+                outer.stop()
+                self.assertNoEvprof(outer.retrieve_results(), ['between'])
+                self.assertIn('inner', set(p.retrieve_results()['name']))
+
     def test_program_leaves_its_profiler_running(self):
         # Its profiler ends with the program, and is written; the exit
         # status is Python's.

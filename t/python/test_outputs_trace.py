@@ -88,6 +88,48 @@ class TestRoundTrip(evprof_test.TempDir):
             evprof.load(path, clean_file_name=clean),
             prof.retrieve_results(clean_file_name=clean))
 
+    def test_clean_file_name_not_a_str(self):
+        # Every entry point that takes clean_file_name refuses an answer
+        # that is not a str, naming the function and what it returned.
+        prof = evprof.EventProfiler(impl='c')
+        prof.start()
+        work(3)
+        prof.stop()
+        path = self.path('c.evt')
+        prof.save(path)
+        streamed = evprof.EventProfiler(impl='c', output=self.path('s.evt'))
+        streamed.start()
+        work(3)
+        streamed.stop()
+        with evprof.WithEventProfiler(impl='c') as block:
+            work(3)
+
+        def bad(name):
+            return 3
+        calls = {
+            'load': lambda: evprof.load(path, clean_file_name=bad),
+            'load_lambda': lambda: evprof.load(
+                path, clean_file_name=lambda s: 3),
+            'retrieve_results': lambda: prof.retrieve_results(
+                clean_file_name=bad),
+            'retrieve_results_streamed': lambda: streamed.retrieve_results(
+                clean_file_name=bad),
+            'with_retrieve_results': lambda: block.retrieve_results(
+                clean_file_name=bad),
+        }
+        for what, call in calls.items():
+            with self.subTest(what):
+                with self.assertRaises(TypeError) as cm:
+                    call()
+                self.assertIn('must return a str', str(cm.exception))
+                self.assertIn('returned int', str(cm.exception))
+                self.assertRegex(str(cm.exception), 'bad|<lambda>')
+        # A block's clean_file_name: the TypeError at the block's end.
+        with self.assertRaises(TypeError) as cm:
+            with evprof.WithEventProfiler(impl='c', clean_file_name=bad):
+                work(3)
+        self.assertIn('returned int', str(cm.exception))
+
     def test_many_sections(self):
         # 200000 events: four EVENTS sections, written and read one by one.
         n = 200000
