@@ -7,6 +7,7 @@ EVPROF_PY_SOURCES += \
 	python/evprof/__main__.py \
 	python/evprof/chrome.py \
 	python/evprof/cli.py \
+	python/evprof/_cli_run.py \
 	python/evprof/outputs.py \
 	python/evprof/plot.py \
 	python/evprof/_plot_calls.py \

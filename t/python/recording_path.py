@@ -33,8 +33,8 @@ def run(args, env, cwd):
 
 
 # The files of the tool's own frames below a program that `run` runs.
-TOOL_FILES = ('evprof/cli.py', 'evprof/__main__.py', 'runpy.py',
-              'evprof/profiler.py', 'evprof/event_profiler.py')
+TOOL_FILES = ('evprof/cli.py', 'evprof/_cli_run.py', 'evprof/__main__.py',
+              'runpy.py', 'evprof/profiler.py', 'evprof/event_profiler.py')
 CALL = 1  # EVPROF_CALL
 
 

@@ -33,7 +33,8 @@ TOOL_NAMES = {'_run_target', 'run_path', 'run_module', '_run_module_code',
 def tool_file(mod):
     mod = str(mod)
     return (mod.startswith(PACKAGE) or os.path.basename(mod)
-            in ('runpy.py', 'run_evprof.py', 'cli.py', 'profiler.py')
+            in ('runpy.py', 'run_evprof.py', 'cli.py', '_cli_run.py',
+                'profiler.py')
             or mod == '<frozen runpy>')
 
 
@@ -477,6 +478,7 @@ class TestRunUser(evprof_test.TempDir):
         self.assertTrue(os.path.getsize(self.path('cp.out')) > 0)
         self.assertNotIn('Warning', err)
         self.assertNotIn('cli.py', err)
+        self.assertNotIn('_cli_run.py', err)
         lines = [line for line in err.splitlines() if 'cProfile' in line]
         self.assertEqual(len(lines), 1, err)
         df = evprof.load(self.path('c.evt'))
@@ -522,6 +524,7 @@ class TestRunUser(evprof_test.TempDir):
         self.assertIn('line 7, in <module>', err)
         self.assertIn('KeyboardInterrupt', err)
         self.assertNotIn('cli.py', err)
+        self.assertNotIn('_cli_run.py', err)
         self.assertIn('i.evt', err.splitlines()[-1])
         df = evprof.load(self.path('i.evt'))
         self.assertIn('spin', set(df['name']))

@@ -144,6 +144,7 @@ class TestCLI(evprof_test.TempDir):
         self.assertIn('line 4, in <module>', err)
         self.assertIn('line 2, in inner', err)
         self.assertNotIn('cli.py', err)
+        self.assertNotIn('_cli_run.py', err)
         # The trace is still written, with the calls of the failed run.
         with open(self.path('b.json')) as f:
             names = {e.get('name') for e in json.load(f)['traceEvents']}
