@@ -32,6 +32,7 @@ EVPROF_CORE_SOURCES = $(EVPROF_CORE_C) python/evprof/_core.h \
 	python/evprof/_compat.h python/evprof/_registry.h \
 	python/evprof/_writer.h python/evprof/_reader.h python/evprof/_names.h \
 	python/evprof/_monitoring.h python/evprof/_monitoring_frames.h \
+	python/evprof/_event_buffers.h \
 	python/evprof/_frames311.h
 
 PY_TESTS = \

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "_core.h"
+#include "_event_buffers.h"
 #include "_writer.h"
 
 #define BLOCK 16384
@@ -179,24 +180,10 @@ PyObject *evp_Profiler_read(Profiler *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|Onp:read", kwlist, &oev,
                                      &oth, &limit, &fill))
         return NULL;
-    if (PyObject_GetBuffer(oev, &bev, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                           | PyBUF_FORMAT) != 0)
+    if (evp_event_buffers(oev, oth, &bev, &bth, 0,
+                          "read needs an int64 buffer of n*6 items and a "
+                          "uint32 buffer of n items", &max) != 0)
         return NULL;
-    if (oth != Py_None
-        && PyObject_GetBuffer(oth, &bth, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                              | PyBUF_FORMAT) != 0) {
-        PyBuffer_Release(&bev);
-        return NULL;
-    }
-    max = (size_t)bev.len / sizeof(evprof_event);
-    if (bev.itemsize != 8 || (size_t)bev.len % sizeof(evprof_event) != 0
-        || (oth != Py_None
-            && (bth.itemsize != 4 || (size_t)bth.len / 4 < max))) {
-        PyErr_SetString(PyExc_ValueError,
-                        "read needs an int64 buffer of n*6 items and a "
-                        "uint32 buffer of n items");
-        goto done;
-    }
     if (limit >= 0 && (size_t)limit < max)
         max = (size_t)limit;
     rc = evprof_buffer_reader_open(self->buf, &r);
@@ -260,25 +247,11 @@ PyObject *evp_Profiler_read_blocks(Profiler *self, PyObject *args,
         PyErr_SetString(PyExc_TypeError, "callback must be callable");
         return NULL;
     }
-    if (PyObject_GetBuffer(oev, &bev, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                           | PyBUF_FORMAT) != 0)
+    if (evp_event_buffers(oev, oth, &bev, &bth, 1,
+                          "read_blocks needs an int64 buffer of k*6 items "
+                          "(k > 0) and a uint32 buffer of k items",
+                          &block) != 0)
         return NULL;
-    if (oth != Py_None
-        && PyObject_GetBuffer(oth, &bth, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                              | PyBUF_FORMAT) != 0) {
-        PyBuffer_Release(&bev);
-        return NULL;
-    }
-    block = (size_t)bev.len / sizeof(evprof_event);
-    if (bev.itemsize != 8 || (size_t)bev.len % sizeof(evprof_event) != 0
-        || block == 0
-        || (oth != Py_None
-            && (bth.itemsize != 4 || (size_t)bth.len / 4 < block))) {
-        PyErr_SetString(PyExc_ValueError,
-                        "read_blocks needs an int64 buffer of k*6 items "
-                        "(k > 0) and a uint32 buffer of k items");
-        goto done;
-    }
     max = limit >= 0 ? (size_t)limit : SIZE_MAX;
     rc = evprof_buffer_reader_open(self->buf, &r);
     if (rc != 0) {

@@ -15,6 +15,7 @@
 #include "evprof.h"
 #include "trace-read-private.h"
 #include "_reader.h"
+#include "_event_buffers.h"
 
 /* skim(): (events, code, message): the events of the sections passed
  * over, and 0 and None, or the error that stopped it (a positive errno:
@@ -63,25 +64,10 @@ PyObject *evp_TraceReader_read_into(TraceReader *self, PyObject *args,
         return NULL;
     if (evp_reader_usable(self) < 0)
         return NULL;
-    if (PyObject_GetBuffer(oev, &bev, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                           | PyBUF_FORMAT) != 0)
+    if (evp_event_buffers(oev, oth, &bev, &bth, 0,
+                          "read_into needs an int64 buffer of k*6 items and "
+                          "a uint32 buffer of k items", &max) != 0)
         return NULL;
-    if (oth != Py_None
-        && PyObject_GetBuffer(oth, &bth, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS
-                              | PyBUF_FORMAT) != 0) {
-        PyBuffer_Release(&bev);
-        return NULL;
-    }
-    max = (size_t)bev.len / sizeof(evprof_event);
-    if (bev.itemsize != 8 || (size_t)bev.len % sizeof(evprof_event) != 0
-        || (oth != Py_None
-            && (bth.itemsize != 4 || (size_t)bth.len / 4 < max))) {
-        PyErr_SetString(PyExc_ValueError,
-                        "read_into needs an int64 buffer of k*6 items and "
-                        "a uint32 buffer of k items");
-        got = -1;
-        goto done;
-    }
     self->busy = 1;
     Py_BEGIN_ALLOW_THREADS
     got = evprof_trace_read_events(self->r, bev.buf,
@@ -97,7 +83,6 @@ PyObject *evp_TraceReader_read_into(TraceReader *self, PyObject *args,
         evp_reader_raise(self, (int)got);
         got = -1;
     }
-done:
     PyBuffer_Release(&bev);
     if (oth != Py_None)
         PyBuffer_Release(&bth);
