@@ -2,7 +2,6 @@
 tracefile.trace_to_frame, retrieve_results) is the frame of the whole
 array of events at once, whatever the block: across blocks and sections,
 with threads, memory events and their freed sizes, cut files, streams."""
-import os
 import warnings
 
 import numpy
