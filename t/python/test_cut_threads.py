@@ -3,8 +3,9 @@ A trace cut off after the first events of a thread whose THREADS entry
 was not written yet (a stream writes it after them): evprof.load gives
 those events a thread of their own (unnamed, ident 0 in the ``thread``
 column), never the first thread's; the warning says so; `evprof report`
-counts two threads and `convert --format chrome` puts them on a track of
-their own.
+counts two threads, `convert --format chrome` puts them on a track of
+their own, and `convert --format evprof` writes a complete trace that
+lists it.
 """
 import json
 import os
@@ -113,6 +114,22 @@ class TestCutThreads(evprof_test.TempDir):
         names = {e['tid']: e['args']['name'] for e in trace
                  if e['ph'] == 'M' and e['name'] == 'thread_name'}
         self.assertEqual(names, {1: 'A', 2: 'thread 0'})
+
+    def test_convert_evprof(self):
+        rc, _, err = self.evprof('convert', 'cut.evt', '--format', 'evprof',
+                                 '-o', 'out.evt')
+        self.assertEqual(rc, 0, err)
+        lines = err.strip().splitlines()
+        self.assertTrue(lines[0].startswith(
+            'evprof: warning: cut.evt: truncated at offset %d (' % self.at),
+            err)
+        self.assertEqual(lines[1:], ['evprof: out.evt written'])
+        cut, _ = self.load(self.cut)
+        df, caught = self.load(self.path('out.evt'))
+        self.assertEqual(caught, [])
+        self.assertTrue(df.equals(cut))
+        trace = evprof.tracefile.read_trace(self.path('out.evt'))
+        self.assertEqual(trace.threads, [THREADS[0], (0, 0, THREADS[0][2])])
 
 
 if __name__ == '__main__':
