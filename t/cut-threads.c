@@ -5,7 +5,8 @@
  * another one; the reader's message says so.  The same through the
  * events reader, a skimming one (the sinks' tables), and the Chrome
  * sink (a track per thread, "tid" = index + 1).  The complete file
- * lists both threads and says nothing of the sort.
+ * lists both threads and says nothing of the sort; a last section
+ * failing its checksum adds no thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +47,8 @@ static void emit(evprof_event *e, uint32_t *t, size_t *n, uint32_t thread,
 
 /* META, THREADS [A], NAMES, A's events, B's events, THREADS [A, B],
  * END; returns where the second THREADS section starts. */
+static uint64_t b_start; /* B's events section */
+
 static uint64_t write_trace(void)
 {
     static const evprof_trace_name names[] = {
@@ -81,6 +84,8 @@ static uint64_t write_trace(void)
          at += 24 + get_le(f + at + 8, 8))
         if (get_le(f + at, 4) == 2)
             last = at;
+        else if (get_le(f + at, 4) == 6)
+            b_start = at;
     free(f);
     return last;
 }
@@ -185,17 +190,55 @@ static void chrome(void)
     free(out);
 }
 
+/* B's section failing its checksum, the last of the file: a cut at its
+ * start, its thread indices unused by the events reader and by the
+ * skimming one (the sinks' tables) alike. */
+static void damaged_last(uint64_t at)
+{
+    evprof_trace_reader *r;
+    evprof_sink_options opt;
+    evprof_sink_stats st;
+    uint32_t th[32];
+    char err[256];
+    size_t len, n;
+    unsigned char *f = slurp(TRACE, &len);
+    FILE *o = fopen(CUT, "wb");
+    int rc;
+
+    f[b_start + 24 + (at - b_start - 24) / 2] ^= 0x10;
+    if (o == NULL || fwrite(f, 1, (size_t)at, o) != at || fclose(o) != 0)
+        bail("write " CUT);
+    free(f);
+    rc = read_all(CUT, th, &n, &r);
+    is_int(-ENODATA, rc, "damaged: a cut");
+    ok(strstr(evprof_trace_reader_error(r), "failing its checksum") != NULL
+       && strstr(evprof_trace_reader_error(r), "THREADS table") == NULL,
+       "damaged: at B's section, no thread added: %s",
+       evprof_trace_reader_error(r));
+    is_int(A_EVENTS, (int64_t)n, "damaged: A's events read");
+    is_int(1, (int64_t)evprof_trace_reader_thread_count(r),
+           "damaged: one thread");
+    evprof_trace_reader_close(r);
+    evprof_sink_options_init(&opt);
+    opt.partial = 1;
+    opt.stats = &st;
+    rc = evprof_sink_run_path(CUT, "chrome", OUT, &opt, err, sizeof(err));
+    is_int(EVPROF_SINK_TRUNCATED, rc, "damaged: chrome reads it (%s)", err);
+    is_int(1, (int64_t)st.threads, "damaged: chrome sees one thread");
+}
+
 int main(void)
 {
     uint64_t at;
 
-    plan(20);
+    plan(26);
     at = write_trace();
     ok(at > 0, "the second THREADS section at offset %llu",
        (unsigned long long)at);
     cut_file(at);
     events_reader();
     chrome();
+    damaged_last(at);
     remove(TRACE);
     remove(CUT);
     remove(OUT);
