@@ -5,7 +5,7 @@
 
 lib_libevprof_a_SOURCES += lib/trace-private.h lib/trace_write.c \
 	lib/trace-read-private.h lib/trace_tables.c \
-	lib/trace_read.c
+	lib/trace_read.c lib/trace_skim.c
 lib_libevprof_a_SOURCES += lib/trace_encode.c lib/trace_decode.c lib/trace_freed.c
 evprofinclude_HEADERS += lib/evprof/trace.h lib/evprof/instrument.h
 

@@ -13,7 +13,8 @@ lib_libevprof_a_SOURCES += lib/grow-private.h lib/grow.c \
 	lib/sink-perfetto-private.h lib/sink_perfetto.c lib/sink_perfetto_packet.c
 evprofinclude_HEADERS += lib/evprof/sink.h
 
-C_TESTS += t/sinks t/sinks-order t/sink-memory t/sinks-cut
+C_TESTS += t/sinks t/sinks-order t/sink-memory t/sinks-cut t/cut-threads
+t_cut_threads_SOURCES = t/cut-threads.c t/cut-trace.c t/cut-trace.h
 t_sinks_SOURCES = t/sinks.c t/sink-fixture.c t/sink-fixture.h
 t_sinks_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
 t_sinks_order_SOURCES = t/sinks-order.c t/sink-fixture.c t/sink-fixture.h

@@ -79,6 +79,12 @@ int evprof__trace_unpack(const unsigned char *p, size_t len,
                          evprof_event *out, uint32_t *thread,
                          uint64_t *max_thread, char *msg, size_t msglen);
 
+/* The same for the thread runs only of the payload p[0..len) (or of
+ * its first len bytes: -EBADMSG when the runs do not fit): *max_thread,
+ * 0 without runs.  0 or -EBADMSG. */
+int evprof__trace_packed_threads(const unsigned char *p, size_t len,
+                                 uint64_t *max_thread);
+
 /* For lib/stream.c: an EVENTS_PACKED section of n 48-byte little-endian
  * records at `rec`, all of thread `thread`, packed into the writer's
  * buffer and written (lib/trace_write.c). */

@@ -30,6 +30,17 @@ struct evprof__freed {
     size_t cap, count;        /* cap: 0 or a power of two */
 };
 
+/* An events section a skimming reader passed over, whose events have
+ * thread indices: where it is, its payload's length and checksum. */
+struct evprof__skimmed {
+    uint64_t at, len;
+    uint32_t crc, type;
+};
+
+/* At most this many threads past the THREADS table of a file cut off
+ * (see evprof__trace_threads_unlisted): more is a damaged file. */
+#define TRACE_MAX_UNLISTED 4096
+
 struct evprof_trace_reader {
     FILE *f;
     uint64_t offset;          /* of the next byte to read */
@@ -62,6 +73,8 @@ struct evprof_trace_reader {
     unsigned flags;           /* evprof_trace_reader_set_flags */
     int skim;                 /* evprof__trace_reader_skim */
     uint64_t size;            /* of the file, when skimming */
+    struct evprof__skimmed *skimmed;
+    size_t nskimmed, skimmed_cap;
     struct evprof__freed freed;
     /* Tables: memory bounded by the file, a small factor of the bytes of
      * each section (see trace_tables.c). */
@@ -69,7 +82,8 @@ struct evprof_trace_reader {
     size_t nmeta, meta_cap;
     evprof_thread_info *threads;
     int64_t *thread_pids;     /* the pid of each thread */
-    size_t nthreads;
+    size_t nthreads;          /* listed ones, then the unlisted (a cut) */
+    size_t listed;            /* entries of the last THREADS section */
     int have_threads;
     evprof_trace_name *names;
     size_t nnames, names_cap;
@@ -126,6 +140,23 @@ int evprof__trace_unpack_saved(evprof_trace_reader *r);
  * as evprof_trace_read_events gives them; 0 at the end, or the error. */
 int64_t evprof__trace_read_whole(evprof_trace_reader *r, evprof_event **ev,
                                  uint32_t **thread, size_t *cap, size_t want);
+
+/* A file cut off: its events of thread indices past its THREADS table
+ * (threads whose entry was not written yet: a stream writes it after
+ * their first events) get threads of their own, unlisted ones (ident 0,
+ * native id 0, the header's pid) after the listed.  0, or the error
+ * (set) of too many of them or of memory. */
+int evprof__trace_threads_unlisted(evprof_trace_reader *r);
+
+/* lib/trace_skim.c: notes an events section a skimming reader passes
+ * over (the header's fields, the payload's 8 first bytes at p); 0 or
+ * the error.  At a cut, sets max_thread from the thread indices of the
+ * sections noted, those that pass their checksum (a damaged one is the
+ * events reader's to report). */
+int evprof__trace_skim_note(evprof_trace_reader *r, uint64_t at,
+                            uint32_t type, uint64_t len, uint32_t crc,
+                            const unsigned char *p);
+void evprof__trace_skim_threads(evprof_trace_reader *r);
 
 /* Frees what the table sections left. */
 void evprof__trace_tables_free(evprof_trace_reader *r);

@@ -214,3 +214,18 @@ int evprof__trace_unpack(const unsigned char *start, size_t len,
         return bad(msg, msglen, start, p, "data after the last event");
     return 0;
 }
+
+int evprof__trace_packed_threads(const unsigned char *start, size_t len,
+                                 uint64_t *max_thread)
+{
+    const unsigned char *p = start + 8;
+    char msg[8];
+
+    *max_thread = 0;
+    if (len < 8)
+        return -EBADMSG;
+    if (!(get_u32(start + 4) & PACKED_FLAG_THREAD))
+        return 0;
+    return runs(&p, start, start + len, get_u32(start), NULL, max_thread,
+                msg, sizeof(msg)) ? -EBADMSG : 0;
+}

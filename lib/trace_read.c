@@ -171,6 +171,27 @@ static int parse_end(evprof_trace_reader *r, uint64_t at, size_t len)
 }
 
 /*
+ * The threads of a cut: those of events past the THREADS table get
+ * unlisted entries (evprof__trace_threads_unlisted); " (then ...)" or
+ * "" in more, and how many in unlisted.  0 or the error.
+ */
+static int cut_threads(evprof_trace_reader *r, char *unlisted, size_t n)
+{
+    size_t before = r->nthreads;
+
+    if (r->skim)
+        evprof__trace_skim_threads(r);
+    if (evprof__trace_threads_unlisted(r))
+        return r->error;
+    unlisted[0] = '\0';
+    if (r->nthreads > before)
+        snprintf(unlisted, n, "; %zu thread%s not in the THREADS table, "
+                 "unnamed", r->nthreads - before,
+                 r->nthreads - before > 1 ? "s" : "");
+    return 0;
+}
+
+/*
  * The file ends before its END section, at the section starting at `at`:
  * a writer killed, stopped by a full disk, or still writing.  Everything
  * before `at` was checked and delivered; what follows (`got` bytes of a
@@ -179,7 +200,9 @@ static int parse_end(evprof_trace_reader *r, uint64_t at, size_t len)
 static int cut_off(evprof_trace_reader *r, uint64_t at, const char *what,
                    size_t got, uint64_t len)
 {
-    if (r->error)
+    char more[80];
+
+    if (r->error || cut_threads(r, more, sizeof(more)))
         return r->error;
     r->cut = 1;
     r->cut_at = at;
@@ -187,11 +210,11 @@ static int cut_off(evprof_trace_reader *r, uint64_t at, const char *what,
     if (got == 0)
         return evprof__trace_fail(r, -ENODATA, "truncated at offset %" PRIu64
                     ": no END section; %" PRIu64 " events in complete "
-                    "sections read", at, r->events);
+                    "sections read%s", at, r->events, more);
     return evprof__trace_fail(r, -ENODATA, "truncated at offset %" PRIu64
                 ": no END section; %" PRIu64 " events in complete sections "
-                "read (then %zu of the %" PRIu64 " bytes of %s)", at,
-                r->events, got, len, what);
+                "read (then %zu of the %" PRIu64 " bytes of %s)%s", at,
+                r->events, got, len, what, more);
 }
 
 /*
@@ -205,7 +228,9 @@ static int cut_off(evprof_trace_reader *r, uint64_t at, const char *what,
 static int cut_unchecked(evprof_trace_reader *r, uint64_t at,
                          const char *what, uint64_t len)
 {
-    if (r->error)
+    char more[80];
+
+    if (r->error || cut_threads(r, more, sizeof(more)))
         return r->error;
     r->cut = 1;
     r->cut_at = at;
@@ -213,7 +238,7 @@ static int cut_unchecked(evprof_trace_reader *r, uint64_t at,
     return evprof__trace_fail(r, -ENODATA, "truncated at offset %" PRIu64
                 ": no END section; %" PRIu64 " events in complete sections "
                 "read (then the %" PRIu64 " bytes of %s failing its checksum, "
-                "the last of the file)", at, r->events, len, what);
+                "the last of the file)%s", at, r->events, len, what, more);
 }
 
 /* Is the file read to its end?  The byte read, if any, is put back. */
@@ -240,14 +265,16 @@ static void section_what(char *what, size_t n, uint32_t type)
  * Past the end of the file, the section is cut off as when read.
  */
 static int skim_events(evprof_trace_reader *r, uint64_t at, uint32_t type,
-                       uint64_t len)
+                       uint64_t len, uint32_t crc)
 {
-    unsigned char c[4];
+    unsigned char c[8];
     uint64_t end = at + TRACE_SECTION_HEADER + len;
     size_t k;
 
     k = get(r, c, sizeof(c));
     if (k == sizeof(c) && end <= r->size) {
+        if (evprof__trace_skim_note(r, at, type, len, crc, c))
+            return r->error;
         r->sections++;
         r->events += get_u32(c);
         if (fseek(r->f, (long)(end - r->offset), SEEK_CUR) != 0)
@@ -289,7 +316,7 @@ int evprof__trace_next_section(evprof_trace_reader *r)
                     " too long (%" PRIu64 " bytes)", type_name(type), at, len);
     if (r->skim && (type == SEC_EVENTS || type == SEC_EVENTS_PACKED)
         && len >= 8)
-        return skim_events(r, at, type, len);
+        return skim_events(r, at, type, len, get_u32(h + 16));
     if (len > r->cap) {
         unsigned char *p = realloc(r->buf, (size_t)len);
 
@@ -388,6 +415,7 @@ void evprof_trace_reader_close(evprof_trace_reader *r)
         fclose(r->f);
     evprof__trace_tables_free(r);
     evprof__freed_clear(&r->freed);
+    free(r->skimmed);
     free(r->dec);
     free(r->dec_thr);
     free(r->buf);

@@ -141,8 +141,38 @@ int evprof__trace_parse_threads(evprof_trace_reader *r, uint64_t at, size_t len)
     free(r->thread_pids);
     r->threads = t;
     r->thread_pids = pid;
-    r->nthreads = (size_t)count;
+    r->nthreads = r->listed = (size_t)count;
     r->have_threads = 1;
+    return 0;
+}
+
+int evprof__trace_threads_unlisted(evprof_trace_reader *r)
+{
+    evprof_thread_info *t;
+    int64_t *pid;
+    size_t n, i;
+
+    if (r->max_thread <= r->nthreads)
+        return 0;
+    if (r->max_thread - r->nthreads > TRACE_MAX_UNLISTED)
+        return fail(r, -EBADMSG, "events refer to thread %" PRIu64
+                    " but the file lists %zu threads", r->max_thread - 1,
+                    r->nthreads);
+    n = (size_t)r->max_thread;
+    t = realloc(r->threads, n * sizeof(*t));
+    if (t == NULL)
+        return fail(r, -ENOMEM, "out of memory");
+    r->threads = t;
+    pid = realloc(r->thread_pids, n * sizeof(*pid));
+    if (pid == NULL)
+        return fail(r, -ENOMEM, "out of memory");
+    r->thread_pids = pid;
+    for (i = r->nthreads; i < n; i++) {
+        t[i].ident = 0;
+        t[i].native_id = 0;
+        pid[i] = r->info.pid;
+    }
+    r->nthreads = n;
     return 0;
 }
 

@@ -8,6 +8,9 @@
 EVPROF_PY_SOURCES = \
 	python/evprof/__init__.py \
 	python/evprof/profiler.py \
+	python/evprof/_profiler_state.py \
+	python/evprof/_profiler_results.py \
+	python/evprof/_with_profiler.py \
 	python/evprof/_report.py \
 	python/evprof/_names.py \
 	python/evprof/_event_profiler_c.py \
@@ -22,7 +25,8 @@ EVPROF_CORE_C = python/evprof/_core.c python/evprof/_registry.c \
 	python/evprof/_session.c python/evprof/_threads.c python/evprof/_memory.c \
 	python/evprof/_results.c python/evprof/_hooks.c python/evprof/_floor.c \
 	python/evprof/_writer.c python/evprof/_reader.c \
-	python/evprof/_reader_blocks.c python/evprof/_sinks.c \
+	python/evprof/_reader_blocks.c python/evprof/_reader_read.c \
+	python/evprof/_reader_tables.c python/evprof/_sinks.c \
 	python/evprof/_numpy.c python/evprof/_native.c \
 	python/evprof/_monitoring.c python/evprof/_monitoring_tool.c \
 	python/evprof/_stream.c python/evprof/_names.c \

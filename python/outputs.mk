@@ -22,6 +22,7 @@ EVPROF_PY_SOURCES += \
 PY_TESTS += \
 	t/python/test_outputs_trace.py \
 	t/python/test_cut.py \
+	t/python/test_cut_threads.py \
 	t/python/test_outputs_chrome.py \
 	t/python/test_outputs_summary.py \
 	t/python/test_outputs_cli.py \

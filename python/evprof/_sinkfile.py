@@ -150,3 +150,54 @@ def run(trace, sink, out, **kwargs):
         raise ValueError('%s: the output is the trace file itself' % out)
     with Output(out) as tmp:
         return _core.sink_run(trace, sink, tmp, partial=True, **kwargs)
+
+
+def _section(typ, flags, payload):
+    """The bytes of a trace section (doc/trace-format.md)."""
+    import struct
+    import zlib
+    head = struct.pack('<IIQI', typ, flags, len(payload), zlib.crc32(payload))
+    return head + struct.pack('<I', zlib.crc32(head))
+
+
+def copy_readable(path, trace, out):
+    """
+    The trace file *path*, read whole into the :class:`Trace` *trace*,
+    copied to *out*: as it is when complete; when cut off, its complete
+    sections (the bytes before the offset of the cut, every one checked
+    by the reader) closed as a writer closes a file: a THREADS section of
+    the threads the reader gave (those past the file's table, unlisted,
+    included: their events need one) and the END section.
+    """
+    import re
+    import shutil
+    import struct
+    if trace.truncated is None:
+        shutil.copyfile(path, out)
+        return
+    at = int(re.search(r'truncated at offset (\d+)',
+                       trace.truncated).group(1))
+    sections = 0
+    with open(path, 'rb') as src, open(out, 'wb') as dst:
+        head = src.read(16)
+        pos = struct.unpack_from('<I', head, 12)[0]
+        while pos < at:
+            src.seek(pos + 8)
+            pos += 24 + struct.unpack('<Q', src.read(8))[0]
+            sections += 1
+        src.seek(0)
+        left = at
+        while left > 0:
+            block = src.read(min(left, 1 << 20))
+            if not block:
+                raise OSError('%s: changed while copied' % path)
+            dst.write(block)
+            left -= len(block)
+        if trace.threads:
+            payload = struct.pack('<II', len(trace.threads), 0) + b''.join(
+                struct.pack('<IIQqq', i, 0, ident, native, pid)
+                for i, (ident, native, pid) in enumerate(trace.threads))
+            dst.write(_section(2, 0, payload) + payload)
+            sections += 1
+        end = struct.pack('<QQQ', trace.events.shape[0], sections, 0)
+        dst.write(_section(0xFFFF, 1, end) + end)

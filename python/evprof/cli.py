@@ -350,11 +350,12 @@ def _cmd_convert(opts, err):
         _check_modules('convert --format png', _PICTURE_MODULES)
     if opts.format == 'evprof':
         # A copy, once read whole: a file that is not a valid trace is
-        # refused, not copied.
-        import shutil
-        _load(opts.file, err)
+        # refused, not copied, and one cut off becomes a complete trace
+        # of its complete sections.
+        from ._sinkfile import copy_readable
+        trace = _load(opts.file, err)
         with Output(out) as tmp:
-            shutil.copyfile(opts.file, tmp)
+            copy_readable(opts.file, trace, tmp)
         print('evprof: %s written' % out, file=err)
         return 0
     if opts.format in ('chrome', 'perfetto'):

@@ -34,7 +34,9 @@ def run(args, env, cwd):
 
 # The files of the tool's own frames below a program that `run` runs.
 TOOL_FILES = ('evprof/cli.py', 'evprof/_cli_run.py', 'evprof/__main__.py',
-              'runpy.py', 'evprof/profiler.py', 'evprof/event_profiler.py')
+              'runpy.py', 'evprof/profiler.py', 'evprof/_profiler_state.py',
+              'evprof/_profiler_results.py', 'evprof/_with_profiler.py',
+              'evprof/event_profiler.py')
 CALL = 1  # EVPROF_CALL
 
 

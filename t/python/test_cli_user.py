@@ -34,7 +34,8 @@ def tool_file(mod):
     mod = str(mod)
     return (mod.startswith(PACKAGE) or os.path.basename(mod)
             in ('runpy.py', 'run_evprof.py', 'cli.py', '_cli_run.py',
-                'profiler.py')
+                'profiler.py', '_profiler_state.py', '_profiler_results.py',
+                '_with_profiler.py')
             or mod == '<frozen runpy>')
 
 

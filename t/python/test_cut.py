@@ -241,6 +241,33 @@ class TestCutOffsets(CutCase):
                 self.assertEqual(rc, 0, err)
                 self.assertEqual(self.one_warning(err, 'c.evt')[0], good)
 
+    def test_convert_evprof(self):
+        # At a boundary, inside a section, in a last section failing its
+        # checksum: a complete trace of the complete sections.
+        start, end, _ = self.events_section(1)
+        damaged = bytearray(self.data[:end])
+        damaged[(start + end) // 2] ^= 0x10
+        for name, data in (('b.evt', self.data[:start]),
+                           ('i.evt', self.data[:(start + end) // 2]),
+                           ('d.evt', bytes(damaged))):
+            with self.subTest(cut=name):
+                self.write(name, data)
+                cut, at = self.load_cut(self.path(name))
+                rc, _, err = self.evprof('convert', name, '--format',
+                                         'evprof', '-o', 'o.evt')
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(self.one_warning(err, name)[0], at)
+                with open(self.path('o.evt'), 'rb') as f:
+                    got = f.read()
+                self.assertEqual(got[:at], self.data[:at])
+                with warnings.catch_warnings():
+                    warnings.simplefilter('error')
+                    df = evprof.load(self.path('o.evt'), thread=True)
+                self.assertGreater(len(df), 0)
+                self.assertTrue(df.equals(cut), name)
+                rc, _, err = self.evprof('report', 'o.evt')
+                self.assertEqual((rc, err), (0, ''))
+
     def events_section(self, k):
         """The k-th EVENTS_PACKED section."""
         return [s for s in self.secs if s[2] == 6][k]
