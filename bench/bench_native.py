@@ -18,7 +18,9 @@ stream thread, heaptrack's).  For each: the time of the workload's loop
 as the script itself measures it (wall, and the CPU time of its thread,
 less disturbed by other processes on a shared machine, but blind to the
 work of other threads and processes: evprof's stream, heaptrack's
-interpreter), the whole command's wall time and peak RSS, medians of
+interpreter), the whole command's wall time, its CPU time (all its
+threads, user and system: what a profiler that drains on a thread of
+its own hides from the loop's times) and peak RSS, medians of
 EVPROF_BENCH_REPEAT (default 5) runs alternated.  Then, when
 bench/bench_native_cost is built, where the time of one recorded pair
 goes (forwarding, the clock, the rest).
@@ -79,7 +81,7 @@ def run(argv, env):
     words = out.split()
     at = words.index(b'elapsed')
     return (float(words[at + 1]), float(words[at + 2]), wall,
-            usage.ru_maxrss * 1024)
+            usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
 
 
 def report(title, res):
@@ -87,16 +89,16 @@ def report(title, res):
     def med(key, col):
         return statistics.median(r[col] for r in res[key])
     print('bench-native: %s, medians of %d' % (title, REPEAT))
-    print('  %-24s %11s %7s %10s %7s %9s %7s %8s' % (
+    print('  %-24s %11s %7s %10s %7s %9s %7s %8s %8s' % (
         'command', 'loop wall', 'ratio', 'loop CPU', 'ratio', 'whole run',
-        'ratio', 'peak RSS'))
+        'ratio', 'run CPU', 'peak RSS'))
     for key, rows in res.items():
         print('  %-24s %8.1f ms %6.2fx %7.1f ms %6.2fx %7.2f s %6.2fx '
-              '%4.0f MiB' % (
+              '%6.2f s %4.0f MiB' % (
                   key, med(key, 0) * 1e3, med(key, 0) / med('unprofiled', 0),
                   med(key, 1) * 1e3, med(key, 1) / med('unprofiled', 1),
                   med(key, 2), med(key, 2) / med('unprofiled', 2),
-                  max(r[3] for r in rows) / (1 << 20)))
+                  med(key, 4), max(r[3] for r in rows) / (1 << 20)))
 
 
 def cost(env):
