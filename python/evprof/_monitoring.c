@@ -67,6 +67,9 @@ enum { N_FN = 8 };  /* builtins kept a thread, a power of two */
 struct mon_thread {
     uint64_t mark;        /* the run this thread started, 0: none */
     const void *bottom;   /* a frame record no event sees as a caller */
+    /* Where the interpreter keeps this thread's state, NULL: unknown
+     * (evp_mon_tstate_slot, looked for at each run until found). */
+    PyThreadState *const *tstate;
     uint64_t run;         /* the run the keys below are of */
     uintptr_t code[2];    /* 0: the code of the last event, 1: its caller */
     int64_t code_key[2];
@@ -176,10 +179,12 @@ static __attribute__((noinline)) void new_run(struct mon_thread *t,
 {
     uint64_t mark = t->mark;
     const void *bottom = t->bottom;
+    PyThreadState *const *tstate = t->tstate;
 
     memset(t, 0, sizeof(*t));
     t->mark = mark;
     t->bottom = bottom;
+    t->tstate = tstate != NULL ? tstate : evp_mon_tstate_slot();
     t->run = run;
 }
 
@@ -305,35 +310,19 @@ mon_py_slow(MonCallback *cb, PyObject *const *args)
     Py_RETURN_NONE;
 }
 
-/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
- * unwinds; its caller is the frame below.  The fast path makes one call
- * (the thread state), and none after it: every key found among those
- * kept, logged by evprof__log_fast, else all of it is mon_py_slow's, so
- * that few registers are saved. */
-static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
-                        PyObject *kwnames)
+/* What mon_py does once the thread's state is known: every key found
+ * among those kept and logged by evprof__log_fast, else all of it is
+ * mon_py_slow's.  A kept code (t->code) is a code object: only those are
+ * kept. */
+static inline __attribute__((always_inline)) PyObject *
+mon_py_rest(MonCallback *cb, PyObject *const *args, struct mon_thread *t,
+            PyThreadState *ts)
 {
-    MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
-    struct mon_thread *t = &mon_thread;
     _PyInterpreterFrame *back;
-    PyThreadState *ts;
-    PyCodeObject *code;
+    PyCodeObject *code = (PyCodeObject *)args[0];
     int64_t k, bk = 0, lasti = -1;
 
-    (void)kwnames;
-    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
-        Py_RETURN_NONE;
-    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
-        Py_RETURN_NONE;
-    if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
-                        || t->run != SHARED(self->mon_run)))
-        return mon_py_slow(cb, args);
-    ts = this_thread();
-    code = (PyCodeObject *)args[0];
-    if (EVPROF_UNLIKELY(!PyCode_Check(code)))
-        Py_RETURN_NONE;
-    t = &mon_thread;
     if (EVPROF_UNLIKELY(t->code[0] != (uintptr_t)code))
         return mon_py_slow(cb, args);
     k = t->code_key[0];
@@ -349,6 +338,39 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
         return mon_py_slow(cb, args);
     evprof_context_set(cb->event == EVPROF_CALL ? k : bk);
     Py_RETURN_NONE;
+}
+
+/* mon_py where the thread's state is not known but by a call. */
+static __attribute__((noinline)) PyObject *
+mon_py_called(MonCallback *cb, PyObject *const *args)
+{
+    return mon_py_rest(cb, args, &mon_thread, this_thread());
+}
+
+/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
+ * unwinds; its caller is the frame below.  The fast path makes no call:
+ * the thread's state read from where the interpreter keeps it, so that
+ * few registers are saved. */
+static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
+                        PyObject *kwnames)
+{
+    MonCallback *cb = (MonCallback *)obj;
+    Profiler *self = cb->prof;
+    struct mon_thread *t = &mon_thread;
+    PyThreadState *const *tstate;
+
+    (void)kwnames;
+    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
+                        || t->run != SHARED(self->mon_run)))
+        return mon_py_slow(cb, args);
+    tstate = t->tstate;
+    if (EVPROF_UNLIKELY(tstate == NULL))
+        return mon_py_called(cb, args);
+    return mon_py_rest(cb, args, t, *tstate);
 }
 
 /* A builtin called at `offset` of `code`: mon_c's work in full, out of
@@ -404,8 +426,6 @@ mon_builtin_fast(MonCallback *cb, PyObject *const *args)
     if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
                         || t->run != SHARED(self->mon_run)))
         return mon_builtin(cb, args);
-    if (EVPROF_UNLIKELY(!PyCode_Check(args[0])))
-        Py_RETURN_NONE;
     /* builtin_key's test, the exact types only (a subclass, or what is
      * no builtin, is mon_builtin's to tell). */
     if (EVPROF_LIKELY(Py_IS_TYPE(fn, &PyCFunction_Type)))
@@ -415,6 +435,7 @@ mon_builtin_fast(MonCallback *cb, PyObject *const *args)
     else
         return mon_builtin(cb, args);
     i = (p >> 5) & (N_FN - 1);
+    /* A kept caller (t->code[1]) is a code object: only those are kept. */
     if (EVPROF_UNLIKELY(t->fn[i] != p
                         || t->code[1] != (uintptr_t)args[0]
                         || !small_offset(args[1], &off)))
