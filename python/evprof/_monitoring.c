@@ -313,10 +313,11 @@ mon_py_slow(MonCallback *cb, PyObject *const *args)
 /* What mon_py does once the thread's state is known: every key found
  * among those kept and logged by evprof__log_fast, else all of it is
  * mon_py_slow's.  A kept code (t->code) is a code object: only those are
- * kept. */
+ * kept.  event and flag are the callback's (cb->event, cb->flag), given
+ * as constants where they are known. */
 static inline __attribute__((always_inline)) PyObject *
 mon_py_rest(MonCallback *cb, PyObject *const *args, struct mon_thread *t,
-            PyThreadState *ts)
+            PyThreadState *ts, int64_t event, int64_t flag)
 {
     Profiler *self = cb->prof;
     _PyInterpreterFrame *back;
@@ -328,15 +329,15 @@ mon_py_rest(MonCallback *cb, PyObject *const *args, struct mon_thread *t,
     k = t->code_key[0];
     back = py_caller(ts, code);
     if (back != NULL && (const void *)back != t->bottom) {
-        if (EVPROF_UNLIKELY(t->code[1] != (uintptr_t)frame_code(back)))
+        if (EVPROF_UNLIKELY(t->code[1] != (uintptr_t)frame_executable(back)))
             return mon_py_slow(cb, args);
         bk = t->code_key[1];
         lasti = frame_offset(back);
     }
     if (EVPROF_UNLIKELY(!evprof__log_fast(SHARED(self->buf), k, bk,
-                                          cb->event, lasti, cb->flag)))
+                                          event, lasti, flag)))
         return mon_py_slow(cb, args);
-    evprof_context_set(cb->event == EVPROF_CALL ? k : bk);
+    evprof_context_set(event == EVPROF_CALL ? k : bk);
     Py_RETURN_NONE;
 }
 
@@ -344,22 +345,24 @@ mon_py_rest(MonCallback *cb, PyObject *const *args, struct mon_thread *t,
 static __attribute__((noinline)) PyObject *
 mon_py_called(MonCallback *cb, PyObject *const *args)
 {
-    return mon_py_rest(cb, args, &mon_thread, this_thread());
+    return mon_py_rest(cb, args, &mon_thread, this_thread(), cb->event,
+                       cb->flag);
 }
 
 /* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
  * unwinds; its caller is the frame below.  The fast path makes no call:
  * the thread's state read from where the interpreter keeps it, so that
- * few registers are saved. */
-static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
-                        PyObject *kwnames)
+ * few registers are saved.  One function for each event and flag
+ * (mon_py_call0 ...): they are constants there. */
+static inline __attribute__((always_inline)) PyObject *
+mon_py(PyObject *obj, PyObject *const *args, size_t nargsf, int64_t event,
+       int64_t flag)
 {
     MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
     struct mon_thread *t = &mon_thread;
     PyThreadState *const *tstate;
 
-    (void)kwnames;
     if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
         Py_RETURN_NONE;
     if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
@@ -370,8 +373,20 @@ static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
     tstate = t->tstate;
     if (EVPROF_UNLIKELY(tstate == NULL))
         return mon_py_called(cb, args);
-    return mon_py_rest(cb, args, t, *tstate);
+    return mon_py_rest(cb, args, t, *tstate, event, flag);
 }
+
+#define MON_PY(name, event, flag)                                           \
+    static PyObject *name(PyObject *obj, PyObject *const *args,           \
+                          size_t nargsf, PyObject *kwnames)               \
+    {                                                                     \
+        (void)kwnames;                                                    \
+        return mon_py(obj, args, nargsf, event, flag);                    \
+    }
+MON_PY(mon_py_call0, EVPROF_CALL, 0)
+MON_PY(mon_py_call1, EVPROF_CALL, 1)
+MON_PY(mon_py_return0, EVPROF_RETURN, 0)
+MON_PY(mon_py_return1, EVPROF_RETURN, 1)
 
 /* A builtin called at `offset` of `code`: mon_c's work in full, out of
  * line, for whatever its fast path leaves. */
@@ -498,9 +513,14 @@ PyObject *evp_mon_callback_new(Profiler *self, int ev)
         return NULL;
     Py_INCREF(self);
     cb->prof = self;
-    cb->vectorcall = ev >= EV_CALL ? mon_c : mon_py;
     cb->event = codes[ev];
     cb->flag = ev == EV_PY_RESUME || ev == EV_PY_THROW || ev == EV_PY_YIELD;
+    if (ev >= EV_CALL)
+        cb->vectorcall = mon_c;
+    else if (cb->event == EVPROF_CALL)
+        cb->vectorcall = cb->flag ? mon_py_call1 : mon_py_call0;
+    else
+        cb->vectorcall = cb->flag ? mon_py_return1 : mon_py_return0;
     return (PyObject *)cb;
 }
 

@@ -8,7 +8,14 @@
 
 #include <Python.h>
 
-/* The interpreter's frame record (_PyInterpreterFrame): read only. */
+/* The interpreter's frame record (_PyInterpreterFrame): read only, and
+ * with its inline readers compiled as in the interpreter, without their
+ * assertions (a code object tested at each step of a walk). */
+#ifndef NDEBUG
+# define EVP_FRAMES_NDEBUG 1
+# define NDEBUG 1
+# include <assert.h>
+#endif
 #define Py_BUILD_CORE 1
 #if PY_VERSION_HEX >= 0x030E0000
 # include "internal/pycore_interpframe.h"
@@ -16,6 +23,11 @@
 # include "internal/pycore_frame.h"
 #endif
 #undef Py_BUILD_CORE
+#ifdef EVP_FRAMES_NDEBUG
+# undef NDEBUG
+# undef EVP_FRAMES_NDEBUG
+# include <assert.h>
+#endif
 
 /* ---- frames ------------------------------------------------------------
  *
