@@ -70,6 +70,7 @@ struct mon_thread {
     /* Where the interpreter keeps this thread's state, NULL: unknown
      * (evp_mon_tstate_slot, looked for at each run until found). */
     PyThreadState *const *tstate;
+    uint64_t py_run;      /* run when tstate is known, else 0: mon_py's */
     uint64_t run;         /* the run the keys below are of */
     uintptr_t code[2];    /* 0: the code of the last event, 1: its caller */
     int64_t code_key[2];
@@ -186,6 +187,7 @@ static __attribute__((noinline)) void new_run(struct mon_thread *t,
     t->bottom = bottom;
     t->tstate = tstate != NULL ? tstate : evp_mon_tstate_slot();
     t->run = run;
+    t->py_run = t->tstate != NULL ? run : 0;
 }
 
 /* ---- the offset, allocated by the dispatch ------------------------------
@@ -332,21 +334,13 @@ mon_py_rest(MonCallback *cb, PyObject *const *args, struct mon_thread *t,
         if (EVPROF_UNLIKELY(t->code[1] != (uintptr_t)frame_executable(back)))
             return mon_py_slow(cb, args);
         bk = t->code_key[1];
-        lasti = frame_offset(back);
+        lasti = complete_frame_offset(back);
     }
     if (EVPROF_UNLIKELY(!evprof__log_fast(SHARED(self->buf), k, bk,
                                           event, lasti, flag)))
         return mon_py_slow(cb, args);
     evprof_context_set(event == EVPROF_CALL ? k : bk);
     Py_RETURN_NONE;
-}
-
-/* mon_py where the thread's state is not known but by a call. */
-static __attribute__((noinline)) PyObject *
-mon_py_called(MonCallback *cb, PyObject *const *args)
-{
-    return mon_py_rest(cb, args, &mon_thread, this_thread(), cb->event,
-                       cb->flag);
 }
 
 /* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
@@ -361,19 +355,16 @@ mon_py(PyObject *obj, PyObject *const *args, size_t nargsf, int64_t event,
     MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
     struct mon_thread *t = &mon_thread;
-    PyThreadState *const *tstate;
 
     if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
         Py_RETURN_NONE;
     if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
         Py_RETURN_NONE;
+    /* py_run: the run, and the thread's state known. */
     if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
-                        || t->run != SHARED(self->mon_run)))
+                        || t->py_run != SHARED(self->mon_run)))
         return mon_py_slow(cb, args);
-    tstate = t->tstate;
-    if (EVPROF_UNLIKELY(tstate == NULL))
-        return mon_py_called(cb, args);
-    return mon_py_rest(cb, args, t, *tstate, event, flag);
+    return mon_py_rest(cb, args, t, *t->tstate, event, flag);
 }
 
 #define MON_PY(name, event, flag)                                           \

@@ -80,6 +80,21 @@ static inline int64_t frame_offset(_PyInterpreterFrame *f)
     return i < 0 ? -1 : (int64_t)i * (int64_t)sizeof(_Py_CODEUNIT);
 }
 
+/* frame_offset of a complete frame record, as _PyFrame_GetFirstComplete
+ * gives: at or past its first traceable instruction, never negative. */
+static inline int64_t complete_frame_offset(_PyInterpreterFrame *f)
+{
+# if PY_VERSION_HEX >= 0x030E0000
+    return frame_offset(f);
+# elif PY_VERSION_HEX >= 0x030D0000
+    return (int64_t)((const char *)f->instr_ptr
+                     - (const char *)_PyCode_CODE(frame_code(f)));
+# else
+    return (int64_t)((const char *)f->prev_instr
+                     - (const char *)_PyCode_CODE(f->f_code));
+# endif
+}
+
 static inline PyThreadState *this_thread(void)
 {
 # if PY_VERSION_HEX >= 0x030D0000
