@@ -9,9 +9,11 @@
 #include <Python.h>
 
 /* The interpreter's frame record (_PyInterpreterFrame): read only, and
- * with its inline readers compiled as in the interpreter, without their
- * assertions (a code object tested at each step of a walk). */
-#ifndef NDEBUG
+ * on 3.12 and 3.13 with its inline readers compiled as in the
+ * interpreter, without their assertions (a code object tested at each
+ * step of a walk); 3.14's internal headers want NDEBUG as the headers
+ * before them had it. */
+#if !defined(NDEBUG) && PY_VERSION_HEX < 0x030E0000
 # define EVP_FRAMES_NDEBUG 1
 # define NDEBUG 1
 # include <assert.h>
