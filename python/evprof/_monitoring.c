@@ -243,6 +243,12 @@ static inline void hold_offset(Profiler *self, PyObject *o)
 
 /* ---- the callbacks ----------------------------------------------------- */
 
+/* Whether a vectorcall has fewer than n arguments, told from the low 32
+ * bits of nargsf alone (PY_VECTORCALL_ARGUMENTS_OFFSET is its top bit):
+ * a count past 2**32 may be taken as too few, the callback then doing
+ * nothing. */
+#define FEWER_ARGS(nargsf, n) ((uint32_t)(nargsf) < (uint32_t)(n))
+
 /* One callable an event: vectorcall, and no recursion check (one raising
  * RecursionError in the program's deepest call would land in the
  * program). */
@@ -356,7 +362,7 @@ mon_py(PyObject *obj, PyObject *const *args, size_t nargsf, int64_t event,
     Profiler *self = cb->prof;
     struct mon_thread *t = &mon_thread;
 
-    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
+    if (EVPROF_UNLIKELY(FEWER_ARGS(nargsf, 2)))
         Py_RETURN_NONE;
     if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
         Py_RETURN_NONE;
@@ -463,7 +469,7 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
                        PyObject *kwnames)
 {
     (void)kwnames;
-    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 4))
+    if (EVPROF_UNLIKELY(FEWER_ARGS(nargsf, 4)))
         Py_RETURN_NONE;
     if (Py_IS_TYPE(args[2], &PyFunction_Type)) {
         if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])))
