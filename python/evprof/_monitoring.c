@@ -67,6 +67,10 @@ enum { N_FN = 8 };  /* builtins kept a thread, a power of two */
 struct mon_thread {
     uint64_t mark;        /* the run this thread started, 0: none */
     const void *bottom;   /* a frame record no event sees as a caller */
+    /* Where the interpreter keeps this thread's state, NULL: unknown
+     * (evp_mon_tstate_slot, looked for at each run until found). */
+    PyThreadState *const *tstate;
+    uint64_t py_run;      /* run when tstate is known, else 0: mon_py's */
     uint64_t run;         /* the run the keys below are of */
     uintptr_t code[2];    /* 0: the code of the last event, 1: its caller */
     int64_t code_key[2];
@@ -176,11 +180,14 @@ static __attribute__((noinline)) void new_run(struct mon_thread *t,
 {
     uint64_t mark = t->mark;
     const void *bottom = t->bottom;
+    PyThreadState *const *tstate = t->tstate;
 
     memset(t, 0, sizeof(*t));
     t->mark = mark;
     t->bottom = bottom;
+    t->tstate = tstate != NULL ? tstate : evp_mon_tstate_slot();
     t->run = run;
+    t->py_run = t->tstate != NULL ? run : 0;
 }
 
 /* ---- the offset, allocated by the dispatch ------------------------------
@@ -235,6 +242,12 @@ static inline void hold_offset(Profiler *self, PyObject *o)
 }
 
 /* ---- the callbacks ----------------------------------------------------- */
+
+/* Whether a vectorcall has fewer than n arguments, told from the low 32
+ * bits of nargsf alone (PY_VECTORCALL_ARGUMENTS_OFFSET is its top bit):
+ * a count past 2**32 may be taken as too few, the callback then doing
+ * nothing. */
+#define FEWER_ARGS(nargsf, n) ((uint32_t)(nargsf) < (uint32_t)(n))
 
 /* One callable an event: vectorcall, and no recursion check (one raising
  * RecursionError in the program's deepest call would land in the
@@ -305,51 +318,72 @@ mon_py_slow(MonCallback *cb, PyObject *const *args)
     Py_RETURN_NONE;
 }
 
-/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
- * unwinds; its caller is the frame below.  The fast path makes one call
- * (the thread state), and none after it: every key found among those
- * kept, logged by evprof__log_fast, else all of it is mon_py_slow's, so
- * that few registers are saved. */
-static PyObject *mon_py(PyObject *obj, PyObject *const *args, size_t nargsf,
-                        PyObject *kwnames)
+/* What mon_py does once the thread's state is known: every key found
+ * among those kept and logged by evprof__log_fast, else all of it is
+ * mon_py_slow's.  A kept code (t->code) is a code object: only those are
+ * kept.  event and flag are the callback's (cb->event, cb->flag), given
+ * as constants where they are known. */
+static inline __attribute__((always_inline)) PyObject *
+mon_py_rest(MonCallback *cb, PyObject *const *args, struct mon_thread *t,
+            PyThreadState *ts, int64_t event, int64_t flag)
 {
-    MonCallback *cb = (MonCallback *)obj;
     Profiler *self = cb->prof;
-    struct mon_thread *t = &mon_thread;
     _PyInterpreterFrame *back;
-    PyThreadState *ts;
-    PyCodeObject *code;
+    PyCodeObject *code = (PyCodeObject *)args[0];
     int64_t k, bk = 0, lasti = -1;
 
-    (void)kwnames;
-    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 2))
-        Py_RETURN_NONE;
-    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
-        Py_RETURN_NONE;
-    if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
-                        || t->run != SHARED(self->mon_run)))
-        return mon_py_slow(cb, args);
-    ts = this_thread();
-    code = (PyCodeObject *)args[0];
-    if (EVPROF_UNLIKELY(!PyCode_Check(code)))
-        Py_RETURN_NONE;
-    t = &mon_thread;
     if (EVPROF_UNLIKELY(t->code[0] != (uintptr_t)code))
         return mon_py_slow(cb, args);
     k = t->code_key[0];
     back = py_caller(ts, code);
     if (back != NULL && (const void *)back != t->bottom) {
-        if (EVPROF_UNLIKELY(t->code[1] != (uintptr_t)frame_code(back)))
+        if (EVPROF_UNLIKELY(t->code[1] != (uintptr_t)frame_executable(back)))
             return mon_py_slow(cb, args);
         bk = t->code_key[1];
-        lasti = frame_offset(back);
+        lasti = complete_frame_offset(back);
     }
     if (EVPROF_UNLIKELY(!evprof__log_fast(SHARED(self->buf), k, bk,
-                                          cb->event, lasti, cb->flag)))
+                                          event, lasti, flag)))
         return mon_py_slow(cb, args);
-    evprof_context_set(cb->event == EVPROF_CALL ? k : bk);
+    evprof_context_set(event == EVPROF_CALL ? k : bk);
     Py_RETURN_NONE;
 }
+
+/* PY_*(code, offset, ...): the code starts, resumes, returns, yields or
+ * unwinds; its caller is the frame below.  The fast path makes no call:
+ * the thread's state read from where the interpreter keeps it, so that
+ * few registers are saved.  One function for each event and flag
+ * (mon_py_call0 ...): they are constants there. */
+static inline __attribute__((always_inline)) PyObject *
+mon_py(PyObject *obj, PyObject *const *args, size_t nargsf, int64_t event,
+       int64_t flag)
+{
+    MonCallback *cb = (MonCallback *)obj;
+    Profiler *self = cb->prof;
+    struct mon_thread *t = &mon_thread;
+
+    if (EVPROF_UNLIKELY(FEWER_ARGS(nargsf, 2)))
+        Py_RETURN_NONE;
+    if (EVPROF_UNLIKELY(!__atomic_load_n(&self->active, __ATOMIC_ACQUIRE)))
+        Py_RETURN_NONE;
+    /* py_run: the run, and the thread's state known. */
+    if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
+                        || t->py_run != SHARED(self->mon_run)))
+        return mon_py_slow(cb, args);
+    return mon_py_rest(cb, args, t, *t->tstate, event, flag);
+}
+
+#define MON_PY(name, event, flag)                                           \
+    static PyObject *name(PyObject *obj, PyObject *const *args,           \
+                          size_t nargsf, PyObject *kwnames)               \
+    {                                                                     \
+        (void)kwnames;                                                    \
+        return mon_py(obj, args, nargsf, event, flag);                    \
+    }
+MON_PY(mon_py_call0, EVPROF_CALL, 0)
+MON_PY(mon_py_call1, EVPROF_CALL, 1)
+MON_PY(mon_py_return0, EVPROF_RETURN, 0)
+MON_PY(mon_py_return1, EVPROF_RETURN, 1)
 
 /* A builtin called at `offset` of `code`: mon_c's work in full, out of
  * line, for whatever its fast path leaves. */
@@ -404,8 +438,6 @@ mon_builtin_fast(MonCallback *cb, PyObject *const *args)
     if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])
                         || t->run != SHARED(self->mon_run)))
         return mon_builtin(cb, args);
-    if (EVPROF_UNLIKELY(!PyCode_Check(args[0])))
-        Py_RETURN_NONE;
     /* builtin_key's test, the exact types only (a subclass, or what is
      * no builtin, is mon_builtin's to tell). */
     if (EVPROF_LIKELY(Py_IS_TYPE(fn, &PyCFunction_Type)))
@@ -415,6 +447,7 @@ mon_builtin_fast(MonCallback *cb, PyObject *const *args)
     else
         return mon_builtin(cb, args);
     i = (p >> 5) & (N_FN - 1);
+    /* A kept caller (t->code[1]) is a code object: only those are kept. */
     if (EVPROF_UNLIKELY(t->fn[i] != p
                         || t->code[1] != (uintptr_t)args[0]
                         || !small_offset(args[1], &off)))
@@ -436,7 +469,7 @@ static PyObject *mon_c(PyObject *obj, PyObject *const *args, size_t nargsf,
                        PyObject *kwnames)
 {
     (void)kwnames;
-    if (EVPROF_UNLIKELY(PyVectorcall_NARGS(nargsf) < 4))
+    if (EVPROF_UNLIKELY(FEWER_ARGS(nargsf, 4)))
         Py_RETURN_NONE;
     if (Py_IS_TYPE(args[2], &PyFunction_Type)) {
         if (EVPROF_UNLIKELY(!_Py_IsImmortal(args[1])))
@@ -477,9 +510,14 @@ PyObject *evp_mon_callback_new(Profiler *self, int ev)
         return NULL;
     Py_INCREF(self);
     cb->prof = self;
-    cb->vectorcall = ev >= EV_CALL ? mon_c : mon_py;
     cb->event = codes[ev];
     cb->flag = ev == EV_PY_RESUME || ev == EV_PY_THROW || ev == EV_PY_YIELD;
+    if (ev >= EV_CALL)
+        cb->vectorcall = mon_c;
+    else if (cb->event == EVPROF_CALL)
+        cb->vectorcall = cb->flag ? mon_py_call1 : mon_py_call0;
+    else
+        cb->vectorcall = cb->flag ? mon_py_return1 : mon_py_return0;
     return (PyObject *)cb;
 }
 

@@ -35,6 +35,10 @@ int evp_mon_callback_of(PyObject *cb, const Profiler *self);
 /* A start: the calling thread marked as the one that starts self's run,
  * of every thread or of this one only. */
 void evp_mon_mark_run(Profiler *self, int all_threads);
+/* The address of the interpreter's own variable that holds the calling
+ * thread's state, valid for this thread's life, or NULL where it cannot
+ * be told for sure (PyThreadState_GetUnchecked is called then). */
+PyThreadState *const *evp_mon_tstate_slot(void);
 
 #endif
 #endif

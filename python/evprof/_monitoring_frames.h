@@ -8,7 +8,16 @@
 
 #include <Python.h>
 
-/* The interpreter's frame record (_PyInterpreterFrame): read only. */
+/* The interpreter's frame record (_PyInterpreterFrame): read only, and
+ * on 3.12 and 3.13 with its inline readers compiled as in the
+ * interpreter, without their assertions (a code object tested at each
+ * step of a walk); 3.14's internal headers want NDEBUG as the headers
+ * before them had it. */
+#if !defined(NDEBUG) && PY_VERSION_HEX < 0x030E0000
+# define EVP_FRAMES_NDEBUG 1
+# define NDEBUG 1
+# include <assert.h>
+#endif
 #define Py_BUILD_CORE 1
 #if PY_VERSION_HEX >= 0x030E0000
 # include "internal/pycore_interpframe.h"
@@ -16,6 +25,11 @@
 # include "internal/pycore_frame.h"
 #endif
 #undef Py_BUILD_CORE
+#ifdef EVP_FRAMES_NDEBUG
+# undef NDEBUG
+# undef EVP_FRAMES_NDEBUG
+# include <assert.h>
+#endif
 
 /* ---- frames ------------------------------------------------------------
  *
@@ -66,6 +80,21 @@ static inline int64_t frame_offset(_PyInterpreterFrame *f)
     int i = _PyInterpreterFrame_LASTI(f);
 
     return i < 0 ? -1 : (int64_t)i * (int64_t)sizeof(_Py_CODEUNIT);
+}
+
+/* frame_offset of a complete frame record, as _PyFrame_GetFirstComplete
+ * gives: at or past its first traceable instruction, never negative. */
+static inline int64_t complete_frame_offset(_PyInterpreterFrame *f)
+{
+# if PY_VERSION_HEX >= 0x030E0000
+    return frame_offset(f);
+# elif PY_VERSION_HEX >= 0x030D0000
+    return (int64_t)((const char *)f->instr_ptr
+                     - (const char *)_PyCode_CODE(frame_code(f)));
+# else
+    return (int64_t)((const char *)f->prev_instr
+                     - (const char *)_PyCode_CODE(f->f_code));
+# endif
 }
 
 static inline PyThreadState *this_thread(void)

@@ -6,6 +6,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <dlfcn.h>
+#include <link.h>
+#include <stdint.h>
+
 #include "_core.h"
 #include "_monitoring.h"
 
@@ -248,6 +252,105 @@ void evp_monitoring_after_fork(Profiler *self)
 {
     (void)evp_monitoring_stop(self);
 }
+
+/* ---- the thread state's own variable -------------------------------------
+ *
+ * PyThreadState_GetUnchecked (3.12's _PyThreadState_UncheckedGet) reads
+ * a thread-local variable of the interpreter (_Py_tss_tstate), through a
+ * call and __tls_get_addr: about 20 instructions, the callbacks' only
+ * call.  That variable is not exported, but it lives in the thread's TLS
+ * block of the module that defines the function: the one word there
+ * that holds the calling thread's state is taken as its address, for
+ * this thread, to be read directly.  Anything less than one such word
+ * (another variable holding the same pointer, as 3.14's gilstate one, a
+ * block not found) gives NULL, and the callbacks then make the call.
+ * What is read is the interpreter's own variable, so a state swapped in
+ * later (PyThreadState_Swap) is read as the call would read it.
+ */
+# if defined(__GLIBC__)  /* dlinfo, RTLD_DI_TLS_DATA (an enum), dl_iterate_phdr */
+#  if PY_VERSION_HEX >= 0x030D0000
+#   define TSTATE_GET PyThreadState_GetUnchecked
+#  else
+#   define TSTATE_GET _PyThreadState_UncheckedGet
+#  endif
+struct tls_find {
+    uintptr_t base;  /* the module's load address (dladdr's dli_fbase) */
+    size_t size;     /* its PT_TLS segment's size in memory, 0: none */
+    int main;        /* it is the main program */
+};
+
+static int tls_segment(struct dl_phdr_info *info, size_t n, void *arg)
+{
+    struct tls_find *f = arg;
+    int i;
+
+    (void)n;
+    for (i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+        if (ph->p_type == PT_LOAD && ph->p_offset == 0
+            && info->dlpi_addr + ph->p_vaddr == f->base) {
+            int j;
+
+            for (j = 0; j < info->dlpi_phnum; j++)
+                if (info->dlpi_phdr[j].p_type == PT_TLS)
+                    f->size = info->dlpi_phdr[j].p_memsz;
+            f->main = info->dlpi_name == NULL || info->dlpi_name[0] == 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+PyThreadState *const *evp_mon_tstate_slot(void)
+{
+    PyThreadState *ts = TSTATE_GET();
+    PyThreadState *const *slot = NULL;
+    struct tls_find f = {0, 0, 0};
+    Dl_info info;
+    void *h, *block = NULL;
+    size_t i;
+
+    if (ts == NULL
+        || dladdr((void *)(uintptr_t)&TSTATE_GET,
+                  &info) == 0
+        || info.dli_fbase == NULL)
+        return NULL;
+    f.base = (uintptr_t)info.dli_fbase;
+    (void)dl_iterate_phdr(tls_segment, &f);
+    if (f.size < sizeof(ts))
+        return NULL;
+    /* The main program's handle for the interpreter linked statically. */
+    h = f.main ? dlopen(NULL, RTLD_LAZY)
+               : dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == NULL)
+        return NULL;
+    if (dlinfo(h, RTLD_DI_TLS_DATA, &block) != 0 || block == NULL
+        || (uintptr_t)block % sizeof(ts) != 0) {
+        dlclose(h);
+        return NULL;
+    }
+    for (i = 0; i + sizeof(ts) <= f.size; i += sizeof(ts)) {
+        PyThreadState *const *w =
+            (PyThreadState *const *)((char *)block + i);
+
+        if (*w == ts) {
+            if (slot != NULL) {
+                slot = NULL;  /* two of them: neither is sure */
+                break;
+            }
+            slot = w;
+        }
+    }
+    dlclose(h);
+    return slot;
+}
+# else
+PyThreadState *const *evp_mon_tstate_slot(void)
+{
+    return NULL;
+}
+# endif
 
 #else /* no sys.monitoring, or a frame record _monitoring.c does not know */
 

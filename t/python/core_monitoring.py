@@ -273,6 +273,48 @@ def concurrent():
           [first_difference(ref, g) for g in got])
 
 
+def bad_arguments():
+    """evprof's callbacks called by hand with what the interpreter never
+    gives them: None, nothing logged, and the run's events as before."""
+    got = []
+    mon = sys.monitoring
+    bad = [(), (None,), (None, 0), ('x', 1), (1.5, 0, None, None),
+           (None, 0, len, None), (None, 0, nothing, None), ('x', 7, len)]
+
+    def poke():
+        tool = [i for i in range(6) if mon.get_tool(i) == 'evprof'][0]
+        cbs = []
+        for ev in (mon.events.PY_START, mon.events.PY_RETURN,
+                   mon.events.CALL, mon.events.C_RETURN):
+            cb = mon.register_callback(tool, ev, None)
+            mon.register_callback(tool, ev, cb)
+            cbs.append(cb)
+        for cb in cbs:
+            for args in bad:
+                got.append(cb(*args))
+        program()
+
+    ev = record('monitoring', poke)
+    ref = calls(record('monitoring', program))
+    ours = calls(ev)
+    check(len(got) == 4 * len(bad) and all(g is None for g in got),
+          'callbacks called with bad arguments: None', got)
+    check(program_part(ours) == program_part(ref)
+          and len(program_part(ref)) > 50,
+          'then the events of the program as without them',
+          first_difference(program_part(ref), program_part(ours)))
+
+
+def program_part(per_thread):
+    """The events of the first call of program() to its return, the
+    caller of these two left out (it is not the same everywhere)."""
+    ev = [c for t in per_thread.values() for c in t]
+    i = next(k for k, c in enumerate(ev) if c[:2] == (CALL, 'program'))
+    j = next(k for k, c in enumerate(ev)
+             if k > i and c[:2] == (RETURN, 'program'))
+    return [ev[i][:2]] + ev[i + 1:j] + [ev[j][:2]]
+
+
 def taken_tool_id():
     taken = [i for i in (2, 3) if sys.monitoring.get_tool(i) is None]
     for i in taken:
@@ -357,6 +399,7 @@ def main():
         same_as_profile()
         threads()
         concurrent()
+        bad_arguments()
         taken_tool_id()
         raising_callbacks_never()
         fork()
