@@ -1,7 +1,8 @@
 /*
  * sink_out.h: the output of a sink, a large buffer written to its FILE
  * when it fills (one fwrite every 1 MiB instead of one stdio call a
- * field) by a thread of its own while the sink fills another, and the
+ * field) by a thread of its own while the sink fills the next of a few
+ * (sink_out.c), and the
  * number formats the text sinks use, written by hand: a printf a field
  * costs more than the rest of a sink together.
  */
