@@ -43,8 +43,9 @@ void evprof__us_cache_set(evprof__us_cache *c, uint64_t ms)
 /*
  * Written behind: the pages of a regular file already written are handed
  * to the disk (sync_file_range, without waiting) every WINDOW bytes, and
- * those of BEHIND windows before dropped from the page cache when clean
- * (posix_fadvise DONTNEED skips the others; no data is ever lost, and it
+ * those BEHIND windows back, waited for (long written by then, unless the
+ * disk is slower than the sink), dropped from the page cache
+ * (posix_fadvise DONTNEED: clean pages only, so no data is ever lost; it
  * does nothing on tmpfs).  The next writes then get pages just freed
  * instead of new ones: an output of gigabytes does not fill memory with
  * pages nobody reads again, and where the kernel's fresh pages are slow
@@ -57,7 +58,7 @@ void evprof__us_cache_set(evprof__us_cache *c, uint64_t ms)
 
 typedef struct behind {
     int fd;             /* -1: not a regular file */
-    off_t kicked;       /* written back up to here */
+    off_t kicked;       /* handed to the disk up to here */
     off_t dropped;      /* dropped up to here */
 } behind;
 
@@ -79,7 +80,7 @@ static void behind_init(behind *b, FILE *f)
  * own small buffer). */
 static void behind_wrote(behind *b)
 {
-    off_t at, upto;
+    off_t at, old;
 
     if (b->fd < 0 || (at = lseek(b->fd, 0, SEEK_CUR)) < 0
         || at - b->kicked < WINDOW)
@@ -89,15 +90,19 @@ static void behind_wrote(behind *b)
                           SYNC_FILE_RANGE_WRITE);
 #endif
     b->kicked = at;
-    upto = at - BEHIND * WINDOW;
-    if (upto > b->dropped) {
-        /* From a window back: pages still being written then are
-         * clean by now. */
-        off_t from = b->dropped - WINDOW > 0 ? b->dropped - WINDOW : 0;
-
-        (void)posix_fadvise(b->fd, from, upto - from, POSIX_FADV_DONTNEED);
-        b->dropped = upto;
-    }
+    old = at - BEHIND * WINDOW;
+    if (old <= b->dropped)
+        return;
+    /* Every page of the range clean: DONTNEED then frees them all, with
+     * no retry through every CPU's page lists for pages it could not. */
+#ifdef SYNC_FILE_RANGE_WRITE
+    (void)sync_file_range(b->fd, b->dropped, old - b->dropped,
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
+                          | SYNC_FILE_RANGE_WAIT_AFTER);
+#endif
+    (void)posix_fadvise(b->fd, b->dropped, old - b->dropped,
+                        POSIX_FADV_DONTNEED);
+    b->dropped = old;
 }
 
 /* A ring of buffers: the sink fills ring[fill], the writer writes
