@@ -115,7 +115,8 @@ print(held, n)
 
 
 def child(argv, stdout=subprocess.DEVNULL, env=None):
-    """Runs argv; returns (wall seconds, peak RSS bytes, exit status)."""
+    """Runs argv; returns (wall seconds, peak RSS bytes, (user, system)
+    CPU seconds)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE,
                             env=env)
@@ -128,7 +129,7 @@ def child(argv, stdout=subprocess.DEVNULL, env=None):
         sys.stderr.write(err.decode(errors='replace'))
         raise SystemExit('bench-pipeline: %s failed (%d)'
                          % (' '.join(argv), proc.returncode))
-    return wall, usage.ru_maxrss * 1024
+    return wall, usage.ru_maxrss * 1024, (usage.ru_utime, usage.ru_stime)
 
 
 def trace_events(path):
@@ -139,14 +140,20 @@ def trace_events(path):
 
 
 def medians(commands, repeat):
-    """Runs each command `repeat` times, interleaved; the medians."""
+    """Runs each command `repeat` times, interleaved; the medians of the
+    wall times, the peak RSS, and (in CPU) the medians of the user and
+    system times."""
     walls = {k: [] for k in commands}
+    cpus = {k: [] for k in commands}
     rss = {k: 0 for k in commands}
     for _ in range(repeat):
         for key, argv in commands.items():
-            wall, peak = child(argv, env=ENV)
+            wall, peak, cpu = child(argv, env=ENV)
             walls[key].append(wall)
+            cpus[key].append(cpu)
             rss[key] = max(rss[key], peak)
+    for key, v in cpus.items():
+        CPU[key] = tuple(statistics.median(x[i] for x in v) for i in (0, 1))
     return {k: statistics.median(v) for k, v in walls.items()}, rss
 
 
@@ -198,6 +205,8 @@ def pipeline(tmp, n):
             '>= 20M ev/s, <= 100 MiB: %s' % (
                 'met' if rate >= 20e6 and rss[key] <= 100 * MIB
                 else 'NOT met'))
+        # Where the time went: formatting (user) or the kernel's writes.
+        row('  (CPU)', 'user %.2f s, system %.2f s' % CPU[key], '', '')
     # The floor of a convert: writing a file of its output's size, in
     # the same run (the disk, not the sink, bounds a large JSON).
     for key, out in (('convert chrome', 't.json'),
@@ -252,6 +261,7 @@ def held():
 
 
 ENV = evprof_test.subprocess_env()
+CPU = {}  # command -> medians (user, system) of its last medians() run
 
 
 def main():

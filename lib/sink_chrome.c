@@ -6,15 +6,22 @@
  * track metadata (ph M) at the end.  Slices come in the order they close;
  * viewers sort them.
  *
- * Times are the trace's own, in microseconds with three decimals: exact
- * to the ns (no float rounds a child out of its parent), the same for any
- * order of the file's sections.  Every state is a thread's own, so a file
+ * Times are in microseconds with three decimals from an origin written
+ * once in the header, otherData.t0_ns (ns on the trace's clock): exact to
+ * the ns (no float rounds a child out of its parent; ts * 1000 + t0_ns is
+ * the trace's time), a few digits shorter than the trace's own.  The
+ * origin is known before the first record: the earlier of the file's
+ * creation (its header) and of its first event (head()), no later than
+ * any event in the files this library writes, so no "ts" is negative
+ * (trace_processor drops such events); a time before it is negative,
+ * exact all the same.  Every state is a thread's own, so a file
  * of one thread a section (META order = thread) gives the events of the
- * time-ordered file: a track per thread of the THREADS table (tid = its
- * index + 1: threads whose ident was reused stay apart, each named as
- * sink_threads.c says), frames open
- * before a thread's first event start at that event, frames left open end
- * at its last one, and the bytes in use are counted per thread (what the
+ * time-ordered file (from the same origin when the file was made before
+ * its events, as a stream makes it): a track per thread of the THREADS
+ * table (tid = its index + 1: threads whose ident was reused stay apart,
+ * each named as sink_threads.c says), frames open before a thread's
+ * first event start at that event, frames left open end at its last
+ * one, and the bytes in use are counted per thread (what the
  * thread allocated minus what it freed: one counter, "memory", in a trace
  * of one thread).  The names come from the tables, read before the events
  * (EVPROF__SINK_TABLES); every number is formatted by hand.
@@ -73,6 +80,8 @@ typedef struct chrome {
     size_t nslots;
     evprof__us_cache us;
     char **label;                 /* the name of each slot's track */
+    int64_t t0;                   /* the origin of "ts" */
+    int have_t0;                  /* t0 known, the header written */
 } chrome;
 
 /* Text of any length (a prefix holds names, which may be long). */
@@ -180,21 +189,28 @@ static inline int push(cthread *t, uint32_t prefix, int64_t start)
     return 0;
 }
 
-/* A duration: most are under a microsecond, or under a millisecond. */
-static inline char *put_dur(char *p, int64_t ns)
+/* A duration, end - start of any two int64: most are under a
+ * microsecond, or under a millisecond. */
+static inline char *put_dur(char *p, int64_t start, int64_t end)
 {
-    if ((uint64_t)ns < 1000) {
+    uint64_t ns = (uint64_t)end - (uint64_t)start;
+
+    if (__builtin_expect(end < start, 0)) {
+        *p++ = '-';
+        return evprof__put_us_u(p, (uint64_t)start - (uint64_t)end);
+    }
+    if (ns < 1000) {
         memcpy(p, "0.", 2);
         return evprof__put_3(p + 2, (unsigned)ns);
     }
-    if ((uint64_t)ns < 1000000) {
+    if (ns < 1000000) {
         unsigned us = (unsigned)ns / 1000;
 
         p = evprof__put_1to3(p, us);
         *p = '.';
         return evprof__put_3(p + 1, (unsigned)ns - us * 1000);
     }
-    return evprof__put_us(p, ns);
+    return evprof__put_us_u(p, ns);
 }
 
 /* The literals of a record end with a NUL that the next field writes
@@ -207,9 +223,9 @@ slice(chrome *c, const cthread *t, uint32_t prefix, int64_t start,
 
     p = put_prefix(&c->o, p, &c->prefix[prefix]);
     memcpy(p, t->tid, sizeof(t->tid));
-    p = evprof__put_ts(p + t->tidlen, start, &c->us);
+    p = evprof__put_ts(p + t->tidlen, start, c->t0, &c->us);
     memcpy(p, ",\"dur\":", 8);
-    p = put_dur(p + 7, end - start);
+    p = put_dur(p + 7, start, end);
     memcpy(p, "},\n", 4);
     evprof__out_done(&c->o, p + 3);
 }
@@ -219,7 +235,7 @@ static void counter(chrome *c, cthread *t)
     char *p = evprof__out_room(&c->o);
 
     p = put_text(&c->o, p, t->cprefix, t->cprefixlen);
-    p = evprof__put_ts(p, t->pend_t, &c->us);
+    p = evprof__put_ts(p, t->pend_t, c->t0, &c->us);
     p = EVPROF__PUTS(p, ",\"args\":{\"bytes in use\":");
     p = evprof__put_i64(p, t->bytes);
     p = EVPROF__PUTS(p, "}},\n");
@@ -273,11 +289,34 @@ static int counter_prefix(chrome *c, size_t i)
     return 0;
 }
 
+/* The header, once the origin of the times is known: the earlier of the
+ * file's creation (its header's clock, on the events' time base) and of
+ * its first event.  A stream makes its file before its first event; a
+ * saved buffer's first event is its earliest: either way no time is
+ * before the origin, which viewers need (trace_processor drops events
+ * of negative ts).  Another order would give negative times, exact all
+ * the same. */
+static void head(chrome *c, int have_first, int64_t first)
+{
+    static const char a[] = "{\"displayTimeUnit\":\"ns\",\"otherData\":"
+                            "{\"producer\":\"evprof\",\"t0_ns\":";
+    static const char b[] = ",\"version\":3},\"traceEvents\":[\n";
+    int64_t made = evprof_trace_reader_info(c->ctx->r)->created_clock_ns;
+    char *p;
+
+    c->t0 = made > 0 ? made : 0;
+    if (have_first && (made <= 0 || first < made))
+        c->t0 = first;
+    c->have_t0 = 1;
+    p = evprof__out_room(&c->o);
+    p = EVPROF__PUTS(p, a);
+    p = evprof__put_i64(p, c->t0);
+    p = EVPROF__PUTS(p, b);
+    evprof__out_done(&c->o, p);
+}
+
 static int chrome_begin(void **state, const evprof__sink_ctx *ctx)
 {
-    static const char head[] = "{\"displayTimeUnit\":\"ns\",\"otherData\":"
-                               "{\"producer\":\"evprof\",\"version\":2},"
-                               "\"traceEvents\":[\n";
     chrome *c = calloc(1, sizeof(*c));
     size_t i;
     int rc;
@@ -305,7 +344,6 @@ static int chrome_begin(void **state, const evprof__sink_ctx *ctx)
         if ((rc = counter_prefix(c, i)) < 0)
             return rc;
     }
-    evprof__out_write(&c->o, head, sizeof(head) - 1);
     return 0;
 }
 
@@ -320,7 +358,7 @@ static void marker(chrome *c, const cthread *t, const char *what,
     p = evprof__put_i64(p, c->ctx->pid);
     p = EVPROF__PUTS(p, ",\"tid\":");
     p = evprof__put(p, t->tid, t->tidlen);
-    p = evprof__put_ts(p, time, &c->us);
+    p = evprof__put_ts(p, time, c->t0, &c->us);
     p = EVPROF__PUTS(p, "},\n");
     evprof__out_done(&c->o, p);
 }
@@ -373,6 +411,8 @@ static int chrome_events(void *state, const evprof_event *ev,
     uint32_t at = 0;
     size_t i;
 
+    if (!c->have_t0 && n > 0)
+        head(c, 1, ev[0].time);
     for (i = 0; i < n; i++) {
         const evprof_event *e = &ev[i];
 
@@ -420,6 +460,8 @@ static int chrome_end(void *state, const evprof__sink_ctx *ctx)
     size_t i;
     int rc;
 
+    if (!c->have_t0)
+        head(c, 0, 0);
     for (i = 0; i < c->nslots; i++) {
         cthread *t = &c->thread[i];
 

@@ -1,7 +1,8 @@
 /*
  * sink_out.h: the output of a sink, a large buffer written to its FILE
  * when it fills (one fwrite every 1 MiB instead of one stdio call a
- * field) by a thread of its own while the sink fills another, and the
+ * field) by a thread of its own while the sink fills the next of a few
+ * (sink_out.c), and the
  * number formats the text sinks use, written by hand: a printf a field
  * costs more than the rest of a sink together.
  */
@@ -124,18 +125,24 @@ static inline char *evprof__put_i64(char *p, int64_t v)
     return evprof__put_u64(p, (uint64_t)v);
 }
 
-/* ns as microseconds with three decimals, exact: 1234567 -> 1234.567. */
-static inline char *evprof__put_us(char *p, int64_t ns)
+/* a ns as microseconds with three decimals, exact: 1234567 -> 1234.567. */
+static inline char *evprof__put_us_u(char *p, uint64_t a)
 {
-    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
     unsigned f = (unsigned)(a % 1000);
 
-    if (ns < 0)
-        *p++ = '-';
     p = evprof__put_u64(p, a / 1000);
     p[0] = '.';
     memcpy(p + 1, evprof__d3 + 3 * f, 3);
     return p + 4;
+}
+
+static inline char *evprof__put_us(char *p, int64_t ns)
+{
+    if (ns < 0) {
+        *p++ = '-';
+        return evprof__put_us_u(p, -(uint64_t)ns);
+    }
+    return evprof__put_us_u(p, (uint64_t)ns);
 }
 
 /* The same for timestamps, which share their leading digits: the
@@ -152,16 +159,23 @@ typedef struct evprof__us_cache {
  * timestamps); kept out of line. */
 void evprof__us_cache_set(evprof__us_cache *c, uint64_t ms);
 
+/* t - t0 in microseconds, exact for any two int64 (the difference takes
+ * up to 65 bits: its sign and magnitude are written apart). */
 static inline __attribute__((always_inline)) char *
-evprof__put_ts(char *p, int64_t ns, evprof__us_cache *c)
+evprof__put_ts(char *p, int64_t t, int64_t t0, evprof__us_cache *c)
 {
-    uint64_t ms;
+    uint64_t ns, ms;
     unsigned rest, us;
 
+    if (__builtin_expect(t < t0, 0)) {
+        *p++ = '-';
+        return evprof__put_us_u(p, (uint64_t)t0 - (uint64_t)t);
+    }
+    ns = (uint64_t)t - (uint64_t)t0;
     if (__builtin_expect(ns < 1000000, 0))
-        return evprof__put_us(p, ns);
-    ms = (uint64_t)ns / 1000000;
-    rest = (unsigned)((uint64_t)ns - ms * 1000000);
+        return evprof__put_us_u(p, ns);
+    ms = ns / 1000000;
+    rest = (unsigned)(ns - ms * 1000000);
     if (__builtin_expect(c->ms != ms, 0))
         evprof__us_cache_set(c, ms);
     memcpy(p, c->s, sizeof(c->s)); /* a fixed size: no call */

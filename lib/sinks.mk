@@ -13,7 +13,8 @@ lib_libevprof_a_SOURCES += lib/grow-private.h lib/grow.c \
 	lib/sink-perfetto-private.h lib/sink_perfetto.c lib/sink_perfetto_packet.c
 evprofinclude_HEADERS += lib/evprof/sink.h
 
-C_TESTS += t/sinks t/sinks-order t/sink-memory t/sinks-cut t/cut-threads
+C_TESTS += t/sinks t/sinks-order t/sink-memory t/sinks-cut t/cut-threads \
+	t/sinks-out
 t_cut_threads_SOURCES = t/cut-threads.c t/cut-trace.c t/cut-trace.h
 t_sinks_SOURCES = t/sinks.c t/sink-fixture.c t/sink-fixture.h
 t_sinks_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
@@ -24,6 +25,7 @@ t_sinks_cut_SOURCES = t/sinks-cut.c t/cut-trace.c t/cut-trace.h \
 	t/sink-fixture.c t/sink-fixture.h \
 	t/json-check.c t/json-check.h t/trace-craft.h
 t_sinks_cut_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR='"$(abs_srcdir)"'
+t_sinks_out_SOURCES = t/sinks-out.c t/sink-fixture.c t/sink-fixture.h
 EXTRA_DIST += t/sinks.proto
 
 # sink-run SINK TRACE OUT: one sink from the command line (make bench-sinks).

@@ -177,6 +177,58 @@ char *fixture_slurp(const char *path)
     return buf;
 }
 
+/* ---- Chrome: times made absolute ------------------------------------ */
+
+/* "-12.345" at s as ns (-12345), *end after it; bails out on another
+ * form: every time has three decimals. */
+static int64_t us_ns(const char *s, const char **end)
+{
+    int neg = *s == '-';
+    char *e;
+    long long whole = strtoll(s + neg, &e, 10);
+    int64_t frac;
+
+    if (e == s + neg || e[0] != '.' || strspn(e + 1, "0123456789") != 3)
+        bail("not a time with three decimals: %.20s", s);
+    frac = (e[1] - '0') * 100 + (e[2] - '0') * 10 + (e[3] - '0');
+    *end = e + 4;
+    return neg ? -(whole * 1000 + frac) : whole * 1000 + frac;
+}
+
+char *fixture_chrome_absolute(const char *json)
+{
+    const char *t0s = strstr(json, "\"t0_ns\":"), *p = json, *q, *end;
+    size_t cap = strlen(json) * 2 + 64, n = 0;
+    char *out = malloc(cap);
+    long long t0;
+
+    if (t0s == NULL)
+        bail("no otherData.t0_ns");
+    t0 = strtoll(t0s + 8, NULL, 10);
+    if (out == NULL)
+        bail("out of memory");
+    while ((q = strstr(p, "\"ts\":")) != NULL) {
+        int64_t ns = us_ns(q + 5, &end) + t0;
+        int64_t a = ns < 0 ? -ns : ns;
+
+        memcpy(out + n, p, (size_t)(q + 5 - p));
+        n += (size_t)(q + 5 - p);
+        n += (size_t)sprintf(out + n, "%s%lld.%03d", ns < 0 ? "-" : "",
+                             (long long)(a / 1000), (int)(a % 1000));
+        p = end;
+    }
+    strcpy(out + n, p);
+    /* The header as if the origin were 0. */
+    if ((q = strstr(out, "\"t0_ns\":")) != NULL) {
+        char *d = (char *)q + 8;
+        size_t digits = strspn(d, "-0123456789");
+
+        memmove(d + 1, d + digits, strlen(d + digits) + 1);
+        d[0] = '0';
+    }
+    return out;
+}
+
 /* ---- Perfetto: decoded by protoc, replayed as one line an event ------ */
 
 struct seqstate { int64_t t; char name[16][32]; };

@@ -30,6 +30,10 @@ void fixture_write_as(const char *path, const evprof_event *ev,
 /* The whole of a file, NUL-terminated; bails out on failure. */
 char *fixture_slurp(const char *path);
 
+/* Chrome JSON with every "ts" plus otherData.t0_ns (the trace's own
+ * times, exact) and t0_ns 0; bails out on a time of another form. */
+char *fixture_chrome_absolute(const char *json);
+
 /* The Perfetto trace decoded by protoc against t/sinks.proto, one line
  * an event, "SEQ TIME TYPE [value] [name]" (times made absolute), and
  * *events their count; NULL when protoc is missing. */

@@ -2,9 +2,11 @@
  * The sinks on what the order of a file must not change and on times
  * that must stay exact: a file of one thread a section (as a stream
  * writes it, META order = thread) gives the summary, the Chrome events
- * and the Perfetto sequences of the time-ordered file of the same events;
- * a child starting and ending with its parent, at timestamps a double
- * cannot hold to the ns, stays inside it; threads whose ident was reused
+ * and the Perfetto sequences of the time-ordered file of the same events
+ * (Chrome's times, from each file's origin, made absolute); a child
+ * starting and ending with its parent, at timestamps a double cannot hold
+ * to the ns, stays inside it; the Chrome times are from the earlier of
+ * the file's creation and of its first event, those before it negative; threads whose ident was reused
  * are tracks of their own, each named from META thread_name.IDENT in its
  * turn (Chrome and Perfetto alike); a thread's
  * first slice starts at its first event, not at 0; the progress callback
@@ -125,11 +127,16 @@ static void same_for_both(const char *timed, const char *streamed)
     a = run("chrome", timed);
     b = run("chrome", streamed);
     if (a && b) {
-        sa = sorted_lines(a, 0);
-        sb = sorted_lines(b, 0);
+        /* Each file's times from its own origin (its creation). */
+        char *xa = fixture_chrome_absolute(a), *xb = fixture_chrome_absolute(b);
+
+        sa = sorted_lines(xa, 0);
+        sb = sorted_lines(xb, 0);
         is_string(sa, sb, "chrome: the same events (in another order)");
         free(sa);
         free(sb);
+        free(xa);
+        free(xb);
     } else
         skip("chrome failed");
     free(a);
@@ -172,18 +179,38 @@ static const char perfetto_want[] =
 "5 9007199254740999 B g\n"
 "5 9007199254740999 E\n";
 
+/* The origin of the Chrome times of path: the earlier of the file's
+ * creation and of its first event, first. */
+static int64_t origin(const char *path, int64_t first)
+{
+    evprof_trace_reader *r = NULL;
+    int64_t made;
+
+    if (evprof_trace_reader_open(path, &r) != 0)
+        bail("%s: %s", path, evprof_trace_reader_error(r));
+    made = evprof_trace_reader_info(r)->created_clock_ns;
+    evprof_trace_reader_close(r);
+    return made < first ? made : first;
+}
+
 static void exact_times(const char *timed)
 {
-    char *out = run("chrome", timed), *dec;
-    int n = 0;
+    char *raw = run("chrome", timed), *out = NULL, *dec, want[64];
+    int n = 0, i;
 
-    if (out == NULL) {
-        skip("chrome failed");
-        skip("chrome failed");
-        skip("chrome failed");
-        skip("chrome failed");
-        skip("chrome failed");
+    if (raw == NULL) {
+        for (i = 0; i < 6; i++)
+            skip("chrome failed");
     } else {
+        /* The times from the file's creation, before its first event
+         * (unless this machine has run for 104 days). */
+        snprintf(want, sizeof(want), "\"t0_ns\":%lld,",
+                 (long long)origin(timed, T0));
+        ok(strstr(raw, want) != NULL, "chrome: times from the earlier of "
+           "the file's creation and its first event (%s)", want);
+        /* Made absolute again in integers: exact if the relative ones
+         * are. */
+        out = fixture_chrome_absolute(raw);
         /* main and f from the same ns to the same ns, exact. */
         ok(strstr(out, "\"cat\":\"m.py:1\",\"name\":\"main\",\"pid\":")
            != NULL
@@ -211,6 +238,7 @@ static void exact_times(const char *timed)
                      "use\":16}}") != NULL,
            "chrome: the bytes in use of the thread allocating");
     }
+    free(raw);
     free(out);
     out = run("perfetto", timed);
     free(out);
@@ -366,17 +394,66 @@ static void progress_calls(const char *trace)
            err);
 }
 
+/* A streamed file made after its events (a reader may get one so), the
+ * thread of its first section starting late: the times from that
+ * section's first event, the events before it negative, exact. */
+static void before_origin(void)
+{
+    const char *timed = "t/sinks-order-bt.evt", *streamed = "t/sinks-order-bs.evt";
+    evprof_event early[N(events)];
+    char *a, *b, *xa, *xb, *sa, *sb;
+    size_t i;
+
+    for (i = 0; i < N(events); i++) {
+        early[i] = events[i];
+        early[i].time = events[i].time - T0 + 100;
+    }
+    fixture_write_as(timed, early, threads, N(events), names, N(names),
+                     tinfo, N(tinfo), meta, 0);
+    fixture_write_as(streamed, early, threads, N(events), names, N(names),
+                     tinfo, N(tinfo), meta, 1);
+    a = run("chrome", timed);
+    b = run("chrome", streamed);
+    if (a == NULL || b == NULL) {
+        skip("chrome failed");
+        skip("chrome failed");
+    } else {
+        /* The last thread first: its first event, g's call, at 106. */
+        ok(strstr(b, "\"t0_ns\":106,") != NULL
+           && strstr(b, "\"name\":\"profiler start\",\"cat\":\"evprof\","
+                     "\"pid\":") != NULL
+           && strstr(b, "\"tid\":1,\"ts\":-0.006}") != NULL
+           && strstr(a, "\"t0_ns\":100,") != NULL,
+           "chrome: an event before the origin, negative");
+        xa = fixture_chrome_absolute(a);
+        xb = fixture_chrome_absolute(b);
+        sa = sorted_lines(xa, 0);
+        sb = sorted_lines(xb, 0);
+        is_string(sa, sb, "chrome: the same times as the time-ordered "
+                  "file's, from another origin");
+        free(sa);
+        free(sb);
+        free(xa);
+        free(xb);
+    }
+    free(a);
+    free(b);
+    unlink(timed);
+    unlink(streamed);
+}
+
 int main(int argc, char **argv)
 {
     const char *timed = "t/sinks-order-t.evt", *streamed = "t/sinks-order-s.evt";
 
-    plan(26);
+    plan(31);
     fixture_write_as(timed, events, threads, N(events), names, N(names),
                      tinfo, N(tinfo), meta, 0);
     fixture_write_as(streamed, events, threads, N(events), names, N(names),
                      tinfo, N(tinfo), meta, 1);
     same_for_both(timed, streamed);
     exact_times(timed);
+    before_origin();
     progress_calls(timed);
     reused_idents();
     if (argc > 1) /* keep the traces */

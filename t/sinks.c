@@ -296,19 +296,22 @@ int main(int argc, char **argv)
     free(out);
 
     if ((out = run("chrome", a, 0, 0)) != NULL) {
+        /* Times from the first event (earlier than the file's creation,
+         * a clock reading of now). */
         ok(strncmp(out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":"
-                   "\"evprof\",\"version\":2},\"traceEvents\":[\n", 84) == 0,
-           "chrome: header");
+                   "\"evprof\",\"t0_ns\":100,\"version\":3},"
+                   "\"traceEvents\":[\n", 96) == 0,
+           "chrome: header, the times from the first event's");
         ok(strstr(out, "{\"ph\":\"X\",\"cat\":\"m.py:20\",\"name\":\"g\","
                   "\"pid\":") != NULL
-           && strstr(out, ",\"tid\":1,\"ts\":0.100,\"dur\":0.010}") != NULL,
+           && strstr(out, ",\"tid\":1,\"ts\":0.000,\"dur\":0.010}") != NULL,
            "chrome: a return without its call starts at its thread's first "
            "event");
         ok(strstr(out, "\"name\":\"h\\\"q\"") != NULL
-           && strstr(out, ",\"tid\":2,\"ts\":0.115,\"dur\":0.000}") != NULL,
+           && strstr(out, ",\"tid\":2,\"ts\":0.015,\"dur\":0.000}") != NULL,
            "chrome: names escaped; thread 2's first slice from its first "
            "event");
-        ok(strstr(out, "\"tid\":1,\"ts\":0.120,\"dur\":0.130}") != NULL,
+        ok(strstr(out, "\"tid\":1,\"ts\":0.020,\"dur\":0.130}") != NULL,
            "chrome: main, left open, ends at its thread's last event");
         ok(strstr(out, "\"cat\":\"builtins\",\"name\":\"len\",\"pid\":")
            != NULL, "chrome: a builtin, its module as category");
@@ -317,8 +320,8 @@ int main(int argc, char **argv)
            "chrome: slices without args (their label is the name)");
         ok(strstr(out, "{\"ph\":\"C\",\"name\":\"memory (thread 1000)\","
                   "\"pid\":") != NULL
-           && strstr(out, "\"ts\":0.210,\"args\":{\"bytes in use\":7}}") != NULL
-           && strstr(out, "\"ts\":0.200,\"args\":{\"bytes in use\":0}}") != NULL
+           && strstr(out, "\"ts\":0.110,\"args\":{\"bytes in use\":7}}") != NULL
+           && strstr(out, "\"ts\":0.100,\"args\":{\"bytes in use\":0}}") != NULL
            && strstr(out, "\"bytes in use\":-100") == NULL,
            "chrome: bytes in use of a thread, the last value at each "
            "timestamp");

@@ -3,8 +3,10 @@ The timeline as Chrome Trace Event JSON, for Perfetto (ui.perfetto.dev:
 Open trace file) and chrome://tracing (Load).
 
 * one track per thread (``ph: M`` ``thread_name`` metadata);
-* one complete event (``ph: X``, ``ts`` and ``dur`` in microseconds) per
-  Python or builtin call, nested by time on its thread's track (slices of
+* one complete event (``ph: X``, ``ts`` and ``dur`` in microseconds,
+  ``ts`` from the first event, whose time in ns is ``otherData.t0_ns``, as
+  the library's sink writes it from its own origin) per Python or builtin
+  call, nested by time on its thread's track (slices of
   :func:`evprof.timeline.slices`, so unbalanced timelines still nest),
   named by the function's name, its category saying where it is
   (``file.py:LINE``, or the module of a builtin);

@@ -336,6 +336,40 @@ class TestChrome(unittest.TestCase):
         self.assertEqual(depth.count(top), 1)
         self.assertEqual(max(depth) - top, 11)
 
+    def test_times_from_t0(self):
+        # "ts" is relative to otherData.t0_ns, an integer of ns no later
+        # than any event: ts * 1000 + t0_ns gives each slice's start and
+        # end exactly as the events hold them, no ts is negative (viewers
+        # drop those), and the two writers, the library's sink and the
+        # DataFrame's, agree on the absolute times.
+        prof = evprof.EventProfiler(impl='c')
+        prof.start()
+        parent()
+        prof.stop()
+        df = prof.retrieve_results()
+        want = sorted((r.name, int(r.start), int(r.end))
+                      for r in timeline.slices(df).itertuples())
+        frame_json = os.path.join(self.dir, 'frame.json')
+        prof.to_chrome_trace(self.out)
+        chrome.write_chrome_trace(df, frame_json)
+        for path in (self.out, frame_json):
+            with self.subTest(path=os.path.basename(path)):
+                doc = load_exact(path)
+                t0 = doc['otherData']['t0_ns']
+                self.assertIsInstance(t0, int)
+                self.assertLessEqual(t0, int(df['time'].min()))
+                timed = [e for e in doc['traceEvents'] if 'ts' in e]
+                self.assertTrue(timed)
+                self.assertTrue(all(e['ts'] >= 0 for e in timed))
+                got = sorted((e['name'], int(e['ts'] * 1000) + t0,
+                              int((e['ts'] + e['dur']) * 1000) + t0)
+                             for e in timed if e['ph'] == 'X')
+                self.assertEqual(got, want)
+                mem = [e for e in timed if e['ph'] == 'C']
+                self.assertTrue(all(int(e['ts'] * 1000) + t0
+                                    in set(df['time'].tolist())
+                                    for e in mem))
+
     def test_unfinished_calls_end_at_the_last_event(self):
         # Stopped inside two calls: both are slices, ended at their
         # thread's last event (the stop marker), the inner one inside the

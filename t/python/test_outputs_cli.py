@@ -233,6 +233,17 @@ class TestCLI(evprof_test.TempDir):
         self.assertEqual(sum(e['name'] == 'fib' for e in slices), 177)
         for e in slices:
             self.assertEqual(e['ts'].as_tuple().exponent, -3, e)
+        # Times from the file's creation (a stream makes its file before
+        # its first event): none negative, the absolute ones exact.
+        t0 = doc['otherData']['t0_ns']
+        trace = evprof.tracefile.read_trace(self.path('t.evt'))
+        made = trace.info['created_clock_ns']
+        self.assertLessEqual(made, int(trace.events[:, 3].min()))
+        self.assertEqual(t0, made)
+        timed = [e for e in doc['traceEvents'] if 'ts' in e]
+        self.assertTrue(all(e['ts'] >= 0 for e in timed))
+        start = [e for e in timed if e['name'] == 'profiler start']
+        self.assertEqual(len(start), 1)
         by_tid = {}
         for e in slices:
             by_tid.setdefault(e['tid'], []).append(e)
