@@ -20,8 +20,10 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sink_out.h"
@@ -51,15 +53,20 @@ void evprof__us_cache_set(evprof__us_cache *c, uint64_t ms)
  * pages nobody reads again, and where the kernel's fresh pages are slow
  * to get (a virtual machine's memory touched for the first time: 5 times
  * slower than pages reused) it is written several times faster.  Only
- * advice: its failures change nothing.
+ * advice: its failures change nothing.  A disk slower than that (two
+ * waits in a row longer than SLOW_NS: under about 300 MB/s) would make
+ * the run wait for it where the page cache absorbs the writes: writing
+ * behind stops there, for the rest of the run.
  */
 #define WINDOW ((off_t)8 << 20)
 #define BEHIND 3
+#define SLOW_NS 25000000
 
 typedef struct behind {
     int fd;             /* -1: not a regular file */
     off_t kicked;       /* handed to the disk up to here */
     off_t dropped;      /* dropped up to here */
+    int slow;           /* waits in a row longer than SLOW_NS */
 } behind;
 
 static void behind_init(behind *b, FILE *f)
@@ -74,6 +81,16 @@ static void behind_init(behind *b, FILE *f)
         return;
     b->fd = fd;
     b->kicked = b->dropped = at;
+    b->slow = 0;
+}
+
+static int64_t behind_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* After a write: the file's offset (what stdio keeps back is at most its
@@ -96,13 +113,21 @@ static void behind_wrote(behind *b)
     /* Every page of the range clean: DONTNEED then frees them all, with
      * no retry through every CPU's page lists for pages it could not. */
 #ifdef SYNC_FILE_RANGE_WRITE
-    (void)sync_file_range(b->fd, b->dropped, old - b->dropped,
-                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
-                          | SYNC_FILE_RANGE_WAIT_AFTER);
+    {
+        int64_t t0 = behind_now();
+
+        (void)sync_file_range(b->fd, b->dropped, old - b->dropped,
+                              SYNC_FILE_RANGE_WAIT_BEFORE
+                              | SYNC_FILE_RANGE_WRITE
+                              | SYNC_FILE_RANGE_WAIT_AFTER);
+        b->slow = behind_now() - t0 > SLOW_NS ? b->slow + 1 : 0;
+    }
 #endif
     (void)posix_fadvise(b->fd, b->dropped, old - b->dropped,
                         POSIX_FADV_DONTNEED);
     b->dropped = old;
+    if (b->slow >= 2)
+        b->fd = -1;
 }
 
 /* A ring of buffers: the sink fills ring[fill], the writer writes
