@@ -183,8 +183,8 @@ static int run_killed(const char *mode, const char *out, int ignore_int,
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        if (ignore_int)
-            signal(SIGINT, SIG_IGN);
+        /* A test run from a background job inherits SIGINT ignored. */
+        signal(SIGINT, ignore_int ? SIG_IGN : SIG_DFL);
         setenv("EVPROF_OUTPUT", out, 1);
         execl(prog, prog, mode, (char *)NULL);
         _exit(127);

@@ -30,6 +30,12 @@ TOOL_NAMES = {'_run_target', 'run_path', 'run_module', '_run_module_code',
               '_stop_done'}
 
 
+def default_sigint():
+    # A test run from a background job inherits SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def tool_file(mod):
     mod = str(mod)
     return (mod.startswith(PACKAGE) or os.path.basename(mod)
@@ -498,7 +504,8 @@ class TestRunUser(evprof_test.TempDir):
         proc = subprocess.Popen(
             [sys.executable, RUNNER, 'run'] + list(args) + [prog],
             env=evprof_test.subprocess_env(), cwd=self.dir,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=default_sigint)
         try:
             self.assertEqual(proc.stdout.readline().strip(), 'ready')
             time.sleep(0.5)

@@ -361,6 +361,8 @@ class TestEdges(unittest.TestCase):
             with self.subTest(impl=impl):
                 r = run("""
                     import signal, sys
+                    # As if started from a shell's foreground.
+                    signal.signal(signal.SIGINT, signal.default_int_handler)
                     p = evprof.EventProfiler(impl=%r)
                     p.start()
                     try:
